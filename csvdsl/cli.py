@@ -1,0 +1,136 @@
+"""The ``csvdsl`` command line. Exit status: 0 success, 1 a program or data error, 2 a usage error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from csvdsl.errors import DslError
+from csvdsl.format import format_program
+from csvdsl.parse import parse
+from csvdsl.program import plan_program, run_program
+from csvdsl.render import RENDERERS, dumps, to_json
+from csvdsl.tables import Catalog
+from planner.execute import Limits
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command line that cannot be acted on (exit status 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except UsageError as error:
+        parser.error(str(error))  # exits with status 2
+    except DslError as error:
+        _report(error, getattr(args, "format", "text"))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _report(error: DslError, fmt: str) -> None:
+    if fmt == "json":
+        print(dumps({"error": error.to_dict()}))
+    else:
+        print(error.render(), file=sys.stderr)
+
+
+def _program_text(args) -> tuple[str, str | None]:
+    if args.expression is not None and args.program is not None:
+        raise UsageError("give a PROGRAM file or -e TEXT, not both")
+    if args.expression is not None:
+        return args.expression, None
+    if args.program is None:
+        raise UsageError("give a PROGRAM file (or - for standard input) or -e TEXT")
+    if args.program == "-":
+        return sys.stdin.read(), "<stdin>"
+    path = Path(args.program)
+    if not path.is_file():
+        raise UsageError(f"no program file {args.program}")
+    try:
+        return path.read_text(encoding="utf-8-sig"), args.program
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{args.program} is not UTF-8 text: {error}") from None
+
+
+def _limits(args) -> Limits:
+    return Limits(max_rows=args.max_rows if args.max_rows > 0 else None,
+                  timeout=args.timeout if args.timeout > 0 else None)
+
+
+def _run(args) -> int:
+    text, file = _program_text(args)
+    catalog = Catalog.from_specs(args.csv)
+    run = run_program(text, catalog, _limits(args), file)
+    outputs = run.execution.outputs
+    if args.format == "json":
+        if not outputs:
+            raise DslError("no-output", "the program has no `answer` and shows nothing",
+                           hint="end it with `answer NAME` or `answer NAME.column`").with_source(text, file)
+        print(dumps(to_json(outputs[-1][1])))
+        return EXIT_OK
+    render = RENDERERS[args.format]
+    print("\n\n".join(render(value, args.rows) for _, value in outputs))
+    return EXIT_OK
+
+
+def _check(args) -> int:
+    text, file = _program_text(args)
+    checked, plan = plan_program(text, Catalog.from_specs(args.csv), file)
+    answer = checked.answer
+    kind = f"answer: {answer.kind}" + (f" of {answer.dtype}" if answer and answer.dtype and answer.kind == "list" else "") if answer else "no answer"
+    print(f"ok: {len(checked.program.statements)} statements, {plan.graph.number_of_nodes()} plan nodes, {kind}")
+    return EXIT_OK
+
+
+def _fmt(args) -> int:
+    text, file = _program_text(args)
+    try:
+        print(format_program(parse(text, file)), end="")
+    except DslError as error:
+        raise error.with_source(text, file)
+    return EXIT_OK
+
+
+def _add_program_args(sub, with_tables: bool = True) -> None:
+    sub.add_argument("program", nargs="?", help="program file (- reads standard input)")
+    sub.add_argument("-e", "--expression", metavar="TEXT", help="program text instead of a file")
+    if with_tables:
+        sub.add_argument("--csv", action="append", default=[], metavar="[NAME=]PATH",
+                         help="a CSV table, named by its file stem unless NAME= is given (repeatable)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csvdsl", description="Query CSV files with the csvdsl language.")
+    subs = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+
+    run = subs.add_parser("run", help="run a program and print its answer")
+    _add_program_args(run)
+    run.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    run.add_argument("--rows", type=int, default=20, metavar="N", help="rows shown per table in text and markdown (default 20)")
+    run.add_argument("--max-rows", type=int, default=Limits.max_rows, metavar="N",
+                     help=f"stop when a step produces more rows (default {Limits.max_rows:,}; 0 = no limit)")
+    run.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
+                     help=f"stop a program that runs longer (default {Limits.timeout:g}; 0 = no limit)")
+    run.set_defaults(command=_run)
+
+    check = subs.add_parser("check", help="check a program against the tables without running it")
+    _add_program_args(check)
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.set_defaults(command=_check)
+
+    fmt = subs.add_parser("fmt", help="print a program in canonical form")
+    _add_program_args(fmt, with_tables=False)
+    fmt.set_defaults(command=_fmt, format="text")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

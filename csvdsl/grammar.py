@@ -1,0 +1,56 @@
+"""The grammar file, loaded once: the Lark parser built from it and the keywords it defines."""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark
+
+GRAMMAR_FILE = "csvdsl.lark"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@functools.cache
+def grammar_text() -> str:
+    """The text of ``grammar/csvdsl.lark`` from the installed package (or the source tree)."""
+    try:
+        return (resources.files("csvdsl._grammar") / GRAMMAR_FILE).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        return (Path(__file__).resolve().parents[1] / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+def build_parser(lexer_callbacks: dict | None = None, strict: bool = False) -> Lark:
+    """A fresh LALR parser over the grammar."""
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        lexer_callbacks=lexer_callbacks or {},
+        strict=strict,
+    )
+
+
+@functools.cache
+def keywords() -> frozenset[str]:
+    """Every word the grammar reserves somewhere (``filter``, ``and``, ``desc``, ...)."""
+    words = set()
+    for terminal in build_parser().terminals:
+        pattern = terminal.pattern
+        if pattern.type == "str" and _IDENTIFIER.match(pattern.value):
+            words.add(pattern.value)
+        elif pattern.type == "re":
+            # Word alternations such as DIRECTION: /(asc|desc)(?![A-Za-z0-9_])/.
+            alternation = re.match(r"\(([a-z|]+)\)", pattern.value)
+            if alternation:
+                words.update(alternation.group(1).split("|"))
+    return frozenset(words)
+
+
+def is_plain_name(name: str) -> bool:
+    """True when ``name`` can be written without backticks."""
+    return bool(_IDENTIFIER.match(name)) and name not in keywords()

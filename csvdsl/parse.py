@@ -1,0 +1,404 @@
+"""Program text to AST: the Lark LALR parse, a transformer to immutable nodes, comments kept
+with their statements, and syntax errors turned into ParseErrors with named messages."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import re
+
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from csvdsl import ast
+from csvdsl.errors import DslError, ParseError, Span
+from csvdsl.grammar import build_parser
+
+_COMMENT = re.compile(r"#([^\r\n]*)")
+_comments: contextvars.ContextVar[list] = contextvars.ContextVar("csvdsl_comments")
+
+
+def _collect_comments(token: Token) -> Token:
+    sink = _comments.get(None)
+    if sink is not None:
+        for match in _COMMENT.finditer(token.value):
+            line = token.line + token.value.count("\n", 0, match.start())
+            sink.append((line, match.group(1).strip()))
+    return token
+
+
+@functools.cache
+def _parser():
+    return build_parser({name: _collect_comments for name in ("COMMENT", "_NL", "_CONT")})
+
+
+def parse(text: str, file: str | None = None) -> ast.Program:
+    """Parse program text into an ``ast.Program``; raises ``ParseError``."""
+    sink: list = []
+    token = _comments.set(sink)
+    try:
+        tree = _parser().parse(text)
+        program = _ToAst().transform(tree)
+    except UnexpectedInput as error:
+        raise _syntax_error(error, text).with_source(text, file) from None
+    except VisitError as error:
+        if isinstance(error.orig_exc, DslError):
+            raise error.orig_exc.with_source(text, file) from None
+        raise
+    finally:
+        _comments.reset(token)
+    return _attach_comments(program, sink)
+
+
+def _attach_comments(program: ast.Program, comments: list) -> ast.Program:
+    """Give each statement the comments written since the previous statement ended."""
+    comments = sorted(set(comments))
+    statements, i = [], 0
+    for statement in program.statements:
+        end = statement.span.end_line if statement.span else 0
+        mine = []
+        while i < len(comments) and comments[i][0] <= end:
+            mine.append(comments[i][1])
+            i += 1
+        statements.append(ast._replace(statement, comments=tuple(mine)) if mine else statement)
+    trailing = tuple(text for _, text in comments[i:])
+    return ast.Program(tuple(statements), trailing)
+
+
+# ---------------------------------------------------------------- tree -> AST
+
+
+def _span(meta) -> Span | None:
+    return Span.of(meta) if not getattr(meta, "empty", False) else None
+
+
+def _name(token: Token) -> str:
+    return str(token)
+
+
+def _unescape(body: str) -> str:
+    escapes = {"n": "\n", "t": "\t", "r": "\r"}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), body)
+
+
+@v_args(inline=True, meta=True)
+class _ToAst(Transformer):
+    # Terminals: QUOTED keeps its position while losing its backticks.
+    @v_args(inline=False, meta=False)
+    def QUOTED(self, token):
+        return Token.new_borrow_pos("NAME", token[1:-1].replace("``", "`"), token)
+
+    def start(self, meta, *statements):
+        return ast.Program(tuple(statements))
+
+    def binding(self, meta, name, pipeline):
+        return ast.Binding(_name(name), pipeline, span=_span(meta))
+
+    def answer(self, meta, expr):
+        # With no table flowing, a bare name in an answer is a whole table.
+        def to_table(node):
+            return ast.TableRef(node.name, span=node.span) if isinstance(node, ast.Column) else node
+
+        return ast.Answer(ast.map_expr(expr, to_table), span=_span(meta))
+
+    def show(self, meta, pipeline):
+        return ast.Show(pipeline, span=_span(meta))
+
+    def pipeline(self, meta, source, *transforms):
+        return ast.Pipeline(_table(source), tuple(transforms), span=_span(meta))
+
+    # transforms
+    def filter(self, meta, predicate):
+        return ast.Filter(predicate, span=_span(meta))
+
+    def select(self, meta, *items):
+        return ast.Select(tuple(_as_assign(item) for item in items), span=_span(meta))
+
+    def derive(self, meta, *items):
+        return ast.Derive(tuple(items), span=_span(meta))
+
+    def drop(self, meta, *names):
+        return ast.Drop(tuple(_column(n) for n in names), span=_span(meta))
+
+    def rename(self, meta, *items):
+        return ast.Rename(tuple(items), span=_span(meta))
+
+    def rename_item(self, meta, new, old):
+        return ast.Assign(_name(new), _column(old), span=_span(meta))
+
+    def group(self, meta, *children):
+        keys = tuple(_column(c) for c in children if isinstance(c, Token))
+        items = tuple(c for c in children if isinstance(c, ast.Assign))
+        return ast.Group(keys, items, span=_span(meta))
+
+    def aggregate(self, meta, *items):
+        return ast.Aggregate(tuple(items), span=_span(meta))
+
+    def sort(self, meta, *keys):
+        return ast.Sort(tuple(k if isinstance(k, ast.SortKey) else ast.SortKey(_column(k), span=_column(k).span) for k in keys), span=_span(meta))
+
+    def sort_key(self, meta, name, direction=None):
+        return ast.SortKey(_column(name), direction == "desc", span=_span(meta))
+
+    def take(self, meta, count):
+        return ast.Take(int(count), span=_span(meta))
+
+    def distinct(self, meta, *names):
+        return ast.Distinct(tuple(_column(n) for n in names), span=_span(meta))
+
+    def join(self, meta, *children):
+        kind = "inner"
+        if isinstance(children[0], tuple):
+            kind, children = children[0][0], children[1:]
+        table, keys = children[0], children[1:]
+        return ast.Join(_table(table), tuple(keys), kind, span=_span(meta))
+
+    def join_kind(self, meta, token):
+        return (str(token),)
+
+    def join_key(self, meta, left, eq=None, right=None):
+        return ast.JoinKey(_column(left), _column(right if right is not None else left), span=_span(meta))
+
+    def assignment(self, meta, name, expr):
+        return ast.Assign(_name(name), expr, span=_span(meta))
+
+    # expressions
+    def or_(self, meta, *operands):
+        return ast.Logical("or", tuple(operands), span=_span(meta))
+
+    def and_(self, meta, *operands):
+        return ast.Logical("and", tuple(operands), span=_span(meta))
+
+    def not_(self, meta, operand):
+        return ast.Not(operand, span=_span(meta))
+
+    def compare(self, meta, left, op, right):
+        return ast.Binary(str(op), left, right, span=_span(meta))
+
+    arith = compare
+
+    def neg(self, meta, operand):
+        value = getattr(operand, "value", None)
+        if isinstance(operand, ast.Literal) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return ast.Literal(-value, span=_span(meta))
+        return ast.Neg(operand, span=_span(meta))
+
+    def in_list(self, meta, operand, *rest):
+        negated, items = _negation(rest)
+        return ast.InList(operand, tuple(items), negated, span=_span(meta))
+
+    def in_column(self, meta, operand, *rest):
+        negated, (table, column) = _negation(rest)
+        ref = ast.Ref(_name(table), _name(column), span=_token_span(table, column))
+        return ast.InRef(operand, ref, negated, span=_span(meta))
+
+    def between(self, meta, operand, *rest):
+        negated, (low, high) = _negation(rest)
+        return ast.Between(operand, low, high, negated, span=_span(meta))
+
+    def is_null(self, meta, operand, *rest):
+        negated, _ = _negation(rest)
+        return ast.IsNull(operand, negated, span=_span(meta))
+
+    def column(self, meta, name):
+        return _column(name)
+
+    def ref(self, meta, table, column):
+        return ast.Ref(_name(table), _name(column), span=_span(meta))
+
+    def call(self, meta, name, *rest):
+        over = ()
+        if rest and isinstance(rest[-1], list):
+            over, rest = tuple(rest[-1]), rest[:-1]
+        return ast.Call(_name(name).lower(), tuple(rest), over, span=_span(meta))
+
+    def count_star(self, meta, name):
+        return ast.Call(_name(name).lower(), (), span=_span(meta))
+
+    def argument(self, meta, expr, direction=None):
+        if direction == "desc":
+            return ast.Ordered(expr, True, span=_span(meta))
+        return expr
+
+    def window(self, meta, *names):
+        return [_column(n) for n in names]
+
+    def case(self, meta, *parts):
+        whens = tuple((parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2))
+        default = parts[-1] if len(parts) % 2 else None
+        return ast.Case(whens, default, span=_span(meta))
+
+    def integer(self, meta, token):
+        return ast.Literal(int(token), span=_span(meta))
+
+    def float(self, meta, token):
+        return ast.Literal(float(token), span=_span(meta))
+
+    def string(self, meta, token):
+        return ast.Literal(_unescape(token[1:-1]), span=_span(meta))
+
+    def true(self, meta):
+        return ast.Literal(True, span=_span(meta))
+
+    def false(self, meta):
+        return ast.Literal(False, span=_span(meta))
+
+    def null(self, meta):
+        return ast.Literal(None, span=_span(meta))
+
+
+def _token_span(first: Token, last: Token) -> Span:
+    return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+def _column(token) -> ast.Column:
+    if isinstance(token, ast.Column):
+        return token
+    return ast.Column(_name(token), span=_token_span(token, token))
+
+
+def _table(token) -> ast.TableRef:
+    return ast.TableRef(_name(token), span=_token_span(token, token))
+
+
+def _as_assign(item) -> ast.Assign:
+    if isinstance(item, ast.Assign):
+        return item
+    column = _column(item)
+    return ast.Assign(column.name, column, span=column.span)
+
+
+def _negation(rest):
+    if rest and isinstance(rest[0], Token) and rest[0].type == "NOT":
+        return True, rest[1:]
+    return False, rest
+
+
+# ---------------------------------------------------------------- syntax errors
+
+# Common mistakes, each shown by examples that fail at the same parser state.
+_NAMED_MISTAKES = {
+    ("eq-single", "use `==` to compare; `=` only names a new column (`derive x = ...`)"): [
+        'x = t | filter a = 1',
+        't | filter a = "x"',
+        't | filter a > 1 and b = 2',
+    ],
+    ("missing-pipe", "join transforms with `|`, e.g. `flights | filter dep_delay > 60 | take 3`"): [
+        'x = t filter a > 1',
+        't filter a > 1',
+        't take 3',
+        't sort a',
+        'x = t select a',
+    ],
+    ("group-without-aggregate", "`group KEYS` must be followed by `aggregate NAME = fn(...)`"): [
+        't | group a',
+        't | group a, b',
+        't | group a | take 1',
+    ],
+    ("aggregate-needs-name", "name each aggregate: `aggregate n = count()`"): [
+        't | aggregate count()',
+        't | group a aggregate count()',
+        't | aggregate mean(x)',
+        't | group a aggregate sum(x)',
+    ],
+    ("derive-needs-name", "name each derived column: `derive ratio = a / b`"): [
+        't | derive a / b',
+        't | derive x + 1',
+    ],
+    ("sort-direction", "write `sort COLUMN desc` (or `asc`); sort keys are column names"): [
+        't | sort a descending',
+        't | sort a ascending',
+        't | sort a DESC',
+        't | sort -a',
+    ],
+    ("take-count", "`take` needs a whole number of rows, e.g. `take 10`"): [
+        't | take',
+        't | take -1',
+        't | take 1.5',
+        't | take n',
+    ],
+    ("pipe-at-end", "a `|` must be followed by a transform (filter, select, derive, group, ...)"): [
+        't |',
+        't | ',
+    ],
+}
+
+
+def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
+    span = _error_span(error, text)
+    named = error.match_examples(_parser().parse, _NAMED_MISTAKES, use_accepts=True)
+    if named is not None:
+        code, hint = named
+        return ParseError(code, _unexpected(error, text), span=span, hint=hint)
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        return ParseError("unexpected-character", f"unexpected character `{char}`", span=span, hint=_char_hint(char))
+    expected = _expected(error)
+    hint = f"expected one of: {', '.join(expected)}" if expected else None
+    code = "unexpected-end" if isinstance(error, UnexpectedEOF) or _is_end(error) else "unexpected-token"
+    return ParseError(code, _unexpected(error, text), span=span, hint=hint)
+
+
+_CHAR_HINTS = {
+    "&": "write `and`",
+    "!": "write `not`, or `!=` to compare",
+    '"': "a string is missing its closing quote",
+    "'": "a string is missing its closing quote",
+    "`": "a backtick-quoted name is missing its closing backtick",
+    "=": "use `==` to compare",
+    ";": "put one statement per line",
+    "{": "lists are written with square brackets: `in [1, 2]`",
+}
+
+
+def _char_hint(char: str) -> str:
+    return _CHAR_HINTS.get(char, "this character is not part of the language")
+
+
+def _is_end(error) -> bool:
+    token = getattr(error, "token", None)
+    return token is not None and token.type == "$END"
+
+
+def _unexpected(error: UnexpectedInput, text: str) -> str:
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        if token.type == "$END":
+            return "the program ends too early"
+        if token.type in ("_NL", "_CONT"):
+            return "unexpected end of line"
+        return f"unexpected `{token}`"
+    if isinstance(error, UnexpectedCharacters):
+        return f"unexpected character `{text[error.pos_in_stream]}`"
+    return "the program ends too early"
+
+
+def _error_span(error: UnexpectedInput, text: str) -> Span:
+    token = getattr(error, "token", None)
+    if token is not None and token.type == "$END" or isinstance(error, UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        return Span(len(lines), len(lines[-1]) + 1)
+    if token is not None and token.type in ("_NL", "_CONT"):
+        # Point just after the last character of the line that ended too early.
+        line_text = text.splitlines()[token.line - 1] if token.line <= len(text.splitlines()) else ""
+        return Span(token.line, len(line_text.rstrip()) + 1)
+    line, column = getattr(error, "line", 1) or 1, getattr(error, "column", 1) or 1
+    width = len(str(token)) if token is not None else 1
+    return Span(line, column, line, column + width)
+
+
+_TERMINAL_WORDS = {"NAME": "a name", "QUOTED": "a `quoted name`", "INT": "a whole number", "FLOAT": "a number",
+                   "STRING": "a string", "_NL": "end of line", "$END": "end of program", "COMPARE": "a comparison", "EQ": "`==`",
+                   "ADD_OP": "`+` or `-`", "MUL_OP": "`*`, `/` or `%`", "DIRECTION": "`asc` or `desc`"}
+
+
+def _expected(error) -> list[str]:
+    names = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
+    terminals = {t.name: t for t in _parser().terminals}
+    words = []
+    for name in sorted(names):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+        elif name in terminals and terminals[name].pattern.type == "str":
+            words.append(f"`{terminals[name].pattern.value}`")
+    return sorted(set(words))[:12]

@@ -1,0 +1,1 @@
+"""The csvdsl grammar, shipped as package data (installed as ``csvdsl._grammar``)."""

@@ -1,0 +1,376 @@
+"""Row-level expression evaluation over a DataFrame, with SQL's three-valued logic: a
+comparison with null is null, and a filter keeps only rows whose condition is true."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from csvdsl import ast
+from csvdsl.errors import ExecutionError
+from planner.functions import FUNCTIONS, _bool
+
+Value = "pd.Series | object"
+
+
+@dataclass
+class Scope:
+    """What an expression can see: the current table (None in an answer) and the node's inputs."""
+
+    frame: pd.DataFrame | None
+    inputs: list
+
+    @property
+    def index(self):
+        return self.frame.index if self.frame is not None else pd.RangeIndex(1)
+
+
+def evaluate(expr, scope: Scope):
+    """The value of ``expr``: a Series aligned with the frame, or a scalar (None is null)."""
+    return _EVAL[type(expr)](expr, scope)
+
+
+def evaluate_series(expr, scope: Scope) -> pd.Series:
+    """Like ``evaluate``, but always a Series as long as the frame."""
+    return as_series(evaluate(expr, scope), scope.index)
+
+
+def as_series(value, index) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value
+    if value is None:
+        return pd.Series(np.full(len(index), np.nan), index=index)
+    if isinstance(value, str):
+        return pd.Series([value] * len(index), index=index, dtype="str")
+    return pd.Series(value, index=index)
+
+
+def scalar(value):
+    """A Python scalar from a numpy/pandas one; NaN, NaT and NA become None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+        return None if isinstance(value, float) and np.isnan(value) else value
+    return value
+
+
+def condition_mask(value, length: int) -> np.ndarray:
+    """The rows where a condition is true (false and null both drop a row)."""
+    if isinstance(value, pd.Series):
+        return value.to_numpy(dtype=bool, na_value=False)
+    return np.full(length, bool(value) if value is not None else False)
+
+
+def _lifted(fn):
+    """Apply ``fn`` on Series; when every operand is a scalar, on one-element Series."""
+
+    def run(*values, index=None):
+        if any(isinstance(v, pd.Series) for v in values):
+            return fn(*values)
+        out = fn(*(as_series(v, pd.RangeIndex(1)) for v in values))
+        return scalar(out.iloc[0]) if isinstance(out, pd.Series) else out
+
+    return run
+
+
+def _isna(value):
+    if isinstance(value, pd.Series):
+        return value.isna().to_numpy()
+    return value is None
+
+
+def _coerce_dates(a, b):
+    """A string constant compared with a date column is read as a date."""
+    for x, y, swap in ((a, b, False), (b, a, True)):
+        if isinstance(x, pd.Series) and pd.api.types.is_datetime64_any_dtype(x) and isinstance(y, str):
+            y = pd.Timestamp(y)
+            if y.tzinfo is not None:
+                y = y.tz_convert(None)
+            return (y, x) if swap else (x, y)
+    return a, b
+
+
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def compare(op: str, a, b):
+    a, b = _coerce_dates(a, b)
+
+    def run(a, b):
+        with np.errstate(invalid="ignore"):
+            values = _COMPARE[op](a, b)
+        index = a.index if isinstance(a, pd.Series) else b.index
+        null = np.asarray(_isna(a)) | np.asarray(_isna(b))
+        return _bool(np.asarray(values, dtype=bool), np.broadcast_to(null, len(index)), index)
+
+    return _lifted(run)(a, b)
+
+
+def _divide(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = a / b
+    zero = b == 0
+    return out.where(~zero) if isinstance(zero, pd.Series) else (out * np.nan if zero else out)
+
+
+def _modulo(a, b):
+    # SQL's remainder takes the sign of the dividend (fmod), unlike Python's %.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.fmod(a, b)
+    zero = b == 0
+    return out.where(~zero) if isinstance(zero, pd.Series) else (out * np.nan if zero else out)
+
+
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide, "%": _modulo}
+
+
+def _binary(expr: ast.Binary, scope: Scope):
+    a, b = evaluate(expr.left, scope), evaluate(expr.right, scope)
+    if expr.op in _COMPARE:
+        return compare(expr.op, a, b)
+    if a is None or b is None:
+        return None if not any(isinstance(v, pd.Series) for v in (a, b)) else as_series(None, scope.index)
+    return _lifted(_ARITH[expr.op])(a, b)
+
+
+def _as_bool(value):
+    if isinstance(value, pd.Series):
+        return value if value.dtype == "boolean" else value.astype("boolean")
+    return pd.NA if value is None else bool(value)
+
+
+def _logical(expr: ast.Logical, scope: Scope):
+    values = [_as_bool(evaluate(o, scope)) for o in expr.operands]
+    combine = operator.and_ if expr.op == "and" else operator.or_
+    out = values[0]
+    for value in values[1:]:
+        out = combine(out, value)
+    return None if out is pd.NA else out
+
+
+def _not(expr: ast.Not, scope: Scope):
+    value = _as_bool(evaluate(expr.operand, scope))
+    return None if value is pd.NA else (~value if isinstance(value, pd.Series) else not value)
+
+
+def _neg(expr: ast.Neg, scope: Scope):
+    value = evaluate(expr.operand, scope)
+    return None if value is None else -value
+
+
+def _membership(operand, values: list, negated: bool):
+    has_null = any(v is None for v in values)
+    members = [v for v in values if v is not None]
+
+    def run(s):
+        if pd.api.types.is_datetime64_any_dtype(s):
+            members_ = [pd.Timestamp(m).tz_convert(None) if isinstance(m, str) and pd.Timestamp(m).tzinfo else pd.Timestamp(m) if isinstance(m, str) else m for m in members]
+        else:
+            members_ = members
+        found = s.isin(members_).to_numpy()
+        null = s.isna().to_numpy() | (has_null & ~found)
+        result = _bool(found, null, s.index)
+        return ~result if negated else result
+
+    return _lifted(run)(operand)
+
+
+def _in_list(expr: ast.InList, scope: Scope):
+    return _membership(evaluate(expr.operand, scope), [evaluate(i, scope) for i in expr.items], expr.negated)
+
+
+def _in_ref(expr: ast.InRef, scope: Scope):
+    ref = expr.ref
+    column = scope.inputs[ref.index][ref.column]
+    values = [scalar(v) for v in pd.unique(column.dropna())]
+    if column.isna().any():
+        values.append(None)
+    return _membership(evaluate(expr.operand, scope), values, expr.negated)
+
+
+def _between(expr: ast.Between, scope: Scope):
+    value = evaluate(expr.operand, scope)
+    low, high = evaluate(expr.low, scope), evaluate(expr.high, scope)
+    out = _as_bool(compare(">=", value, low)) & _as_bool(compare("<=", value, high))
+    out = None if out is pd.NA else out
+    if expr.negated:
+        return None if out is None else (~out if isinstance(out, pd.Series) else not out)
+    return out
+
+
+def _is_null(expr: ast.IsNull, scope: Scope):
+    value = evaluate(expr.operand, scope)
+    null = _isna(value)
+    if isinstance(value, pd.Series):
+        return pd.Series(~null if expr.negated else null, index=value.index)
+    return (not null) if expr.negated else null
+
+
+def _case(expr: ast.Case, scope: Scope):
+    index = scope.index
+    result = as_series(evaluate(expr.default, scope) if expr.default is not None else None, index)
+    for condition, value in reversed(expr.whens):
+        mask = condition_mask(evaluate(condition, scope), len(index))
+        value = as_series(evaluate(value, scope), index)
+        if result.isna().all() and not pd.api.types.is_datetime64_any_dtype(result):
+            result = result.astype(value.dtype) if value.dtype != object else result
+        result = value.where(mask, result)
+    if scope.frame is None:
+        return scalar(result.iloc[0])
+    return result
+
+
+def _literal(expr: ast.Literal, scope: Scope):
+    return expr.value
+
+
+def _column(expr: ast.Column, scope: Scope):
+    return scope.frame[expr.name]
+
+
+def _input_ref(expr: ast.InputRef, scope: Scope):
+    table = scope.inputs[expr.index]
+    if expr.column is None:
+        return table
+    column = table[expr.column]
+    return scalar(column.iloc[0]) if len(column) else None
+
+
+# ---------------------------------------------------------------- functions
+
+
+def _call(expr: ast.Call, scope: Scope):
+    function = FUNCTIONS[expr.name]
+    if function.kind == "window":
+        return _WINDOWS[expr.name](expr, scope)
+    args = []
+    for position, arg in enumerate(expr.args):
+        args.append(arg.value if position in function.constant else evaluate(arg, scope))
+    data = [i for i in range(len(args)) if i not in function.constant]
+    impl = function.impl or _IMPLS[expr.name]
+    if any(isinstance(args[i], pd.Series) for i in data):
+        for i in data:
+            args[i] = as_series(args[i], scope.index)
+        return impl(*args)
+    one = pd.RangeIndex(1)
+    for i in data:
+        args[i] = as_series(args[i], one)
+    out = impl(*args)
+    return scalar(out.iloc[0]) if isinstance(out, pd.Series) else scalar(out)
+
+
+def _to_str(x: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(x):
+        # Whole numbers print without ".0": int columns with nulls are stored as floats.
+        whole = x.dropna()
+        if len(whole) and np.all(np.isfinite(whole)) and np.all(whole == np.floor(whole)):
+            return x.map(lambda v: None if pd.isna(v) else str(int(v))).astype("str")
+    if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
+        return x.map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
+    if pd.api.types.is_datetime64_any_dtype(x):
+        return x.map(lambda v: None if pd.isna(v) else (v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat(sep=" "))).astype("str")
+    return x.astype("str").where(x.notna())
+
+
+_IMPLS = {"str": _to_str}
+
+
+def _partition(expr: ast.Call, scope: Scope):
+    return [scope.frame[c.name] for c in expr.over]
+
+
+def _ordered_arg(expr: ast.Call, scope: Scope):
+    arg = expr.args[0]
+    descending = isinstance(arg, ast.Ordered) and arg.descending
+    if isinstance(arg, ast.Ordered):
+        arg = arg.expr
+    return evaluate_series(arg, scope), descending
+
+
+def _by_partition(expr, scope, series, operation: str, *args, **kwargs):
+    keys = _partition(expr, scope)
+    if keys:
+        return getattr(series.groupby(keys, dropna=False, sort=False), operation)(*args, **kwargs)
+    return getattr(series, operation)(*args, **kwargs)
+
+
+def _rank(method):
+    def run(expr, scope):
+        series, descending = _ordered_arg(expr, scope)
+        return _by_partition(expr, scope, series, "rank", method=method, ascending=not descending, na_option="keep")
+
+    return run
+
+
+def _row_number(expr, scope):
+    if expr.args:
+        series, descending = _ordered_arg(expr, scope)
+        return _by_partition(expr, scope, series, "rank", method="first", ascending=not descending, na_option="bottom")
+    positions = pd.Series(np.arange(1, len(scope.frame) + 1), index=scope.frame.index)
+    keys = _partition(expr, scope)
+    if keys:
+        return positions.groupby(keys, dropna=False, sort=False).cumcount() + 1
+    return positions
+
+
+def _shift(direction):
+    def run(expr, scope):
+        series = evaluate_series(expr.args[0], scope)
+        steps = expr.args[1].value if len(expr.args) > 1 else 1
+        return _by_partition(expr, scope, series, "shift", direction * steps)
+
+    return run
+
+
+def _cumsum(expr, scope):
+    series = evaluate_series(expr.args[0], scope)
+    if pd.api.types.is_bool_dtype(series) or series.dtype == "boolean":
+        series = series.astype(float)
+    return _by_partition(expr, scope, series, "cumsum")
+
+
+def _pct_change(expr, scope):
+    series = evaluate_series(expr.args[0], scope).astype(float)
+    previous = _by_partition(expr, scope, series, "shift", 1)
+    return _divide(series - previous, previous)
+
+
+_WINDOWS = {
+    "rank": _rank("min"),
+    "dense_rank": _rank("dense"),
+    "row_number": _row_number,
+    "cumsum": _cumsum,
+    "lag": _shift(1),
+    "lead": _shift(-1),
+    "pct_change": _pct_change,
+}
+
+
+def _unsupported(expr, scope):
+    raise ExecutionError("unsupported", f"`{type(expr).__name__}` cannot be evaluated here", span=expr.span)
+
+
+_EVAL = {
+    ast.Literal: _literal,
+    ast.Column: _column,
+    ast.InputRef: _input_ref,
+    ast.Call: _call,
+    ast.Neg: _neg,
+    ast.Not: _not,
+    ast.Binary: _binary,
+    ast.Logical: _logical,
+    ast.InList: _in_list,
+    ast.InRef: _in_ref,
+    ast.Between: _between,
+    ast.IsNull: _is_null,
+    ast.Case: _case,
+    ast.Ref: _unsupported,
+    ast.TableRef: _unsupported,
+    ast.Ordered: _unsupported,
+}

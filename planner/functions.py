@@ -1,0 +1,276 @@
+"""The function registry: one entry per function of the expression language, with its
+signature (for the checker), its pandas implementation and its English phrase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+INT, FLOAT, STRING, BOOL, DATE, DATETIME, NULL = "int", "float", "string", "bool", "date", "datetime", "null"
+NUMERIC = frozenset({INT, FLOAT, BOOL, NULL})
+NUMBERS = frozenset({INT, FLOAT, NULL})
+TEXT = frozenset({STRING, NULL})
+TEMPORAL = frozenset({DATE, DATETIME, NULL})
+ORDERABLE = frozenset({INT, FLOAT, BOOL, STRING, DATE, DATETIME, NULL})
+ANY = None
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function: ``accepts`` gives the allowed types per parameter (None: any type);
+    ``required`` of them must be given; ``constant`` parameters must be literals."""
+
+    name: str
+    kind: str  # scalar | aggregate | window
+    params: tuple[str, ...]
+    accepts: tuple
+    result: Callable[[list[str]], str]
+    impl: Callable
+    english: str
+    required: int | None = None
+    constant: tuple[int, ...] = ()
+    variadic: bool = False
+    grouped: Callable | None = None  # aggregates: (groupby, columns, constants) -> Series
+    ordered: bool = False  # windows: takes `desc` on its argument
+
+    @property
+    def min_args(self) -> int:
+        return len(self.params) if self.required is None else self.required
+
+
+def _bool(values, null_mask, index=None) -> pd.Series:
+    """A three-valued boolean Series: ``values`` where known, null where ``null_mask``."""
+    values = np.asarray(values, dtype=bool)
+    mask = np.asarray(null_mask, dtype=bool)
+    return pd.Series(pd.arrays.BooleanArray(values.copy(), mask.copy()), index=index)
+
+
+def _same(types):
+    known = [t for t in types if t != NULL]
+    return known[0] if known else NULL
+
+
+def _number(types):
+    return FLOAT if FLOAT in types else INT
+
+
+def _const(kind):
+    return lambda types: kind
+
+
+# ---------------------------------------------------------------- scalar implementations
+
+
+def _string_predicate(method):
+    def run(s, arg):
+        values = getattr(s.str, method)(arg) if method != "contains" else s.str.contains(arg, regex=False)
+        return _bool(values.fillna(False).astype(bool), s.isna(), s.index)
+
+    return run
+
+
+def _substr(s, start, length=None):
+    begin = max(int(start) - 1, 0)
+    end = None if length is None else begin + max(int(length), 0)
+    return s.str.slice(begin, end)
+
+
+def _round(x, digits=0):
+    # Half away from zero, like SQL, not pandas' half to even.
+    scale = 10.0 ** int(digits)
+    values = np.sign(x) * np.floor(np.abs(x) * scale + 0.5) / scale
+    return values
+
+
+def _log(x, base=None):
+    x = x.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(x.where(x > 0))
+        if base is not None:
+            out = out / np.log(base) if base > 0 and base != 1 else out * np.nan
+    return out
+
+
+def _sqrt(x):
+    x = x.astype(float)
+    return np.sqrt(x.where(x >= 0))
+
+
+def _pow(x, y):
+    with np.errstate(all="ignore"):
+        out = np.power(x.astype(float), y)
+    return out.where(np.isfinite(out) | np.isinf(x.astype(float))) if isinstance(out, pd.Series) else out
+
+
+def _coalesce(first, *rest):
+    out = first
+    for other in rest:
+        out = out.fillna(other) if not isinstance(other, pd.Series) else out.combine_first(other)
+    return out
+
+
+def _concat(*parts):
+    out = None
+    for part in parts:
+        text = part.astype("str") if isinstance(part, pd.Series) else ("" if part is None else str(part))
+        out = text if out is None else out + text
+    return out
+
+
+def _to_date(x, fmt=None):
+    if pd.api.types.is_datetime64_any_dtype(x):
+        return x.dt.normalize()
+    return pd.to_datetime(x, errors="coerce", format=fmt).dt.normalize()
+
+
+def _to_datetime(x, fmt=None):
+    if pd.api.types.is_datetime64_any_dtype(x):
+        return x
+    out = pd.to_datetime(x, errors="coerce", format=fmt, utc=True)
+    return out.dt.tz_convert(None)
+
+
+def _to_int(x):
+    if pd.api.types.is_string_dtype(x) or x.dtype == object:
+        x = pd.to_numeric(x, errors="coerce")
+    if pd.api.types.is_bool_dtype(x):
+        return x.astype("float").where(x.notna())
+    return np.trunc(x.astype(float))
+
+
+def _to_float(x):
+    if pd.api.types.is_string_dtype(x) or x.dtype == object:
+        return pd.to_numeric(x, errors="coerce").astype(float)
+    return x.astype(float)
+
+
+def _date_diff(a, b):
+    days = (a.dt.normalize() - b.dt.normalize()).dt.days if isinstance(a, pd.Series) else None
+    return days.astype(float) if days is not None else None
+
+
+def _weekday(x):
+    codes = x.dt.weekday
+    names = pd.Series(np.array(WEEKDAYS, dtype=object)[codes.fillna(0).astype(int).to_numpy()], index=x.index)
+    return names.where(codes.notna()).astype("str")
+
+
+# ---------------------------------------------------------------- aggregates
+
+
+def _sum(s):
+    return s.sum(min_count=1)
+
+
+def _mode_whole(s):
+    counts = s.dropna().value_counts()
+    if counts.empty:
+        return None
+    top = counts[counts == counts.max()].index
+    return min(top)
+
+
+def _mode_grouped(gb, cols, consts):
+    return gb[cols[0]].agg(_mode_whole)
+
+
+def _corr_whole(x, y):
+    return x.astype(float).corr(y.astype(float))
+
+
+def _corr_grouped(gb, cols, consts):
+    x, y = cols
+    return gb[[x, y]].apply(lambda g: _corr_whole(g[x], g[y]), include_groups=False)
+
+
+def _agg(name, *, whole=None, grouped=None, result=_same, accepts=ORDERABLE, english, params=("x",), constant=(), acc=None):
+    """An aggregate entry; ``grouped`` defaults to the GroupBy method of the same name."""
+    whole = whole or (lambda s, *c: getattr(s, name)(*c))
+    grouped = grouped or (lambda gb, cols, consts: getattr(gb[cols[0]], name)(*consts))
+    accepts_all = acc if acc is not None else (accepts,) + (NUMBERS,) * (len(params) - 1)
+    return Function(name, "aggregate", params, accepts_all, result, whole, english, constant=constant, grouped=grouped)
+
+
+def _float(types):
+    return FLOAT
+
+
+def _sum_type(types):
+    return FLOAT if FLOAT in types else INT
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def _register(*functions: Function) -> None:
+    for f in functions:
+        FUNCTIONS[f.name] = f
+
+
+_register(
+    # strings
+    Function("lower", "scalar", ("s",), (TEXT,), _const(STRING), lambda s: s.str.lower(), "{0} in lower case"),
+    Function("upper", "scalar", ("s",), (TEXT,), _const(STRING), lambda s: s.str.upper(), "{0} in upper case"),
+    Function("length", "scalar", ("s",), (TEXT,), _const(INT), lambda s: s.str.len().astype(float), "the length of {0}"),
+    Function("strip", "scalar", ("s",), (TEXT,), _const(STRING), lambda s: s.str.strip(), "{0} without surrounding spaces"),
+    Function("contains", "scalar", ("s", "part"), (TEXT, TEXT), _const(BOOL), _string_predicate("contains"), "{0} contains {1}", constant=(1,)),
+    Function("starts_with", "scalar", ("s", "prefix"), (TEXT, TEXT), _const(BOOL), _string_predicate("startswith"), "{0} starts with {1}", constant=(1,)),
+    Function("ends_with", "scalar", ("s", "suffix"), (TEXT, TEXT), _const(BOOL), _string_predicate("endswith"), "{0} ends with {1}", constant=(1,)),
+    Function("replace", "scalar", ("s", "old", "new"), (TEXT, TEXT, TEXT), _const(STRING), lambda s, old, new: s.str.replace(old, new, regex=False), "{0} with {1} replaced by {2}", constant=(1, 2)),
+    Function("substr", "scalar", ("s", "start", "length"), (TEXT, frozenset({INT}), frozenset({INT})), _const(STRING), _substr, "the part of {0} from position {1}", required=2, constant=(1, 2)),
+    Function("concat", "scalar", ("s",), (ANY,), _const(STRING), _concat, "{0} joined together", variadic=True),
+    # dates
+    Function("year", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.year.astype(float), "the year of {0}"),
+    Function("month", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.month.astype(float), "the month of {0}"),
+    Function("day", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.day.astype(float), "the day of the month of {0}"),
+    Function("hour", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.hour.astype(float), "the hour of {0}"),
+    Function("minute", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.minute.astype(float), "the minute of {0}"),
+    Function("weekday", "scalar", ("d",), (TEMPORAL,), _const(STRING), _weekday, "the weekday of {0}"),
+    Function("date", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATE), _to_date, "{0} as a date", required=1, constant=(1,)),
+    Function("datetime", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATETIME), _to_datetime, "{0} as a date and time", required=1, constant=(1,)),
+    Function("date_diff", "scalar", ("end", "start"), (TEMPORAL, TEMPORAL), _const(INT), _date_diff, "the number of days from {1} to {0}"),
+    # math
+    Function("abs", "scalar", ("x",), (NUMBERS,), _same, lambda x: x.abs(), "the absolute value of {0}"),
+    Function("round", "scalar", ("x", "digits"), (NUMBERS, frozenset({INT})), lambda t: t[0] if t[0] != NULL else FLOAT, _round, "{0} rounded", required=1, constant=(1,)),
+    Function("floor", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.floor(x.astype(float)), "{0} rounded down"),
+    Function("ceil", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.ceil(x.astype(float)), "{0} rounded up"),
+    Function("sqrt", "scalar", ("x",), (NUMBERS,), _float, _sqrt, "the square root of {0}"),
+    Function("log", "scalar", ("x", "base"), (NUMBERS, NUMBERS), _float, _log, "the logarithm of {0}", required=1, constant=(1,)),
+    Function("exp", "scalar", ("x",), (NUMBERS,), _float, lambda x: np.exp(x.astype(float)), "e to the power {0}"),
+    Function("pow", "scalar", ("x", "y"), (NUMBERS, NUMBERS), _float, _pow, "{0} to the power {1}"),
+    # nulls and casts
+    Function("coalesce", "scalar", ("x",), (ANY,), _same, _coalesce, "{0}, or the first that is not null", variadic=True),
+    Function("int", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(INT), _to_int, "{0} as a whole number"),
+    Function("float", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(FLOAT), _to_float, "{0} as a number"),
+    Function("str", "scalar", ("x",), (ANY,), _const(STRING), None, "{0} as text"),
+    # aggregates
+    Function("count", "aggregate", ("x",), (ANY,), _const(INT), lambda s=None: s.count(), "the number of rows",
+             required=0, grouped=lambda gb, cols, consts: gb[cols[0]].count()),
+    _agg("count_distinct", whole=lambda s: s.nunique(), grouped=lambda gb, cols, c: gb[cols[0]].nunique(), result=_const(INT), accepts=ANY, english="the number of distinct {0}"),
+    _agg("sum", whole=_sum, grouped=lambda gb, cols, c: gb[cols[0]].sum(min_count=1), result=_sum_type, accepts=NUMERIC, english="the total {0}"),
+    _agg("mean", result=_float, accepts=NUMERIC, english="the average {0}"),
+    _agg("median", result=_float, accepts=NUMERIC, english="the median {0}"),
+    _agg("min", english="the smallest {0}"),
+    _agg("max", english="the largest {0}"),
+    _agg("std", result=_float, accepts=NUMERIC, english="the standard deviation of {0}"),
+    _agg("var", result=_float, accepts=NUMERIC, english="the variance of {0}"),
+    _agg("quantile", whole=lambda s, q: s.quantile(q), grouped=lambda gb, cols, c: gb[cols[0]].quantile(c[0]), result=_float, accepts=NUMERIC, params=("x", "q"), constant=(1,), english="the {1} quantile of {0}"),
+    _agg("mode", whole=_mode_whole, grouped=_mode_grouped, accepts=ANY, english="the most frequent {0}"),
+    _agg("first", whole=lambda s: s.dropna().iloc[0] if s.notna().any() else None, accepts=ANY, english="the first {0}"),
+    _agg("last", whole=lambda s: s.dropna().iloc[-1] if s.notna().any() else None, accepts=ANY, english="the last {0}"),
+    _agg("corr", whole=_corr_whole, grouped=_corr_grouped, result=_float, params=("x", "y"), acc=(NUMERIC, NUMERIC), english="the correlation of {0} and {1}"),
+    _agg("skew", result=_float, accepts=NUMERIC, english="the skewness of {0}"),
+    _agg("kurtosis", whole=lambda s: s.astype(float).kurt(), grouped=lambda gb, cols, c: gb[cols[0]].apply(lambda s: s.astype(float).kurt()), result=_float, accepts=NUMERIC, english="the kurtosis of {0}"),
+    # windows: implemented in planner.evaluate, which knows the partition
+    Function("rank", "window", ("x",), (ORDERABLE,), _const(INT), None, "the rank by {0}", ordered=True),
+    Function("dense_rank", "window", ("x",), (ORDERABLE,), _const(INT), None, "the dense rank by {0}", ordered=True),
+    Function("row_number", "window", ("x",), (ORDERABLE,), _const(INT), None, "the row number", required=0, ordered=True),
+    Function("cumsum", "window", ("x",), (NUMERIC,), _sum_type, None, "the running total of {0}"),
+    Function("lag", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the previous {0}", required=1, constant=(1,)),
+    Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the next {0}", required=1, constant=(1,)),
+    Function("pct_change", "window", ("x",), (NUMERIC,), _float, None, "the relative change of {0} from the previous row"),
+)

@@ -1,0 +1,228 @@
+"""The op registry: one entry per plan operation, with its AST node, its canonical
+parameters (what the node id hashes), its pandas implementation and its English phrase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from csvdsl import ast
+from csvdsl.check import join_column_name
+from csvdsl.format import _select_item, format_expr
+from planner.evaluate import Scope, condition_mask, evaluate, evaluate_series, scalar
+from planner.functions import FUNCTIONS
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: ``params(spec)`` is JSON-able and canonical; ``run(spec, inputs)``
+    computes the node's table from its input tables (the main input first)."""
+
+    name: str
+    node: type | None
+    params: Callable
+    run: Callable
+    english: str
+
+
+# ---------------------------------------------------------------- implementations
+
+
+def _source(spec, inputs):
+    raise AssertionError("sources are read by the executor")
+
+
+def _filter(spec: ast.Filter, inputs):
+    frame = inputs[0]
+    mask = condition_mask(evaluate(spec.predicate, Scope(frame, inputs)), len(frame))
+    return frame if mask.all() else frame[mask]
+
+
+def _select(spec: ast.Select, inputs):
+    frame = inputs[0]
+    scope = Scope(frame, inputs)
+    data = {item.name: evaluate_series(item.expr, scope) for item in spec.items}
+    return pd.DataFrame(data, index=frame.index)
+
+
+def _derive(spec: ast.Derive, inputs):
+    frame = inputs[0].copy(deep=False)
+    for item in spec.items:  # sequential: later items see earlier ones
+        frame[item.name] = evaluate_series(item.expr, Scope(frame, inputs))
+    return frame
+
+
+def _drop(spec: ast.Drop, inputs):
+    return inputs[0].drop(columns=[c.name for c in spec.columns])
+
+
+def _rename(spec: ast.Rename, inputs):
+    return inputs[0].rename(columns={item.expr.name: item.name for item in spec.items})
+
+
+def _sort(spec: ast.Sort, inputs):
+    frame = inputs[0]
+    if len(frame) <= 1:
+        return frame
+    return frame.sort_values(
+        [k.column.name for k in spec.keys],
+        ascending=[not k.descending for k in spec.keys],
+        kind="stable",
+        na_position="last",
+    )
+
+
+def _take(spec: ast.Take, inputs):
+    return inputs[0].head(spec.count)
+
+
+def _distinct(spec: ast.Distinct, inputs):
+    frame = inputs[0]
+    if spec.columns:
+        frame = frame[[c.name for c in spec.columns]]
+    return frame.drop_duplicates()
+
+
+def _join(spec: ast.Join, inputs):
+    left, right = inputs[0], inputs[1]
+    left_keys = [k.left.name for k in spec.keys]
+    temp_keys = [f"__key{i}" for i in range(len(spec.keys))]
+    # Null keys never match (SQL); pandas would match NaN with NaN.
+    right = right.dropna(subset=list(dict.fromkeys(k.right.name for k in spec.keys)))
+    renamed = {}
+    taken = set(left.columns)
+    right_key_names = {k.right.name for k in spec.keys}
+    for name in right.columns:
+        if name not in right_key_names:
+            renamed[name] = join_column_name(name, taken, spec.table.name)
+            taken.add(renamed[name])
+    right_part = right[list(renamed)].rename(columns=renamed)
+    for temp, key in zip(temp_keys, spec.keys):
+        right_part[temp] = right[key.right.name]
+    merged = left.merge(right_part, left_on=left_keys, right_on=temp_keys, how=spec.kind, sort=False)
+    return merged.drop(columns=temp_keys)
+
+
+def _aggregate_calls(items):
+    """Each item with its aggregate calls replaced by columns of the aggregated table."""
+    calls: dict = {}
+
+    def swap(node):
+        if isinstance(node, ast.Call) and FUNCTIONS[node.name].kind == "aggregate":
+            return ast.Column(calls.setdefault(node, f"__agg{len(calls)}"))
+        return node
+
+    outer = [ast.map_expr(item.expr, swap) for item in items]
+    return calls, outer
+
+
+def _arguments(call: ast.Call, frame, inputs, work: dict) -> list[str]:
+    """Names of the columns holding a call's data arguments, computing them into ``work``."""
+    function = FUNCTIONS[call.name]
+    names = []
+    for position, arg in enumerate(call.args):
+        if position in function.constant:
+            continue
+        if isinstance(arg, ast.Column):
+            work.setdefault(arg.name, frame[arg.name])
+            names.append(arg.name)
+        else:
+            name = f"__arg{len(work)}"
+            work[name] = evaluate_series(arg, Scope(frame, inputs))
+            names.append(name)
+    return names
+
+
+def _constants(call: ast.Call) -> list:
+    function = FUNCTIONS[call.name]
+    return [call.args[i].value for i in function.constant if i < len(call.args)]
+
+
+def _grouped(keys, items, inputs):
+    frame = inputs[0]
+    calls, outer = _aggregate_calls(items)
+    work = {k: frame[k] for k in keys}
+    columns = {call: _arguments(call, frame, inputs, work) for call in calls}
+    grouped = pd.DataFrame(work, index=frame.index).groupby(keys, dropna=False, sort=True, observed=True)
+    results = {}
+    for call, temp in calls.items():
+        if call.name == "count" and not call.args:
+            results[temp] = grouped.size()
+        else:
+            results[temp] = FUNCTIONS[call.name].grouped(grouped, columns[call], _constants(call))
+    if results:
+        table = pd.DataFrame(results).reset_index()
+    else:
+        table = grouped.size().reset_index()[keys]
+    if not len(table):
+        table = pd.DataFrame({k: frame[k].iloc[:0] for k in keys} | {t: pd.Series(dtype=float) for t in results})
+    return _finish(table, keys, items, outer, inputs)
+
+
+def _whole(items, inputs):
+    frame = inputs[0]
+    calls, outer = _aggregate_calls(items)
+    work: dict = {}
+    values = {}
+    for call, temp in calls.items():
+        if call.name == "count" and not call.args:
+            values[temp] = len(frame)
+            continue
+        names = _arguments(call, frame, inputs, work)
+        values[temp] = scalar(FUNCTIONS[call.name].impl(*(work[n] for n in names), *_constants(call)))
+    table = pd.DataFrame({k: [v] for k, v in values.items()}, index=pd.RangeIndex(1))
+    return _finish(table, [], items, outer, inputs)
+
+
+def _finish(table, keys, items, outer, inputs):
+    scope = Scope(table, inputs)
+    data = {k: table[k] for k in keys}
+    for item, expr in zip(items, outer):
+        data[item.name] = evaluate_series(expr, scope)
+    return pd.DataFrame(data, index=table.index)
+
+
+def _group(spec: ast.Group, inputs):
+    return _grouped([k.name for k in spec.keys], spec.items, inputs)
+
+
+def _aggregate(spec: ast.Aggregate, inputs):
+    return _whole(spec.items, inputs)
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _join_params(spec: ast.Join) -> dict:
+    keys = [[k.left.name, k.right.name] for k in spec.keys]
+    return {"kind": spec.kind, "on": keys}
+
+
+OPS: dict[str, Op] = {}
+OPS_BY_NODE: dict[type, Op] = {}
+
+
+def _register(*ops: Op) -> None:
+    for op in ops:
+        OPS[op.name] = op
+        if op.node is not None:
+            OPS_BY_NODE[op.node] = op
+
+
+_register(
+    Op("source", None, lambda spec: {"table": spec}, _source, "Start from the table {table}."),
+    Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the rows where {predicate}."),
+    Op("select", ast.Select, lambda s: {"columns": [_select_item(i) for i in s.items]}, _select, "Keep only {columns}."),
+    Op("derive", ast.Derive, lambda s: {"columns": {i.name: format_expr(i.expr) for i in s.items}}, _derive, "Add the columns {columns}."),
+    Op("drop", ast.Drop, lambda s: {"columns": [c.name for c in s.columns]}, _drop, "Remove the columns {columns}."),
+    Op("rename", ast.Rename, lambda s: {"columns": {i.expr.name: i.name for i in s.items}}, _rename, "Rename {columns}."),
+    Op("group", ast.Group, lambda s: {"keys": [k.name for k in s.keys], "aggregates": {i.name: format_expr(i.expr) for i in s.items}}, _group, "For each {keys}, compute {aggregates}."),
+    Op("aggregate", ast.Aggregate, lambda s: {"aggregates": {i.name: format_expr(i.expr) for i in s.items}}, _aggregate, "Over all rows, compute {aggregates}."),
+    Op("sort", ast.Sort, lambda s: {"keys": [[k.column.name, "desc" if k.descending else "asc"] for k in s.keys]}, _sort, "Sort by {keys}."),
+    Op("take", ast.Take, lambda s: {"count": s.count}, _take, "Keep the first {count} rows."),
+    Op("distinct", ast.Distinct, lambda s: {"columns": [c.name for c in s.columns]}, _distinct, "Keep distinct rows."),
+    Op("join", ast.Join, _join_params, _join, "Join with the other table on {on}."),
+    Op("answer", ast.Answer, lambda s: {"expr": format_expr(s.expr)}, None, "The answer is {expr}."),
+)

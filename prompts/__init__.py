@@ -1,0 +1,1 @@
+"""Model-facing texts, shipped as package data (installed as ``csvdsl._prompts``)."""
