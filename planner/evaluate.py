@@ -218,8 +218,9 @@ def _case(expr: ast.Case, scope: Scope):
     for condition, value in reversed(expr.whens):
         mask = condition_mask(evaluate(condition, scope), len(index))
         value = as_series(evaluate(value, scope), index)
-        if result.isna().all() and not pd.api.types.is_datetime64_any_dtype(result):
-            result = result.astype(value.dtype) if value.dtype != object else result
+        if result.isna().all():
+            # An all-null default takes the branch's type (text stays text, dates stay dates).
+            result = value.where(np.zeros(len(index), dtype=bool))
         result = value.where(mask, result)
     if scope.frame is None:
         return scalar(result.iloc[0])
@@ -266,6 +267,8 @@ def _call(expr: ast.Call, scope: Scope):
 
 
 def _to_str(x: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(x) and x.dtype != object:
+        return x
     if pd.api.types.is_float_dtype(x):
         # Whole numbers print without ".0": int columns with nulls are stored as floats.
         whole = x.dropna()
@@ -329,10 +332,13 @@ def _shift(direction):
 
 
 def _cumsum(expr, scope):
+    # A running SQL sum: nulls are skipped, and it is null until the first value.
     series = evaluate_series(expr.args[0], scope)
     if pd.api.types.is_bool_dtype(series) or series.dtype == "boolean":
         series = series.astype(float)
-    return _by_partition(expr, scope, series, "cumsum")
+    totals = _by_partition(expr, scope, series.fillna(0), "cumsum")
+    seen = _by_partition(expr, scope, series.notna().astype("int64"), "cumsum")
+    return totals.where(seen > 0)
 
 
 def _pct_change(expr, scope):

@@ -114,10 +114,12 @@ def _coalesce(first, *rest):
 
 
 def _concat(*parts):
+    # Like SQL's ||: a null part makes the result null.
+    from planner.evaluate import _to_str
+
     out = None
     for part in parts:
-        text = part.astype("str") if isinstance(part, pd.Series) else ("" if part is None else str(part))
-        out = text if out is None else out + text
+        out = _to_str(part) if out is None else out + _to_str(part)
     return out
 
 
@@ -154,7 +156,7 @@ def _date_diff(a, b):
 
 
 def _weekday(x):
-    codes = x.dt.weekday
+    codes = x.dt.day_of_week
     names = pd.Series(np.array(WEEKDAYS, dtype=object)[codes.fillna(0).astype(int).to_numpy()], index=x.index)
     return names.where(codes.notna()).astype("str")
 

