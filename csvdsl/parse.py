@@ -12,7 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from csvdsl import ast
 from csvdsl.errors import DslError, ParseError, Span
-from csvdsl.grammar import build_parser
+from csvdsl.grammar import build_parser, keywords
 
 _COMMENT = re.compile(r"#([^\r\n]*)")
 _comments: contextvars.ContextVar[list] = contextvars.ContextVar("csvdsl_comments")
@@ -308,7 +308,6 @@ _NAMED_MISTAKES = {
     ("sort-direction", "write `sort COLUMN desc` (or `asc`); sort keys are column names"): [
         't | sort a descending',
         't | sort a ascending',
-        't | sort a DESC',
         't | sort -a',
     ],
     ("take-count", "`take` needs a whole number of rows, e.g. `take 10`"): [
@@ -326,6 +325,10 @@ _NAMED_MISTAKES = {
 
 def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
     span = _error_span(error, text)
+    word = str(getattr(error, "token", ""))
+    if word != word.lower() and word.lower() in keywords():
+        return ParseError("keyword-case", _unexpected(error, text), span=span,
+                          hint=f"keywords are lower case: write `{word.lower()}`")
     named = error.match_examples(_parser().parse, _NAMED_MISTAKES, use_accepts=True)
     if named is not None:
         code, hint = named
@@ -335,6 +338,7 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
         return ParseError("unexpected-character", f"unexpected character `{char}`", span=span, hint=_char_hint(char))
     expected = _expected(error)
     hint = f"expected one of: {', '.join(expected)}" if expected else None
+
     code = "unexpected-end" if isinstance(error, UnexpectedEOF) or _is_end(error) else "unexpected-token"
     return ParseError(code, _unexpected(error, text), span=span, hint=hint)
 
@@ -393,7 +397,8 @@ _TERMINAL_WORDS = {"NAME": "a name", "QUOTED": "a `quoted name`", "INT": "a whol
 
 
 def _expected(error) -> list[str]:
-    names = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
+    # `accepts` is exact for the parser state; `expected` may be the lexer's wider set.
+    names = getattr(error, "accepts", None) or getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
     terminals = {t.name: t for t in _parser().terminals}
     words = []
     for name in sorted(names):

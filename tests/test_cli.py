@@ -1,0 +1,129 @@
+"""The command line as a user runs it: a subprocess, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+EXAMPLES = ROOT / "examples" / "data"
+_SCRIPT = Path(sys.executable).parent / "csvdsl"
+CSVDSL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "csvdsl"]
+
+
+def csvdsl(*args, stdin: str | None = None, cwd=ROOT):
+    return subprocess.run([*CSVDSL, *map(str, args)], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=120)
+
+
+def test_run_json_answer_on_full_flights(flights_dir):
+    program = ROOT / "tests" / "fixtures" / "acceptance" / "top_delayed_carriers.dsl"
+    done = csvdsl("run", program, "--csv", flights_dir / "flights.csv", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"type": "list", "value": ["B6", "DL", "9E"]}
+
+
+def test_unknown_column_exits_1_with_line_caret_and_hint(flights_dir):
+    done = csvdsl("run", "-e", "flights | filter dep_dalay > 60", "--csv", flights_dir / "flights.csv")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "program:1:18" in done.stderr
+    assert "1 | flights | filter dep_dalay > 60" in done.stderr
+    assert "^^^^^^^^^" in done.stderr
+    assert "did you mean `dep_delay`?" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_json_error_object():
+    done = csvdsl("run", "-e", "x = flights | filter dep_dalay > 60\nanswer x", "--csv", EXAMPLES / "flights.csv", "--format", "json")
+    assert done.returncode == 1
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "unknown-column"
+    assert (error["line"], error["column"]) == (1, 22)
+    assert "dep_delay" in error["hint"] and "dep_dalay" in error["message"]
+
+
+def test_integers_print_as_integers_and_tables_as_rows():
+    done = csvdsl("run", "-e", 'a = airlines | filter carrier in ["AA", "UA"] | sort carrier\nanswer a', "--csv", EXAMPLES / "airlines.csv", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '{"type": "table", "value": {"columns": ["carrier", "name"], "rows": [["AA", "American Airlines Inc."], ["UA", "United Air Lines Inc."]]}}'
+    done = csvdsl("run", "-e", "n = flights | aggregate n = count()\nanswer n.n", "--csv", EXAMPLES / "flights.csv", "--format", "json")
+    assert done.stdout.strip() == '{"type": "number", "value": 3000}'
+
+
+def test_text_tables_are_bounded():
+    done = csvdsl("run", "-e", "flights | select carrier, flight", "--csv", EXAMPLES / "flights.csv")
+    assert done.returncode == 0, done.stderr
+    assert "... 2,980 more rows" in done.stdout
+    assert len(done.stdout.splitlines()) < 30
+
+
+def test_markdown_format_and_named_tables():
+    done = csvdsl("run", "-e", "c = carriers | sort carrier | take 2\nanswer c", "--csv", f"carriers={EXAMPLES / 'airlines.csv'}", "--format", "markdown")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:3] == ["| carrier | name |", "| --- | --- |", "| 9E | Endeavor Air Inc. |"]
+
+
+def test_program_from_stdin_and_file(tmp_path):
+    done = csvdsl("run", "-", "--csv", EXAMPLES / "airlines.csv", stdin="n = airlines | aggregate n = count()\nanswer n.n\n")
+    assert (done.returncode, done.stdout.strip()) == (0, "16")
+    program = tmp_path / "q.dsl"
+    program.write_text("# how many airlines\nn = airlines | aggregate n = count()\nanswer n.n\n")
+    assert csvdsl("run", program, "--csv", EXAMPLES / "airlines.csv").stdout.strip() == "16"
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--csv", "x.csv"],                                  # no program
+    ["run", "prog.dsl", "-e", "t", "--csv", "x.csv"],           # both
+    ["run", "-e", "t", "--format", "yaml"],                    # bad choice
+    ["run", "no-such-file.dsl"],                                # missing program file
+    ["frobnicate"],                                             # unknown command
+])
+def test_usage_errors_exit_2(args):
+    done = csvdsl(*args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "usage:" in done.stderr
+
+
+def test_bad_csv_is_a_data_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,4,5\n")
+    done = csvdsl("run", "-e", "bad | take 1", "--csv", bad)
+    assert done.returncode == 1
+    assert "bad.csv" in done.stderr and ":3" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = csvdsl("run", "-e", "bad | take 1", "--csv", tmp_path / "missing.csv", "--format", "json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "csv-not-found"
+
+
+def test_limit_error_in_json(tmp_path):
+    big = tmp_path / "t.csv"
+    big.write_text("k\n" + "1\n" * 2000)
+    done = csvdsl("run", "-e", "t | join t on k | aggregate n = count()", "--csv", big, "--max-rows", "100000", "--format", "json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "too-many-rows"
+
+
+def test_fmt_prints_canonical_source():
+    done = csvdsl("fmt", "-e", "top=flights|filter  dep_delay>60   # late\n|sort dep_delay desc|take 3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "# late\ntop = flights\n  | filter dep_delay > 60\n  | sort dep_delay desc\n  | take 3\n"
+
+
+def test_check_reports_without_running():
+    done = csvdsl("check", "-e", "a = flights | group carrier aggregate n = count()\nanswer a.carrier", "--csv", EXAMPLES / "flights.csv")
+    assert done.returncode == 0, done.stderr
+    assert "answer: list of string" in done.stdout
+
+
+def test_demo_examples_run():
+    for program in sorted((ROOT / "examples").glob("*.dsl")):
+        done = csvdsl("run", program, *sum((["--csv", p] for p in sorted(EXAMPLES.glob("*.csv"))), []))
+        assert done.returncode == 0, (program.name, done.stderr)
+        assert done.stdout.strip()
