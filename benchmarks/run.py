@@ -1,0 +1,19 @@
+"""Run every benchmark; each prints its median and, where there is a peer, the ratio."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_compile  # noqa: E402
+import bench_execute  # noqa: E402
+import bench_tables  # noqa: E402
+
+if __name__ == "__main__":
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "csvdsl-bench"
+    bench_compile.main()
+    bench_execute.main(data)
+    bench_tables.main(data)
