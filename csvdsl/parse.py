@@ -329,7 +329,10 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
     if word != word.lower() and word.lower() in keywords():
         return ParseError("keyword-case", _unexpected(error, text), span=span,
                           hint=f"keywords are lower case: write `{word.lower()}`")
-    named = error.match_examples(_parser().parse, _NAMED_MISTAKES, use_accepts=True)
+    try:
+        named = error.match_examples(_parser().parse, _NAMED_MISTAKES, use_accepts=True)
+    except Exception:  # Lark can fail while comparing states; the generic message still works
+        named = None
     if named is not None:
         code, hint = named
         return ParseError(code, _unexpected(error, text), span=span, hint=hint)

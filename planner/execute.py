@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from csvdsl import ast
@@ -86,6 +87,8 @@ def _run_node(attrs, tables, frames, limits):
         if check is not None:
             check(attrs, inputs, limits)
         frame = OPS[op].run(attrs["spec"], inputs)
+        if op in _CREATES_COLUMNS:
+            frame = _normalize(frame, attrs["schema"])
     except DslError as error:
         if error.span is None:
             error.span = _span(attrs)
@@ -99,8 +102,6 @@ def _run_node(attrs, tables, frames, limits):
     if limits.max_rows is not None and len(frame) > limits.max_rows:
         raise LimitError("too-many-rows", f"{op} produced {len(frame):,} rows, over the limit of {limits.max_rows:,}",
                          span=_span(attrs), hint="raise the limit with --max-rows N, or filter earlier")
-    if op in _CREATES_COLUMNS:
-        frame = _normalize(frame, attrs["schema"])
     return frame
 
 
@@ -112,7 +113,7 @@ def _normalize(frame: pd.DataFrame, schema: TableType) -> pd.DataFrame:
     changes = {}
     for name, kind in schema.columns:
         column = frame[name]
-        if kind == INT and pd.api.types.is_float_dtype(column) and not column.hasnans:
+        if kind == INT and pd.api.types.is_float_dtype(column) and np.isfinite(column.to_numpy()).all():
             changes[name] = column.astype("int64")
         elif kind == BOOL and column.dtype == "boolean" and not column.hasnans:
             changes[name] = column.astype(bool)

@@ -139,9 +139,10 @@ def _to_datetime(x, fmt=None):
 def _to_int(x):
     if pd.api.types.is_string_dtype(x) or x.dtype == object:
         x = pd.to_numeric(x, errors="coerce")
-    if pd.api.types.is_bool_dtype(x):
+    if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
         return x.astype("float").where(x.notna())
-    return np.trunc(x.astype(float))
+    x = x.astype(float)
+    return np.trunc(x.where(np.isfinite(x)))  # infinity has no whole-number value: null
 
 
 def _to_float(x):

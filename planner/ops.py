@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from csvdsl import ast
@@ -172,7 +173,8 @@ def _whole(items, inputs):
             continue
         names = _arguments(call, frame, inputs, work)
         values[temp] = scalar(FUNCTIONS[call.name].impl(*(work[n] for n in names), *_constants(call)))
-    table = pd.DataFrame({k: [v] for k, v in values.items()}, index=pd.RangeIndex(1))
+    # A null aggregate is stored as NaN so that arithmetic around it stays numeric.
+    table = pd.DataFrame({k: [np.nan if v is None else v] for k, v in values.items()}, index=pd.RangeIndex(1))
     return _finish(table, [], items, outer, inputs)
 
 
