@@ -522,6 +522,13 @@ def _to_datetime(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing:
 
 def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | None:
     """Naive UTC datetime64, or None if some value is not a real time (such as 2013-02-30)."""
+    # Arrow's ISO-8601 cast is ~10x faster than pandas; it needs all-zoned or all-naive values.
+    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+        try:
+            stamps = pc.cast(values, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return pd.Series(pc.cast(stamps, pa.timestamp("us")).to_numpy(), dtype=_TIME_UNIT)
     strings = pd.Series(pd.array(values, dtype="str"))
     # utc=True converts each offset to UTC (values without one are taken as UTC already).
     parsed = pd.to_datetime(strings, format=fmt, utc=utc, errors="coerce")
