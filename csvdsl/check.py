@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from csvdsl import ast
-from csvdsl.errors import CheckError, DslError, name_hint, quote_name
+from csvdsl.errors import CheckError, DslError, did_you_mean, name_hint, quote_name
 from csvdsl.format import format_expr
-from planner.functions import BOOL, DATE, DATETIME, FLOAT, FUNCTIONS, INT, NULL, NUMBERS, STRING, TEMPORAL
+from planner.functions import BOOL, DATE, DATETIME, FLOAT, FUNCTIONS, INT, NULL, NUMBERS, STRING, SYNONYMS, TEMPORAL
 
 ANSWER_KINDS = {INT: "number", FLOAT: "number", STRING: "string", BOOL: "bool", DATE: "date", DATETIME: "date", NULL: "null"}
 
@@ -106,8 +106,10 @@ class _Checker:
     def column(self, table: TableType, column: ast.Column) -> str:
         kind = table.type_of(column.name)
         if kind is None:
-            raise CheckError("unknown-column", f"no column named `{column.name}`", span=column.span,
-                             hint=name_hint(column.name, table.names))
+            hint = name_hint(column.name, table.names)
+            if did_you_mean(column.name, table.names) is None:
+                hint += f'; if you meant the text, quote it: "{column.name}"'
+            raise CheckError("unknown-column", f"no column named `{column.name}`", span=column.span, hint=hint)
         return kind
 
     def filter(self, table, t: ast.Filter):
@@ -243,11 +245,15 @@ class _Checker:
         return self.column(context.table, expr)
 
     def ref(self, expr: ast.Ref, context, as_list=False):
+        if expr.table not in self.scope and context.table is not None and context.table.type_of(expr.table):
+            raise CheckError("unknown-table", f"`{expr.table}` is a column, not a table", span=expr.span,
+                             hint=f"`t.col` reads another table's column; to apply a function write `{expr.column}({quote_name(expr.table)})`")
         table = self.table(ast.TableRef(expr.table, span=expr.span))
         kind = self.column(table, ast.Column(expr.column, span=expr.span))
         if not table.single and not as_list:
+            where = "answer the list by itself (`answer t.col`)" if context.table is None else f"test membership with `in {expr.table}.{expr.column}`"
             raise CheckError("list-as-scalar", f"`{expr.table}.{expr.column}` is a list: `{expr.table}` can have many rows",
-                             span=expr.span, hint=f"make `{expr.table}` one row (`aggregate ...` or `take 1`), or test membership with `in {expr.table}.{expr.column}`")
+                             span=expr.span, hint=f"make `{expr.table}` one row (`aggregate ...` or `take 1`), or {where}")
         return kind
 
     def table_expr(self, expr: ast.TableRef, context):
@@ -257,8 +263,10 @@ class _Checker:
     def call(self, expr: ast.Call, context):
         function = FUNCTIONS.get(expr.name)
         if function is None:
-            raise CheckError("unknown-function", f"no function named `{expr.name}`", span=expr.span,
-                             hint=name_hint(expr.name, sorted(FUNCTIONS), "functions"))
+            hint = name_hint(expr.name, sorted(FUNCTIONS), "functions")
+            if expr.name in SYNONYMS:
+                hint = f"use `{SYNONYMS[expr.name]}`"
+            raise CheckError("unknown-function", f"no function named `{expr.name}`", span=expr.span, hint=hint)
         if function.kind == "aggregate":
             if not context.aggregates:
                 raise CheckError("aggregate-outside", f"`{expr.name}` is an aggregate; it can only be used in `aggregate` items",
@@ -488,6 +496,8 @@ def _cast_hint(kind, accepted) -> str:
         return "convert it with `str(x)`"
     if kind == STRING and accepted & TEMPORAL:
         return "parse it with `date(x)` or `datetime(x)`"
+    if kind in (DATE, DATETIME) and accepted & {INT, FLOAT}:
+        return "for the days between two dates use `date_diff(end, start)`; for parts, `year(x)`, `month(x)`, ..."
     if kind == BOOL and accepted & {INT, FLOAT}:
         return "turn it into a number with `int(x)` or `case when x then 1 else 0 end`"
     return f"give it {_kinds(accepted)}"

@@ -11,7 +11,7 @@ from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from csvdsl import ast
-from csvdsl.errors import DslError, ParseError, Span
+from csvdsl.errors import DslError, ParseError, Span, did_you_mean
 from csvdsl.grammar import build_parser, keywords
 
 _COMMENT = re.compile(r"#([^\r\n]*)")
@@ -310,6 +310,29 @@ _NAMED_MISTAKES = {
         't | sort a ascending',
         't | sort -a',
     ],
+    ("select-needs-name", "name each computed column: `select n = length(name)`; aggregates such as count() go in `aggregate`"): [
+        't | select count(x)',
+        't | select a, lower(b)',
+        't | select mean(x)',
+    ],
+    ("list-brackets", "lists are written with square brackets: `x in [1, 2]`"): [
+        't | filter a in (1, 2)',
+        't | filter a not in (1, 2)',
+    ],
+    ("no-as", "name columns with `=`: `select new = old`, `derive new = expr`, `rename new = old`"): [
+        't | select a as b',
+        't | select a, b as c',
+        't | derive a + 1 as b',
+        't | group a aggregate count() as n',
+    ],
+    ("no-like", "match text with contains(s, \"part\"), starts_with(s, \"prefix\") or ends_with(s, \"suffix\")"): [
+        't | filter a like "x%"',
+        't | filter a not like "x%"',
+    ],
+    ("no-power-operator", "raise to a power with `pow(x, 2)`"): [
+        't | derive x = a ** 2',
+        't | filter a ** 2 > 1',
+    ],
     ("take-count", "`take` needs a whole number of rows, e.g. `take 10`"): [
         't | take',
         't | take -1',
@@ -323,24 +346,51 @@ _NAMED_MISTAKES = {
 }
 
 
+def _signature(error: UnexpectedInput) -> tuple:
+    """Where the parser stopped and on what; equal signatures are the same mistake."""
+    # Lark's own match_examples cannot compare the ParserState objects that errors raised
+    # from the contextual lexer carry, so mistakes are matched here by state number.
+    state = getattr(error, "state", None)
+    stack = tuple(state.state_stack[-2:]) if hasattr(state, "state_stack") else (state,)
+    token = getattr(error, "token", None)
+    accepts = frozenset(getattr(error, "accepts", None) or getattr(error, "expected", None) or ())
+    return type(error).__name__, stack, getattr(token, "type", None), accepts
+
+
+@functools.cache
+def _named_mistakes() -> dict:
+    table = {}
+    for label, examples in _NAMED_MISTAKES.items():
+        for example in (e + end for e in examples for end in ("", "\n")):
+            try:
+                _parser().parse(example)
+            except UnexpectedInput as error:
+                table.setdefault(_signature(error), label)
+    return table
+
+
 def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
     span = _error_span(error, text)
     word = str(getattr(error, "token", ""))
     if word != word.lower() and word.lower() in keywords():
         return ParseError("keyword-case", _unexpected(error, text), span=span,
                           hint=f"keywords are lower case: write `{word.lower()}`")
-    try:
-        named = error.match_examples(_parser().parse, _NAMED_MISTAKES, use_accepts=True)
-    except Exception:  # Lark can fail while comparing states; the generic message still works
-        named = None
+    named = _named_mistakes().get(_signature(error))
     if named is not None:
         code, hint = named
         return ParseError(code, _unexpected(error, text), span=span, hint=hint)
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
-        return ParseError("unexpected-character", f"unexpected character `{char}`", span=span, hint=_char_hint(char))
+        return ParseError("unexpected-character", _unexpected(error, text), span=span, hint=_char_hint(char))
     expected = _expected(error)
     hint = f"expected one of: {', '.join(expected)}" if expected else None
+    token = getattr(error, "token", None)
+    if token is not None and token.type == "NAME":
+        close = did_you_mean(str(token), [w.strip("`") for w in expected if w.startswith("`")])
+        if close is not None:
+            hint = f"did you mean `{close}`? " + (hint or "")
+    elif token is not None and token.type in ("_NL", "_CONT"):
+        hint = (hint + "; " if hint else "") + "a statement continues on the next line only when that line starts with `|`"
 
     code = "unexpected-end" if isinstance(error, UnexpectedEOF) or _is_end(error) else "unexpected-token"
     return ParseError(code, _unexpected(error, text), span=span, hint=hint)
@@ -376,7 +426,8 @@ def _unexpected(error: UnexpectedInput, text: str) -> str:
             return "unexpected end of line"
         return f"unexpected `{token}`"
     if isinstance(error, UnexpectedCharacters):
-        return f"unexpected character `{text[error.pos_in_stream]}`"
+        char = text[error.pos_in_stream]
+        return "unexpected backtick" if char == "`" else f"unexpected character `{char}`"
     return "the program ends too early"
 
 

@@ -277,3 +277,16 @@ _register(
     Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the next {0}", required=1, constant=(1,)),
     Function("pct_change", "window", ("x",), (NUMERIC,), _float, None, "the relative change of {0} from the previous row"),
 )
+
+# Names people and models reach for from SQL and pandas, and what to write instead.
+SYNONYMS = {
+    "avg": "mean", "average": "mean", "stddev": "std", "stdev": "std", "variance": "var",
+    "nunique": "count_distinct", "len": "length", "substring": "substr", "trim": "strip",
+    "ifnull": "coalesce", "nvl": "coalesce", "isnull": "coalesce", "datediff": "date_diff",
+    "dayofweek": "weekday", "day_name": "weekday", "power": "pow", "ln": "log", "cast": "int, float, str or date",
+    "percentile": "quantile", "percentile_cont": "quantile", "startswith": "starts_with", "endswith": "ends_with",
+    "kurt": "kurtosis", "size": "count", "cumulative_sum": "cumsum", "shift": "lag",
+    "if": "case when ... then ... else ... end", "iif": "case when ... then ... else ... end",
+    "to_date": "date", "strftime": "year, month, day or weekday",
+}
+

@@ -1,0 +1,28 @@
+"""Error messages that are still bad. Each case states what a good message would say and is
+expected to fail (strict): when someone fixes one, its test passes and must move to the
+error fixtures in tests/fixtures/errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from csvdsl.errors import DslError
+from csvdsl.program import run_program
+from csvdsl.tables import Catalog
+
+STILL_BAD = [
+    # `left` is read as the table name, so the message talks about `on` instead of the missing table.
+    ("people | join left on id", "join needs a table"),
+    # A value spread over lines without `|`: the hint should show how to keep it on one line.
+    ("x = people | group city aggregate\n    n = count()", "on one line"),
+    # `x == "a" or "b"`: the hint should suggest `x in ["a", "b"]`, not a generic comparison.
+    ('people | filter city == "London" or "Paris"', 'city in ["London", "Paris"]'),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="message still bad; see the comment on each case")
+@pytest.mark.parametrize("program, wanted", STILL_BAD)
+def test_message_is_good(program, wanted):
+    with pytest.raises(DslError) as caught:
+        run_program(program, Catalog.from_specs(["tests/data/people.csv"]))
+    assert wanted in caught.value.render()
