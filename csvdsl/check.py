@@ -3,6 +3,7 @@ types inferred and matched, and each table's cardinality (one row or many) known
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from csvdsl import ast
@@ -117,14 +118,18 @@ class _Checker:
         return table
 
     def select(self, table, t: ast.Select):
-        columns = self.assignments(table, t.items, _Context(table, windows=True))
-        return table.with_columns(columns)
+        visible, columns = dict(table.columns), {}
+        for item in t.items:  # like derive, later items may use earlier ones
+            kind = self.expr(item.expr, _Context(table.with_columns(visible.items()), windows=True))
+            visible[item.name] = kind
+            columns[item.name] = kind
+        self.unique([i.name for i in t.items], t.items, "select")
+        return table.with_columns(columns.items())
 
     def derive(self, table, t: ast.Derive):
         columns = dict(table.columns)
         for item in t.items:  # later items may use earlier ones
-            current = table.with_columns(columns.items())
-            columns[item.name] = self.value_type(item.expr, self.expr(item.expr, _Context(current, windows=True)))
+            columns[item.name] = self.expr(item.expr, _Context(table.with_columns(columns.items()), windows=True))
         return table.with_columns(columns.items())
 
     def drop(self, table, t: ast.Drop):
@@ -141,7 +146,11 @@ class _Checker:
             self.column(table, item.expr)
             mapping[item.expr.name] = item.name
         columns = [(mapping.get(n, n), k) for n, k in table.columns]
-        self.unique([n for n, _ in columns], t.items, "rename")
+        names = [n for n, _ in columns]
+        for item in t.items:
+            if names.count(item.name) > 1:
+                raise CheckError("duplicate-column", f"after this rename two columns would be named `{item.name}`",
+                                 span=item.span, hint=f"drop or rename the existing `{item.name}` first, or pick another name")
         return table.with_columns(columns)
 
     def group(self, table, t: ast.Group):
@@ -190,7 +199,7 @@ class _Checker:
         return TableType(tuple(columns), single=table.single and right.single, ordered=table.ordered)
 
     def assignments(self, table, items, context) -> list[tuple[str, str]]:
-        columns = [(item.name, self.value_type(item.expr, self.expr(item.expr, context))) for item in items]
+        columns = [(item.name, self.expr(item.expr, context)) for item in items]
         self.unique([n for n, _ in columns], items, "these items")
         return columns
 
@@ -225,9 +234,6 @@ class _Checker:
         if kind not in (BOOL, NULL):
             raise CheckError("not-boolean", f"{where} needs a true/false condition, but `{format_expr(expr)}` is {_a(kind)}",
                              span=expr.span, hint="compare it, e.g. `x > 0`, `x == \"a\"` or `x is not null`")
-
-    def value_type(self, expr, kind):
-        return kind
 
     def literal(self, expr: ast.Literal, context):
         value = expr.value
@@ -292,8 +298,9 @@ class _Checker:
                                      hint="`desc` orders the argument of rank, dense_rank and row_number")
                 arg = arg.expr
             if position in function.constant and not isinstance(arg, ast.Literal):
+                example = _CONSTANT_EXAMPLES.get((expr.name, position), '"text"' if function.accepts[position] == frozenset({STRING, NULL}) else "2")
                 raise CheckError("not-constant", f"argument `{function.params[position]}` of `{expr.name}` must be a constant",
-                                 span=arg.span, hint=f"write a literal value, e.g. `{expr.name}(..., 2)`")
+                                 span=arg.span, hint=f"write a literal value there, e.g. {example}")
             kind = self.expr(arg, inner)
             accepted = function.accepts[min(position, len(function.accepts) - 1)]
             if accepted is not None and kind not in accepted:
@@ -302,7 +309,11 @@ class _Checker:
             types.append(kind)
         if expr.name == "quantile" and not 0 <= expr.args[1].value <= 1:
             raise CheckError("bad-argument", "a quantile is between 0 and 1", span=expr.args[1].span, hint="e.g. `quantile(x, 0.9)`")
-        return function.result(types)
+        result = function.result(types)
+        if result is None:
+            raise CheckError("type-mismatch", f"`{expr.name}` mixes {', '.join(t for t in dict.fromkeys(types) if t != NULL)}",
+                             span=expr.span, hint=f"give every argument of `{expr.name}` the same type, e.g. `{expr.name}(x, 0)` for a number")
+        return result
 
     def arity(self, function, expr):
         count = len(expr.args)
@@ -439,6 +450,10 @@ _EXPR_RULES = {
     ast.Ordered: _Checker.ordered,
 }
 
+_CONSTANT_EXAMPLES = {("quantile", 1): "`quantile(x, 0.9)`", ("round", 1): "`round(x, 2)`", ("log", 1): "`log(x, 10)`",
+                      ("lag", 1): "`lag(x, 1)`", ("lead", 1): "`lead(x, 1)`", ("substr", 1): "`substr(s, 1, 3)`",
+                      ("substr", 2): "`substr(s, 1, 3)`", ("date", 1): '`date(s, "%d/%m/%Y")`', ("datetime", 1): '`datetime(s, "%d/%m/%Y %H:%M")`'}
+
 _FAMILIES = (frozenset({INT, FLOAT, BOOL}), frozenset({STRING}), frozenset({DATE, DATETIME}))
 
 
@@ -470,9 +485,15 @@ def join_column_name(name: str, taken: set[str], table: str) -> str:
     return candidate
 
 
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\Z")
+
+
 def _parses_as_date(text: str) -> bool:
+    """True for an ISO 8601 date or time that exists (not "June", not 2013-02-30)."""
     import pandas as pd
 
+    if not _ISO_TIME.match(text.strip()):
+        return False
     try:
         pd.Timestamp(text)
         return True

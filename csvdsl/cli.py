@@ -74,7 +74,8 @@ def _run(args) -> int:
         if not outputs:
             raise DslError("no-output", "the program has no `answer` and shows nothing",
                            hint="end it with `answer NAME` or `answer NAME.column`").with_source(text, file)
-        print(dumps(to_json(outputs[-1][1])))
+        answers = [value for output, value in outputs if output.kind == "answer"]
+        print(dumps(to_json(answers[-1] if answers else outputs[-1][1])))
         return EXIT_OK
     render = RENDERERS[args.format]
     print("\n\n".join(render(value, args.rows) for _, value in outputs))

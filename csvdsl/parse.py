@@ -295,15 +295,14 @@ _NAMED_MISTAKES = {
         't | group a, b',
         't | group a | take 1',
     ],
-    ("aggregate-needs-name", "name each aggregate: `aggregate n = count()`"): [
+    ("needs-name", "name each new column: `derive ratio = a / b`, `aggregate n = count()`"): [
         't | aggregate count()',
         't | group a aggregate count()',
         't | aggregate mean(x)',
         't | group a aggregate sum(x)',
-    ],
-    ("derive-needs-name", "name each derived column: `derive ratio = a / b`"): [
         't | derive a / b',
         't | derive x + 1',
+        't | derive x * 2',
     ],
     ("sort-direction", "write `sort COLUMN desc` (or `asc`); sort keys are column names"): [
         't | sort a descending',

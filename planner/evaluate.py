@@ -107,7 +107,8 @@ def compare(op: str, a, b):
             values = _COMPARE[op](a, b)
         index = a.index if isinstance(a, pd.Series) else b.index
         null = np.asarray(_isna(a)) | np.asarray(_isna(b))
-        return _bool(np.asarray(values, dtype=bool), np.broadcast_to(null, len(index)), index)
+        values = values.to_numpy(dtype=bool, na_value=False) if isinstance(values, pd.Series) else np.asarray(values, dtype=bool)
+        return _bool(values, np.broadcast_to(null, len(index)), index)
 
     return _lifted(run)(a, b)
 
@@ -255,6 +256,12 @@ def _call(expr: ast.Call, scope: Scope):
         args.append(arg.value if position in function.constant else evaluate(arg, scope))
     data = [i for i in range(len(args)) if i not in function.constant]
     impl = function.impl or _IMPLS[expr.name]
+    if expr.name not in _NULL_TOLERANT and (
+        any(args[i] is None for i in range(len(args)) if i in function.constant)
+        or any(args[i] is None for i in data)
+    ):
+        # SQL: a function of a null is null (a null constant nulls every row).
+        return None if not any(isinstance(args[i], pd.Series) for i in data) else as_series(None, scope.index)
     if any(isinstance(args[i], pd.Series) for i in data):
         for i in data:
             args[i] = as_series(args[i], scope.index)
@@ -270,10 +277,9 @@ def _to_str(x: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(x) and x.dtype != object:
         return x
     if pd.api.types.is_float_dtype(x):
-        # Whole numbers print without ".0": int columns with nulls are stored as floats.
-        whole = x.dropna()
-        if len(whole) and np.all(np.isfinite(whole)) and np.all(whole == np.floor(whole)):
-            return x.map(lambda v: None if pd.isna(v) else str(int(v))).astype("str")
+        # A whole number prints without ".0", value by value: int columns with nulls are
+        # stored as floats, and the text must not depend on the other rows.
+        return x.map(_number_text).astype("str")
     if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
         return x.map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
     if pd.api.types.is_datetime64_any_dtype(x):
@@ -281,7 +287,16 @@ def _to_str(x: pd.Series) -> pd.Series:
     return x.astype("str").where(x.notna())
 
 
+def _number_text(value):
+    if pd.isna(value):
+        return None
+    if np.isfinite(value) and value == np.floor(value) and abs(value) < 2**63:
+        return str(int(value))
+    return repr(float(value))
+
+
 _IMPLS = {"str": _to_str}
+_NULL_TOLERANT = {"coalesce"}
 
 
 def _partition(expr: ast.Call, scope: Scope):

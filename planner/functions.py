@@ -54,6 +54,23 @@ def _same(types):
     return known[0] if known else NULL
 
 
+def _unified(types):
+    """The common type of all arguments (int and float mix to float); None if they do not mix."""
+    result = NULL
+    for kind in types:
+        if kind == NULL or kind == result:
+            continue
+        if result == NULL:
+            result = kind
+        elif {result, kind} <= {INT, FLOAT}:
+            result = FLOAT
+        elif {result, kind} <= {DATE, DATETIME}:
+            result = DATETIME
+        else:
+            return None
+    return result
+
+
 def _number(types):
     return FLOAT if FLOAT in types else INT
 
@@ -74,9 +91,10 @@ def _string_predicate(method):
 
 
 def _substr(s, start, length=None):
-    begin = max(int(start) - 1, 0)
-    end = None if length is None else begin + max(int(length), 0)
-    return s.str.slice(begin, end)
+    # SQL positions: 1 is the first character; positions before it count toward the length.
+    begin = int(start) - 1
+    end = None if length is None else max(begin + max(int(length), 0), 0)
+    return s.str.slice(max(begin, 0), end)
 
 
 def _round(x, digits=0):
@@ -123,17 +141,19 @@ def _concat(*parts):
     return out
 
 
-def _to_date(x, fmt=None):
+def _parse_times(x, fmt):
+    """Strings to naive UTC times: with ``fmt`` exactly; without, ISO 8601 (else null)."""
     if pd.api.types.is_datetime64_any_dtype(x):
-        return x.dt.normalize()
-    return pd.to_datetime(x, errors="coerce", format=fmt).dt.normalize()
+        return x
+    return pd.to_datetime(x, errors="coerce", format=fmt or "ISO8601", utc=True).dt.tz_convert(None)
+
+
+def _to_date(x, fmt=None):
+    return _parse_times(x, fmt).dt.normalize()
 
 
 def _to_datetime(x, fmt=None):
-    if pd.api.types.is_datetime64_any_dtype(x):
-        return x
-    out = pd.to_datetime(x, errors="coerce", format=fmt, utc=True)
-    return out.dt.tz_convert(None)
+    return _parse_times(x, fmt)
 
 
 def _to_int(x):
@@ -246,7 +266,7 @@ _register(
     Function("exp", "scalar", ("x",), (NUMBERS,), _float, lambda x: np.exp(x.astype(float)), "e to the power {0}"),
     Function("pow", "scalar", ("x", "y"), (NUMBERS, NUMBERS), _float, _pow, "{0} to the power {1}"),
     # nulls and casts
-    Function("coalesce", "scalar", ("x",), (ANY,), _same, _coalesce, "{0}, or the first that is not null", variadic=True),
+    Function("coalesce", "scalar", ("x",), (ANY,), _unified, _coalesce, "{0}, or the first that is not null", variadic=True),
     Function("int", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(INT), _to_int, "{0} as a whole number"),
     Function("float", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(FLOAT), _to_float, "{0} as a number"),
     Function("str", "scalar", ("x",), (ANY,), _const(STRING), None, "{0} as text"),

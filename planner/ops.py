@@ -42,10 +42,11 @@ def _filter(spec: ast.Filter, inputs):
 
 
 def _select(spec: ast.Select, inputs):
-    frame = inputs[0]
-    scope = Scope(frame, inputs)
-    data = {item.name: evaluate_series(item.expr, scope) for item in spec.items}
-    return pd.DataFrame(data, index=frame.index)
+    visible = inputs[0].copy(deep=False)
+    data = {}
+    for item in spec.items:  # sequential, like derive
+        data[item.name] = visible[item.name] = evaluate_series(item.expr, Scope(visible, inputs))
+    return pd.DataFrame(data, index=visible.index)
 
 
 def _derive(spec: ast.Derive, inputs):
