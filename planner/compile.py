@@ -3,15 +3,16 @@ hash of (op, canonical params, input ids), so equal sub-plans are one node."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 
 import networkx as nx
 
 from csvdsl import ast
-from csvdsl.check import AnswerType, CheckedProgram
-from planner.ops import OPS, OPS_BY_NODE
+from csvdsl.check import CheckedProgram
+from planner.node import PlanNode, node_id
+from planner.ops import OPS_BY_NODE, map_exprs
+
+__all__ = ["Output", "Plan", "compile_program", "node_id"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Output:
     statement: int
     kind: str  # "show" | "answer"
     node: str
+    schema: object = None  # the statement's type as written (column order included)
 
 
 @dataclass
@@ -35,85 +37,96 @@ class Plan:
     def node(self, node_id: str) -> dict:
         return self.graph.nodes[node_id]
 
-    def needed(self) -> list[str]:
+    def needed(self, outputs: list[Output] | None = None) -> list[str]:
         """The nodes the outputs depend on, inputs before the nodes that use them."""
         wanted = set()
-        for output in self.outputs:
+        for output in self.outputs if outputs is None else outputs:
             wanted |= nx.ancestors(self.graph, output.node) | {output.node}
         return [n for n in nx.lexicographical_topological_sort(self.graph) if n in wanted]
 
 
-def node_id(op: str, params: dict, inputs: tuple[str, ...]) -> str:
-    """A content hash, stable across processes and machines."""
-    payload = json.dumps([op, params, list(inputs)], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+def compile_program(checked: CheckedProgram, canonical: bool = True) -> Plan:
+    """Build the plan of a checked program, canonicalized unless ``canonical`` is False."""
+    compiler = _Compiler(checked)
+    compiler.run()
+    bindings, outputs = compiler.bindings, compiler.outputs
+    if canonical:
+        from planner.canon import canonicalize
+
+        memo: dict = {}
+        bindings = {name: canonicalize(node, memo) for name, node in bindings.items()}
+        outputs = [(index, kind, canonicalize(node, memo), schema) for index, kind, node, schema in outputs]
+    return _materialize(bindings, outputs)
 
 
-def compile_program(checked: CheckedProgram) -> Plan:
-    """Build the plan of a checked program."""
-    return _Compiler(checked).run()
+def _materialize(bindings: dict[str, PlanNode], outputs: list) -> Plan:
+    plan = Plan(nx.DiGraph())
+
+    def add(node: PlanNode) -> str:
+        graph = plan.graph
+        if node.id not in graph:
+            for source in node.inputs:
+                add(source)
+            graph.add_node(node.id, op=node.op, params=node.params, inputs=tuple(i.id for i in node.inputs),
+                           spec=node.spec, schema=node.schema, bindings=[], spans=list(node.spans))
+            for position, source in enumerate(node.inputs):
+                graph.add_edge(source.id, node.id, position=position)
+        return node.id
+
+    for name, node in bindings.items():
+        plan.bindings[name] = add(node)
+        plan.graph.nodes[node.id]["bindings"].append(name)
+    for index, kind, node, schema in outputs:
+        plan.outputs.append(Output(index, kind, add(node), schema))
+        if kind == "answer":
+            plan.root = node.id
+    return plan
 
 
 class _Compiler:
     def __init__(self, checked: CheckedProgram):
         self.checked = checked
-        self.plan = Plan(nx.DiGraph())
+        self.bindings: dict[str, PlanNode] = {}
+        self.outputs: list[tuple] = []  # (statement, kind, node, type as written)
 
-    def run(self) -> Plan:
+    def run(self) -> None:
         for index, statement in enumerate(self.checked.program.statements):
             if isinstance(statement, ast.Answer):
-                node = self.answer(statement, index)
-                self.plan.root = node
-                self.plan.outputs.append(Output(index, "answer", node))
+                inputs: list[PlanNode] = []
+                spec = self.resolve(statement, inputs)
+                node = PlanNode("answer", spec, tuple(inputs), self.checked.statement_types[index], (statement.span,))
+                self.outputs.append((index, "answer", node, node.schema))
                 continue
             node = self.pipeline(statement.pipeline, index)
             if isinstance(statement, ast.Binding):
-                self.plan.bindings[statement.name] = node
-                self.plan.node(node)["bindings"].append(statement.name)
+                self.bindings[statement.name] = node
             else:
-                self.plan.outputs.append(Output(index, "show", node))
-        return self.plan
+                self.outputs.append((index, "show", node, node.schema))
 
-    def add(self, op: str, spec, inputs: tuple[str, ...], schema, span=None) -> str:
-        params = OPS[op].params(spec)
-        nid = node_id(op, params, inputs)
-        graph = self.plan.graph
-        if nid not in graph:
-            graph.add_node(nid, op=op, params=params, inputs=inputs, spec=spec, schema=schema, bindings=[], spans=[])
-            for position, source in enumerate(inputs):
-                graph.add_edge(source, nid, position=position)
-        if span is not None:
-            graph.nodes[nid]["spans"].append(span)
-        return nid
+    def table(self, ref: ast.TableRef) -> PlanNode:
+        if ref.name in self.bindings:
+            return self.bindings[ref.name]
+        return PlanNode("source", ref.name, (), self.checked.tables[ref.name], (ref.span,))
 
-    def table(self, ref: ast.TableRef) -> str:
-        if ref.name in self.plan.bindings:
-            return self.plan.bindings[ref.name]
-        return self.add("source", ref.name, (), self.checked.tables[ref.name], ref.span)
-
-    def pipeline(self, pipeline: ast.Pipeline, index: int) -> str:
+    def pipeline(self, pipeline: ast.Pipeline, index: int) -> PlanNode:
         current = self.table(pipeline.source)
         for step, transform in enumerate(pipeline.transforms, start=1):
             inputs = [current]
             if isinstance(transform, ast.Join):
                 inputs.append(self.table(transform.table))
             spec = self.resolve(transform, inputs)
-            current = self.add(OPS_BY_NODE[type(transform)].name, spec, tuple(inputs), self.checked.steps[(index, step)], transform.span)
+            op = OPS_BY_NODE[type(transform)].name
+            current = PlanNode(op, spec, tuple(inputs), self.checked.steps[(index, step)], (transform.span,))
         return current
 
-    def answer(self, statement: ast.Answer, index: int) -> str:
-        inputs: list[str] = []
-        spec = self.resolve(statement, inputs)
-        return self.add("answer", spec, tuple(inputs), self.checked.statement_types[index], statement.span)
-
-    def resolve(self, node, inputs: list[str]):
+    def resolve(self, node, inputs: list[PlanNode]):
         """Replace ``t.col`` and whole-table names by references to the node's inputs."""
 
         def input_index(name: str) -> int:
-            nid = self.table(ast.TableRef(name))
-            if nid not in inputs:
-                inputs.append(nid)
-            return inputs.index(nid)
+            source = self.table(ast.TableRef(name))
+            if source not in inputs:
+                inputs.append(source)
+            return inputs.index(source)
 
         def swap(expr):
             if isinstance(expr, ast.Ref):
@@ -122,16 +135,4 @@ class _Compiler:
                 return ast.InputRef(input_index(expr.name), None, span=expr.span)
             return expr
 
-        return _map_transform_exprs(node, lambda e: ast.map_expr(e, swap))
-
-
-def _map_transform_exprs(node, fn):
-    """Apply ``fn`` to every expression a transform or answer holds."""
-    replace = ast._replace
-    if isinstance(node, ast.Filter):
-        return replace(node, predicate=fn(node.predicate))
-    if isinstance(node, ast.Answer):
-        return replace(node, expr=fn(node.expr))
-    if isinstance(node, (ast.Select, ast.Derive, ast.Group, ast.Aggregate)):
-        return replace(node, items=tuple(replace(i, expr=fn(i.expr)) for i in node.items))
-    return node
+        return map_exprs(node, lambda e: ast.map_expr(e, swap))

@@ -66,7 +66,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
     for output in plan.outputs:
         result = frames[output.node]
         if output.kind == "show":
-            result = table_value(result, plan.node(output.node)["schema"])
+            result = table_value(result, output.schema or plan.node(output.node)["schema"])
         execution.outputs.append((output, result))
     return execution
 
@@ -156,6 +156,9 @@ def _answer(spec: ast.Answer, inputs, answer: AnswerType) -> Value:
 
 
 def table_value(frame: pd.DataFrame, schema: TableType) -> Value:
+    """A table result, its columns in the order the program wrote them."""
+    if list(frame.columns) != schema.names:
+        frame = frame[schema.names]  # canonical plans may order derived columns differently
     return Value("table", frame.reset_index(drop=True), None, schema.ordered, schema)
 
 

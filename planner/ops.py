@@ -195,7 +195,35 @@ def _aggregate(spec: ast.Aggregate, inputs):
     return _whole(spec.items, inputs)
 
 
+# ---------------------------------------------------------------- expressions of a spec
+
+
+def _items(spec, fn):
+    return ast._replace(spec, items=tuple(ast._replace(i, expr=fn(i.expr)) for i in spec.items))
+
+
+_EXPRESSION_FIELDS = {
+    ast.Filter: lambda spec, fn: ast._replace(spec, predicate=fn(spec.predicate)),
+    ast.Answer: lambda spec, fn: ast._replace(spec, expr=fn(spec.expr)),
+    ast.Select: _items,
+    ast.Derive: _items,
+    ast.Group: _items,
+    ast.Aggregate: _items,
+}
+
+
+def map_exprs(spec, fn):
+    """The spec with ``fn`` applied to each expression it holds (specs without any unchanged)."""
+    mapper = _EXPRESSION_FIELDS.get(type(spec))
+    return mapper(spec, fn) if mapper else spec
+
+
 # ---------------------------------------------------------------- parameters
+
+
+def _pairs(items) -> list[list[str]]:
+    # A list, not a dict: the order of derive items can change their meaning.
+    return [[item.name, format_expr(item.expr)] for item in items]
 
 
 def _join_params(spec: ast.Join) -> dict:
@@ -218,11 +246,11 @@ _register(
     Op("source", None, lambda spec: {"table": spec}, _source, "Start from the table {table}."),
     Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the rows where {predicate}."),
     Op("select", ast.Select, lambda s: {"columns": [_select_item(i) for i in s.items]}, _select, "Keep only {columns}."),
-    Op("derive", ast.Derive, lambda s: {"columns": {i.name: format_expr(i.expr) for i in s.items}}, _derive, "Add the columns {columns}."),
+    Op("derive", ast.Derive, lambda s: {"columns": _pairs(s.items)}, _derive, "Add the columns {columns}."),
     Op("drop", ast.Drop, lambda s: {"columns": [c.name for c in s.columns]}, _drop, "Remove the columns {columns}."),
     Op("rename", ast.Rename, lambda s: {"columns": {i.expr.name: i.name for i in s.items}}, _rename, "Rename {columns}."),
-    Op("group", ast.Group, lambda s: {"keys": [k.name for k in s.keys], "aggregates": {i.name: format_expr(i.expr) for i in s.items}}, _group, "For each {keys}, compute {aggregates}."),
-    Op("aggregate", ast.Aggregate, lambda s: {"aggregates": {i.name: format_expr(i.expr) for i in s.items}}, _aggregate, "Over all rows, compute {aggregates}."),
+    Op("group", ast.Group, lambda s: {"keys": [k.name for k in s.keys], "aggregates": _pairs(s.items)}, _group, "For each {keys}, compute {aggregates}."),
+    Op("aggregate", ast.Aggregate, lambda s: {"aggregates": _pairs(s.items)}, _aggregate, "Over all rows, compute {aggregates}."),
     Op("sort", ast.Sort, lambda s: {"keys": [[k.column.name, "desc" if k.descending else "asc"] for k in s.keys]}, _sort, "Sort by {keys}."),
     Op("take", ast.Take, lambda s: {"count": s.count}, _take, "Keep the first {count} rows."),
     Op("distinct", ast.Distinct, lambda s: {"columns": [c.name for c in s.columns]}, _distinct, "Keep distinct rows."),
