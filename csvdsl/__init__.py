@@ -3,6 +3,7 @@
 from csvdsl.errors import CheckError, DataError, DslError, ExecutionError, LimitError, ParseError
 from csvdsl.format import format_program
 from csvdsl.parse import parse
+from csvdsl.session import Observation, Session
 
 __version__ = "0.1.0"
 
@@ -12,7 +13,9 @@ __all__ = [
     "DslError",
     "ExecutionError",
     "LimitError",
+    "Observation",
     "ParseError",
+    "Session",
     "format_program",
     "parse",
     "__version__",

@@ -305,7 +305,24 @@ class Answer:
     span: Span | None = _span()
 
 
-Statement = Union[Binding, Show, Answer]
+@dataclass(frozen=True)
+class Describe:
+    """``describe TABLE``: a summary of each column, for exploring an unknown table."""
+
+    table: TableRef
+    comments: tuple[str, ...] = ()
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class ListTables:
+    """``tables``: the tables and bindings that can be used."""
+
+    comments: tuple[str, ...] = ()
+    span: Span | None = _span()
+
+
+Statement = Union[Binding, Show, Answer, Describe, ListTables]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ class AnswerType:
     table: TableType | None = None
 
 
+# What the exploration statements show.
+DESCRIBE_TYPE = TableType(tuple((name, STRING) for name in ("column", "type")) + (("nulls", INT), ("distinct", INT))
+                          + tuple((name, STRING) for name in ("min", "max", "top")))
+TABLES_TYPE = TableType((("table", STRING), ("rows", INT), ("columns", INT)))
+
+
 @dataclass
 class CheckedProgram:
     """A program with the static type of every pipeline step and of its answer."""
@@ -73,6 +79,13 @@ class _Checker:
     def run(self) -> CheckedProgram:
         answers = 0
         for index, statement in enumerate(self.program.statements):
+            if isinstance(statement, ast.Describe):
+                self.table(statement.table)
+                self.result.statement_types[index] = DESCRIBE_TYPE
+                continue
+            if isinstance(statement, ast.ListTables):
+                self.result.statement_types[index] = TABLES_TYPE
+                continue
             if isinstance(statement, ast.Answer):
                 answers += 1
                 if answers > 1:

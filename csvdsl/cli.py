@@ -91,6 +91,17 @@ def _check(args) -> int:
     return EXIT_OK
 
 
+def _plan(args) -> int:
+    from planner.explain import explain_dot, explain_english, explain_json, explain_text
+
+    text, file = _program_text(args)
+    _, plan = plan_program(text, Catalog.from_specs(args.csv), file, canonical=not args.raw)
+    render = {"text": explain_text, "json": explain_json, "dot": explain_dot,
+              "english": lambda p: "\n".join(explain_english(p))}[args.format]
+    print(render(plan))
+    return EXIT_OK
+
+
 def _fmt(args) -> int:
     text, file = _program_text(args)
     try:
@@ -126,6 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_program_args(check)
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.set_defaults(command=_check)
+
+    plan = subs.add_parser("plan", help="show a program's plan: numbered steps, JSON, DOT or English")
+    _add_program_args(plan)
+    plan.add_argument("--format", choices=["text", "json", "dot", "english"], default="text")
+    plan.add_argument("--raw", action="store_true", help="the plan as written, before canonicalization")
+    plan.set_defaults(command=_plan)
 
     fmt = subs.add_parser("fmt", help="print a program in canonical form")
     _add_program_args(fmt, with_tables=False)

@@ -41,6 +41,8 @@ _STATEMENTS = {
     ast.Binding: lambda s: f"{quote_name(s.name)} = {format_pipeline(s.pipeline)}",
     ast.Show: lambda s: format_pipeline(s.pipeline),
     ast.Answer: lambda s: f"answer {format_expr(s.expr)}",
+    ast.Describe: lambda s: f"describe {quote_name(s.table.name)}",
+    ast.ListTables: lambda s: "tables",
 }
 
 

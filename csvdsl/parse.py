@@ -104,6 +104,12 @@ class _ToAst(Transformer):
     def show(self, meta, pipeline):
         return ast.Show(pipeline, span=_span(meta))
 
+    def describe(self, meta, table):
+        return ast.Describe(_table(table), span=_span(meta))
+
+    def tables(self, meta):
+        return ast.ListTables(span=_span(meta))
+
     def pipeline(self, meta, source, *transforms):
         return ast.Pipeline(_table(source), tuple(transforms), span=_span(meta))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from csvdsl import ast
 from csvdsl.check import CheckedProgram, TableType, check
-from csvdsl.errors import DslError
+from csvdsl.errors import DslError, LimitError
 from csvdsl.parse import parse
 from csvdsl.tables import Catalog
 from planner.compile import Plan, compile_program
@@ -30,20 +31,71 @@ def table_types(catalog: Catalog) -> dict[str, TableType]:
     return {name: TableType(tuple(catalog[name].schema.items())) for name in catalog.names()}
 
 
-def plan_program(text: str, catalog: Catalog, file: str | None = None) -> tuple[CheckedProgram, Plan]:
+def parse_within_limits(text: str, limits: Limits, file: str | None = None) -> ast.Program:
+    """Parse, refusing programs longer or more deeply nested than the limits allow."""
+    if limits.max_program_chars is not None and len(text) > limits.max_program_chars:
+        raise LimitError("program-too-long", f"the program has {len(text):,} characters, over the limit of "
+                         f"{limits.max_program_chars:,}", hint="split it, or raise Limits(max_program_chars=...)")
+    try:
+        program = parse(text, file)
+    except RecursionError:
+        raise LimitError("expression-too-deep", "the program nests too deeply to read",
+                         hint="use fewer nested parentheses; bind intermediate results to names") from None
+    if limits.max_expression_depth is not None:
+        for expr in _expressions(program):
+            depth, deepest = _depth(expr)
+            if depth > limits.max_expression_depth:
+                raise LimitError("expression-too-deep", f"an expression nests {depth} levels deep, over the limit of "
+                                 f"{limits.max_expression_depth}", span=deepest.span or expr.span,
+                                 hint="split it with derive or bindings, or raise Limits(max_expression_depth=...)")
+    return program
+
+
+def _expressions(program: ast.Program):
+    from planner.ops import map_exprs
+
+    for statement in program.statements:
+        if isinstance(statement, ast.Answer):
+            yield statement.expr
+        if not isinstance(statement, (ast.Binding, ast.Show)):
+            continue
+        for transform in statement.pipeline.transforms:
+            found = []
+            map_exprs(transform, lambda e: found.append(e) or e)
+            yield from found
+
+
+def _depth(expr) -> tuple[int, object]:
+    """The nesting depth of an expression and its deepest node (iterative: no recursion limit)."""
+    best, deepest, stack = 0, expr, [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > best:
+            best, deepest = depth, node
+        stack.extend((child, depth + 1) for child in ast.children(node))
+    return best, deepest
+
+
+def plan_program(text: str, catalog: Catalog, file: str | None = None, canonical: bool = True,
+                 limits: Limits | None = None) -> tuple[CheckedProgram, Plan]:
     """Parse, check and compile; raises ``DslError`` with the source attached."""
     try:
-        checked = check(parse(text, file), table_types(catalog))
-        return checked, compile_program(checked)
+        checked = check(parse_within_limits(text, limits or Limits(), file), table_types(catalog))
+        return checked, compile_program(checked, canonical)
     except DslError as error:
         raise error.with_source(text, file)
 
 
-def run_program(text: str, catalog: Catalog, limits: Limits | None = None, file: str | None = None) -> ProgramRun:
-    """Run a program over the catalog's tables."""
-    checked, plan = plan_program(text, catalog, file)
+def run_program(text: str, catalog: Catalog, limits: Limits | None = None, file: str | None = None,
+                engine=None) -> ProgramRun:
+    """Run a program over the catalog's tables (through ``engine``'s cache when given)."""
+    limits = limits or Limits()
+    checked, plan = plan_program(text, catalog, file, limits=limits)
     try:
-        execution = execute(plan, {n: catalog[n].frame for n in catalog.names()}, limits)
+        if engine is not None:
+            execution = engine.execute(plan, limits)
+        else:
+            execution = execute(plan, {n: catalog[n].frame for n in catalog.names()}, limits)
     except DslError as error:
         raise error.with_source(text, file)
     return ProgramRun(checked, plan, execution)

@@ -10,7 +10,7 @@ import math
 from planner.execute import Value, python_value
 
 MAX_ROWS = 20
-MAX_CELL = 40
+MAX_CELL = 48
 
 
 def json_cell(value):

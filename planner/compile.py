@@ -41,7 +41,8 @@ class Plan:
         """The nodes the outputs depend on, inputs before the nodes that use them."""
         wanted = set()
         for output in self.outputs if outputs is None else outputs:
-            wanted |= nx.ancestors(self.graph, output.node) | {output.node}
+            if output.node is not None:
+                wanted |= nx.ancestors(self.graph, output.node) | {output.node}
         return [n for n in nx.lexicographical_topological_sort(self.graph) if n in wanted]
 
 
@@ -55,7 +56,8 @@ def compile_program(checked: CheckedProgram, canonical: bool = True) -> Plan:
 
         memo: dict = {}
         bindings = {name: canonicalize(node, memo) for name, node in bindings.items()}
-        outputs = [(index, kind, canonicalize(node, memo), schema) for index, kind, node, schema in outputs]
+        outputs = [(index, kind, canonicalize(node, memo) if node is not None else None, schema)
+                   for index, kind, node, schema in outputs]
     return _materialize(bindings, outputs)
 
 
@@ -77,7 +79,7 @@ def _materialize(bindings: dict[str, PlanNode], outputs: list) -> Plan:
         plan.bindings[name] = add(node)
         plan.graph.nodes[node.id]["bindings"].append(name)
     for index, kind, node, schema in outputs:
-        plan.outputs.append(Output(index, kind, add(node), schema))
+        plan.outputs.append(Output(index, kind, add(node) if node is not None else None, schema))
         if kind == "answer":
             plan.root = node.id
     return plan
@@ -91,6 +93,14 @@ class _Compiler:
 
     def run(self) -> None:
         for index, statement in enumerate(self.checked.program.statements):
+            if isinstance(statement, ast.Describe):
+                source = self.table(statement.table)
+                node = PlanNode("describe", source.schema, (source,), self.checked.statement_types[index], (statement.span,))
+                self.outputs.append((index, "describe", node, node.schema))
+                continue
+            if isinstance(statement, ast.ListTables):
+                self.outputs.append((index, "tables", None, self.checked.statement_types[index]))
+                continue
             if isinstance(statement, ast.Answer):
                 inputs: list[PlanNode] = []
                 spec = self.resolve(statement, inputs)

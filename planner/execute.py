@@ -24,6 +24,8 @@ class Limits:
 
     max_rows: int | None = 20_000_000
     timeout: float | None = 60.0
+    max_program_chars: int | None = 100_000
+    max_expression_depth: int | None = 64
 
 
 @dataclass
@@ -51,31 +53,48 @@ class Execution:
         return answers[-1] if answers else None
 
 
-def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None = None) -> Execution:
-    """Run every node the plan's outputs need; raises ``ExecutionError`` or ``LimitError``."""
+def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None = None, cache=None,
+            outputs: list[Output] | None = None) -> Execution:
+    """Run every node the outputs (default: all the plan's) need; raises ``ExecutionError`` or
+    ``LimitError``. With a ``cache`` (``get(id)``/``put(id, frame)``), results are shared by id."""
     limits = limits or Limits()
+    outputs = plan.outputs if outputs is None else outputs
     deadline = time.monotonic() + limits.timeout if limits.timeout is not None else None
     frames: dict[str, Any] = {}
-    for nid in plan.needed():
+    for nid in plan.needed(outputs):
         attrs = plan.node(nid)
         if deadline is not None and time.monotonic() > deadline:
-            raise LimitError("timeout", f"the program ran longer than {limits.timeout:g} seconds",
-                             span=_span(attrs), hint="raise the limit with --timeout SECONDS, or filter earlier")
-        frames[nid] = _run_node(attrs, tables, frames, limits)
+            raise LimitError("timeout", f"the program ran longer than {limits.timeout:g} seconds (stopped before "
+                             f"{attrs['op']} node {nid[:8]})", span=_span(attrs),
+                             hint="raise the limit with --timeout SECONDS (or Limits(timeout=...)), or filter earlier")
+        cached = cache.get(nid) if cache is not None and attrs["op"] not in _UNCACHED else None
+        if cached is None:
+            cached = _run_node(nid, attrs, tables, frames, limits)
+            if cache is not None and attrs["op"] not in _UNCACHED:
+                cache.put(nid, cached)
+        frames[nid] = cached
     execution = Execution(frames=frames)
-    for output in plan.outputs:
+    for output in outputs:
+        if output.kind == "tables":
+            listing = pd.DataFrame([(name, len(frame), frame.shape[1]) for name, frame in tables.items()],
+                                   columns=["table", "rows", "columns"])
+            execution.outputs.append((output, table_value(listing, output.schema)))
+            continue
         result = frames[output.node]
-        if output.kind == "show":
+        if output.kind in ("show", "describe"):
             result = table_value(result, output.schema or plan.node(output.node)["schema"])
         execution.outputs.append((output, result))
     return execution
+
+
+_UNCACHED = {"source", "answer"}  # sources are the tables themselves; answers are cheap
 
 
 def _span(attrs):
     return attrs["spans"][0] if attrs["spans"] else None
 
 
-def _run_node(attrs, tables, frames, limits):
+def _run_node(nid, attrs, tables, frames, limits):
     op = attrs["op"]
     if op == "source":
         return tables[attrs["spec"]]
@@ -85,7 +104,7 @@ def _run_node(attrs, tables, frames, limits):
             return _answer(attrs["spec"], inputs, attrs["schema"])
         check = _PRECHECKS.get(op)
         if check is not None:
-            check(attrs, inputs, limits)
+            check(nid, attrs, inputs, limits)
         frame = OPS[op].run(attrs["spec"], inputs)
         if op in _CREATES_COLUMNS:
             frame = _normalize(frame, attrs["schema"])
@@ -100,8 +119,8 @@ def _run_node(attrs, tables, frames, limits):
         raise ExecutionError("internal", f"{op} failed: {type(error).__name__}: {error}", span=_span(attrs),
                              hint="this is a bug in csvdsl; please report the program and data") from error
     if limits.max_rows is not None and len(frame) > limits.max_rows:
-        raise LimitError("too-many-rows", f"{op} produced {len(frame):,} rows, over the limit of {limits.max_rows:,}",
-                         span=_span(attrs), hint="raise the limit with --max-rows N, or filter earlier")
+        raise LimitError("too-many-rows", f"{op} node {nid[:8]} produced {len(frame):,} rows, over the limit of {limits.max_rows:,}",
+                         span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
     return frame
 
 
@@ -120,7 +139,7 @@ def _normalize(frame: pd.DataFrame, schema: TableType) -> pd.DataFrame:
     return frame.assign(**changes) if changes else frame
 
 
-def _join_rows(attrs, inputs, limits):
+def _join_rows(nid, attrs, inputs, limits):
     """Stop a join that would produce too many rows before it allocates them."""
     if limits.max_rows is None:
         return
@@ -134,8 +153,8 @@ def _join_rows(attrs, inputs, limits):
     if spec.kind == "left":
         rows += len(left) - int(matched["l"].sum())
     if rows > limits.max_rows:
-        raise LimitError("too-many-rows", f"this join would produce {rows:,} rows, over the limit of {limits.max_rows:,}",
-                         span=_span(attrs), hint="join on a more selective key, aggregate first, or raise --max-rows")
+        raise LimitError("too-many-rows", f"join node {nid[:8]} would produce {rows:,} rows, over the limit of {limits.max_rows:,}",
+                         span=_span(attrs), hint="join on a more selective key, aggregate first, or raise --max-rows N (or Limits(max_rows=...))")
 
 
 _PRECHECKS = {"join": _join_rows}

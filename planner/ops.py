@@ -187,6 +187,38 @@ def _finish(table, keys, items, outer, inputs):
     return pd.DataFrame(data, index=table.index)
 
 
+def _summary_text(value, kind: str) -> str:
+    value = scalar(value)
+    if value is None:
+        return ""
+    if kind == "int":
+        return str(int(value))
+    if kind == "float":
+        return f"{value:.6g}"
+    if kind in ("date", "datetime"):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if kind == "date" else stamp.isoformat(sep=" ")
+    text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def _describe(schema, inputs):
+    """One row per column: its type, nulls, distinct values, range or most frequent values."""
+    frame = inputs[0]
+    rows = []
+    for name, kind in schema.columns:
+        column = frame[name]
+        present = column.dropna()
+        low = high = top = ""
+        if kind in ("int", "float", "date", "datetime") and len(present):
+            low, high = _summary_text(present.min(), kind), _summary_text(present.max(), kind)
+        elif len(present):
+            counts = present.value_counts().head(3)
+            top = ", ".join(f"{_summary_text(v, kind)} ({n:,})" for v, n in counts.items())
+        rows.append((name, kind, int(column.isna().sum()), int(present.nunique()), low, high, top))
+    return pd.DataFrame(rows, columns=["column", "type", "nulls", "distinct", "min", "max", "top"])
+
+
 def _group(spec: ast.Group, inputs):
     return _grouped([k.name for k in spec.keys], spec.items, inputs)
 
@@ -243,17 +275,19 @@ def _register(*ops: Op) -> None:
 
 
 _register(
-    Op("source", None, lambda spec: {"table": spec}, _source, "Start from the table {table}."),
-    Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the rows where {predicate}."),
-    Op("select", ast.Select, lambda s: {"columns": [_select_item(i) for i in s.items]}, _select, "Keep only {columns}."),
-    Op("derive", ast.Derive, lambda s: {"columns": _pairs(s.items)}, _derive, "Add the columns {columns}."),
-    Op("drop", ast.Drop, lambda s: {"columns": [c.name for c in s.columns]}, _drop, "Remove the columns {columns}."),
-    Op("rename", ast.Rename, lambda s: {"columns": {i.expr.name: i.name for i in s.items}}, _rename, "Rename {columns}."),
-    Op("group", ast.Group, lambda s: {"keys": [k.name for k in s.keys], "aggregates": _pairs(s.items)}, _group, "For each {keys}, compute {aggregates}."),
-    Op("aggregate", ast.Aggregate, lambda s: {"aggregates": _pairs(s.items)}, _aggregate, "Over all rows, compute {aggregates}."),
+    Op("source", None, lambda spec: {"table": spec}, _source, "Start from the {table} table."),
+    Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the {subject} whose {predicate}."),
+    Op("select", ast.Select, lambda s: {"columns": [_select_item(i) for i in s.items]}, _select, "Keep only {items}."),
+    Op("derive", ast.Derive, lambda s: {"columns": _pairs(s.items)}, _derive, "Add {items}."),
+    Op("drop", ast.Drop, lambda s: {"columns": [c.name for c in s.columns]}, _drop, "Remove {columns}."),
+    Op("rename", ast.Rename, lambda s: {"columns": {i.expr.name: i.name for i in s.items}}, _rename, "Rename {renames}."),
+    Op("group", ast.Group, lambda s: {"keys": [k.name for k in s.keys], "aggregates": _pairs(s.items)}, _group, "For each {keys}, compute {items}."),
+    Op("aggregate", ast.Aggregate, lambda s: {"aggregates": _pairs(s.items)}, _aggregate, "Over all {subject}, compute {items}."),
     Op("sort", ast.Sort, lambda s: {"keys": [[k.column.name, "desc" if k.descending else "asc"] for k in s.keys]}, _sort, "Sort by {keys}."),
-    Op("take", ast.Take, lambda s: {"count": s.count}, _take, "Keep the first {count} rows."),
-    Op("distinct", ast.Distinct, lambda s: {"columns": [c.name for c in s.columns]}, _distinct, "Keep distinct rows."),
-    Op("join", ast.Join, _join_params, _join, "Join with the other table on {on}."),
-    Op("answer", ast.Answer, lambda s: {"expr": format_expr(s.expr)}, None, "The answer is {expr}."),
+    Op("take", ast.Take, lambda s: {"count": s.count}, _take, "Keep the first {count}."),
+    Op("distinct", ast.Distinct, lambda s: {"columns": [c.name for c in s.columns]}, _distinct, "Keep only the {distinct}."),
+    Op("join", ast.Join, _join_params, _join, "Add the matching rows of {table} by {on}{kind}."),
+    Op("answer", ast.Answer, lambda s: {"expr": format_expr(s.expr)}, None, "Answer with {expr}."),
+    # Exploration: the spec is the described table's type; the input id says which table.
+    Op("describe", None, lambda schema: {}, _describe, "Describe the columns of the {subject}."),
 )

@@ -1,0 +1,94 @@
+"""A multi-turn environment for a model: bindings persist between ``run`` calls, every
+observation is bounded, and errors come back as text with the caret and the hint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from csvdsl import ast
+from csvdsl.check import check
+from csvdsl.errors import DslError
+from csvdsl.program import parse_within_limits, table_types
+from csvdsl.render import render_text
+from planner.compile import compile_program
+from planner.engine import Engine
+from planner.execute import Limits, Value
+
+MAX_ROWS = 10
+MAX_CHARS = 4000
+DESCRIBE_ROWS = 60
+
+
+@dataclass
+class Observation:
+    """What one ``run`` gave: ``text`` (what the model sees), ``answer`` (once an ``answer``
+    ran), ``error`` (a DslError or None) and the typed values of each output."""
+
+    text: str
+    answer: Value | None = None
+    error: DslError | None = None
+    values: list[Value] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Session:
+    """``Session(tables)`` where tables maps names to CSV paths or DataFrames (or an Engine)."""
+
+    def __init__(self, tables, limits: Limits | None = None, max_rows: int = MAX_ROWS, max_chars: int = MAX_CHARS):
+        self.engine = tables if isinstance(tables, Engine) else Engine(tables, limits=limits)
+        self.limits = limits or self.engine.limits
+        self.max_rows = max_rows
+        self.max_chars = max_chars
+        self.bindings: list[ast.Binding] = []  # every binding that ran, in order
+        self.transcript: list[tuple[str, Observation]] = []
+        self.answer: Value | None = None
+
+    def run(self, text: str) -> Observation:
+        """Run program text against the tables and the bindings made so far."""
+        try:
+            observation = self._run(text)
+        except DslError as error:
+            error.with_source(text)
+            observation = Observation(_clip(error.render(), self.max_chars), error=error)
+        self.transcript.append((text, observation))
+        return observation
+
+    def _run(self, text: str) -> Observation:
+        program = parse_within_limits(text, self.limits)
+        prior = len(self.bindings)
+        combined = ast.Program(tuple(self.bindings) + program.statements)
+        checked = check(combined, table_types(self.engine.catalog))
+        plan = compile_program(checked)
+        outputs = [o for o in plan.outputs if o.statement >= prior]
+        execution = self.engine.execute(plan, self.limits, outputs)
+        self.bindings.extend(s for s in program.statements if isinstance(s, ast.Binding))
+        parts, values, answer = [], [], None
+        for output, value in execution.outputs:
+            values.append(value)
+            if output.kind == "answer":
+                answer = self.answer = value
+                parts.append(f"answer ({value.kind}): {render_text(value, self.max_rows)}")
+            else:
+                # describe lists columns, not data rows: all of them, up to a generous bound
+                rows = max(self.max_rows, DESCRIBE_ROWS) if output.kind == "describe" else self.max_rows
+                parts.append(render_text(value, rows))
+        if not parts:
+            names = [s.name for s in program.statements if isinstance(s, ast.Binding)]
+            parts.append(f"ok: bound {', '.join(names)}" if names else "ok")
+        return Observation(_clip("\n\n".join(parts), self.max_chars), answer, None, values)
+
+    def reset(self) -> None:
+        """Forget the bindings (the tables and the cache stay)."""
+        self.bindings.clear()
+        self.answer = None
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    return text[:cut] + f"\n... (output cut at {limit:,} characters)"

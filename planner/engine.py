@@ -1,0 +1,104 @@
+"""An Engine holds loaded tables and runs many programs over them, memoizing node results by
+id in a byte-bounded LRU cache, so a sub-plan shared by many programs runs once."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from csvdsl.tables import Catalog, read_table, table_from_frame
+from planner.execute import Execution, Limits, execute
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+    entries: int = 0
+    bytes: int = 0
+    capacity: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+def frame_bytes(frame) -> int:
+    """Memory a cached result holds (column buffers; Arrow strings report their true size)."""
+    if isinstance(frame, pd.DataFrame):
+        return int(frame.memory_usage(index=True, deep=False).sum())
+    return 64
+
+
+class ResultCache:
+    """Node results by id, least recently used evicted first once ``capacity`` bytes are held."""
+
+    def __init__(self, capacity: int = 512 * 2**20):
+        self._entries: OrderedDict[str, tuple[object, int]] = OrderedDict()
+        self.stats = CacheStats(capacity=capacity)
+
+    def get(self, node_id: str):
+        entry = self._entries.get(node_id)
+        if entry is None:
+            self.stats.misses += 1
+            return None
+        self._entries.move_to_end(node_id)
+        self.stats.hits += 1
+        return entry[0]
+
+    def put(self, node_id: str, frame) -> None:
+        size = frame_bytes(frame)
+        if size > self.stats.capacity or node_id in self._entries:
+            return
+        self._entries[node_id] = (frame, size)
+        self.stats.bytes += size
+        while self.stats.bytes > self.stats.capacity:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self.stats.bytes -= evicted
+            self.stats.evictions += 1
+        self.stats.entries = len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.stats = CacheStats(capacity=self.stats.capacity)
+
+
+def load_catalog(tables) -> Catalog:
+    """A catalog from a Catalog, or a mapping of names to CSV paths or DataFrames."""
+    if isinstance(tables, Catalog):
+        return tables
+    catalog = Catalog()
+    for name, table in dict(tables).items():
+        if isinstance(table, pd.DataFrame):
+            catalog.add(table_from_frame(name, table))
+        else:
+            catalog.add(read_table(Path(table), name))
+    return catalog
+
+
+class Engine:
+    """Loaded tables plus a shared result cache; ``cache_bytes=0`` turns the cache off."""
+
+    def __init__(self, tables, cache_bytes: int = 512 * 2**20, limits: Limits | None = None):
+        self.catalog = load_catalog(tables)
+        self.tables = {name: self.catalog[name].frame for name in self.catalog.names()}
+        self.cache = ResultCache(cache_bytes) if cache_bytes else None
+        self.limits = limits or Limits()
+
+    @property
+    def stats(self) -> CacheStats:
+        return self.cache.stats if self.cache else CacheStats()
+
+    def execute(self, plan, limits: Limits | None = None, outputs=None) -> Execution:
+        return execute(plan, self.tables, limits or self.limits, self.cache, outputs)
+
+    def run(self, text: str, limits: Limits | None = None, file: str | None = None):
+        """Parse, check, compile and run a program through the cache."""
+        from csvdsl.program import run_program
+
+        return run_program(text, self.catalog, limits or self.limits, file, engine=self)
