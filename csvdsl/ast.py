@@ -372,23 +372,23 @@ def map_expr(expr, fn):
     return fn(expr)
 
 
-_replace = dataclasses.replace
+replace = dataclasses.replace
 
 
 _REBUILD = {
-    Call: lambda e, f: _replace(e, args=tuple(f(a) for a in e.args)),
-    Neg: lambda e, f: _replace(e, operand=f(e.operand)),
-    Not: lambda e, f: _replace(e, operand=f(e.operand)),
-    Binary: lambda e, f: _replace(e, left=f(e.left), right=f(e.right)),
-    Logical: lambda e, f: _replace(e, operands=tuple(f(o) for o in e.operands)),
-    InList: lambda e, f: _replace(e, operand=f(e.operand), items=tuple(f(i) for i in e.items)),
-    InRef: lambda e, f: _replace(e, operand=f(e.operand), ref=f(e.ref)),
-    Between: lambda e, f: _replace(e, operand=f(e.operand), low=f(e.low), high=f(e.high)),
-    IsNull: lambda e, f: _replace(e, operand=f(e.operand)),
-    Case: lambda e, f: _replace(
+    Call: lambda e, f: replace(e, args=tuple(f(a) for a in e.args)),
+    Neg: lambda e, f: replace(e, operand=f(e.operand)),
+    Not: lambda e, f: replace(e, operand=f(e.operand)),
+    Binary: lambda e, f: replace(e, left=f(e.left), right=f(e.right)),
+    Logical: lambda e, f: replace(e, operands=tuple(f(o) for o in e.operands)),
+    InList: lambda e, f: replace(e, operand=f(e.operand), items=tuple(f(i) for i in e.items)),
+    InRef: lambda e, f: replace(e, operand=f(e.operand), ref=f(e.ref)),
+    Between: lambda e, f: replace(e, operand=f(e.operand), low=f(e.low), high=f(e.high)),
+    IsNull: lambda e, f: replace(e, operand=f(e.operand)),
+    Case: lambda e, f: replace(
         e,
         whens=tuple((f(c), f(v)) for c, v in e.whens),
         default=f(e.default) if e.default is not None else None,
     ),
-    Ordered: lambda e, f: _replace(e, expr=f(e.expr)),
+    Ordered: lambda e, f: replace(e, expr=f(e.expr)),
 }

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from csvdsl import ast
 from csvdsl.errors import CheckError, DslError, did_you_mean, name_hint, quote_name
 from csvdsl.format import format_expr
-from planner.functions import BOOL, DATE, DATETIME, FLOAT, FUNCTIONS, INT, NULL, NUMBERS, STRING, SYNONYMS, TEMPORAL
+from planner.functions import BOOL, DATE, DATETIME, FLOAT, FUNCTIONS, INT, NULL, NUMBERS, STRING, SYNONYMS, TEMPORAL, unify_types
 
 ANSWER_KINDS = {INT: "number", FLOAT: "number", STRING: "string", BOOL: "bool", DATE: "date", DATETIME: "date", NULL: "null"}
 
@@ -157,6 +157,9 @@ class _Checker:
         mapping = {}
         for item in t.items:
             self.column(table, item.expr)
+            if item.expr.name in mapping:
+                raise CheckError("duplicate-column", f"`{item.expr.name}` is renamed twice", span=item.span,
+                                 hint="rename a column once; copy it with `derive new = old` to keep two")
             mapping[item.expr.name] = item.name
         columns = [(mapping.get(n, n), k) for n, k in table.columns]
         names = [n for n, _ in columns]
@@ -320,8 +323,13 @@ class _Checker:
                 raise CheckError("type-mismatch", f"`{expr.name}` needs {_kinds(accepted)} for `{function.params[min(position, len(function.params) - 1)]}`, "
                                  f"but `{format_expr(arg)}` is {_a(kind)}", span=arg.span, hint=_cast_hint(kind, accepted))
             types.append(kind)
-        if expr.name == "quantile" and not 0 <= expr.args[1].value <= 1:
-            raise CheckError("bad-argument", "a quantile is between 0 and 1", span=expr.args[1].span, hint="e.g. `quantile(x, 0.9)`")
+        if function.check_constants is not None:
+            values = [arg.value if isinstance(arg, ast.Literal) else None for arg in expr.args]
+            problem = function.check_constants(values)
+            if problem:
+                position, message = problem
+                raise CheckError("bad-argument", message, span=expr.args[position].span,
+                                 hint="e.g. " + _CONSTANT_EXAMPLES.get((expr.name, position), f"`{expr.name}(...)`"))
         result = function.result(types)
         if result is None:
             raise CheckError("type-mismatch", f"`{expr.name}` mixes {', '.join(t for t in dict.fromkeys(types) if t != NULL)}",
@@ -411,7 +419,7 @@ class _Checker:
             kinds.append((expr.default, self.expr(expr.default, context)))
         result = NULL
         for value, kind in kinds:
-            unified = unify(result, kind)
+            unified = unify_types([result, kind])
             if unified is None:
                 raise CheckError("type-mismatch", f"`case` mixes {result} and {kind} (`{format_expr(value)}`)",
                                  span=value.span, hint="every branch of a `case` must give the same type")
@@ -472,19 +480,6 @@ _FAMILIES = (frozenset({INT, FLOAT, BOOL}), frozenset({STRING}), frozenset({DATE
 
 def _comparable(a: str, b: str) -> bool:
     return NULL in (a, b) or any(a in family and b in family for family in _FAMILIES)
-
-
-def unify(a: str, b: str) -> str | None:
-    """The type of a value that is either ``a`` or ``b``; None when they do not mix."""
-    if a == NULL or a == b:
-        return b
-    if b == NULL:
-        return a
-    if {a, b} <= {INT, FLOAT}:
-        return FLOAT
-    if {a, b} <= {DATE, DATETIME}:
-        return DATETIME
-    return None
 
 
 def join_column_name(name: str, taken: set[str], table: str) -> str:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from csvdsl.errors import DslError
+from csvdsl.errors import DslError, LimitError, internal_error
 from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import plan_program, run_program
@@ -33,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except RecursionError:
+        _report(LimitError("expression-too-deep", "the program nests too deeply to process",
+                           hint="split deep expressions with derive or bindings"), getattr(args, "format", "text"))
+        return EXIT_ERROR
+    except Exception as error:  # never a traceback: report it as an internal error
+        _report(internal_error(error), getattr(args, "format", "text"))
+        return EXIT_ERROR
 
 
 def _report(error: DslError, fmt: str) -> None:
@@ -61,8 +68,11 @@ def _program_text(args) -> tuple[str, str | None]:
 
 
 def _limits(args) -> Limits:
-    return Limits(max_rows=args.max_rows if args.max_rows > 0 else None,
-                  timeout=args.timeout if args.timeout > 0 else None)
+    def bound(value):
+        return value if value > 0 else None
+
+    return Limits(max_rows=bound(args.max_rows), timeout=bound(args.timeout),
+                  max_program_chars=bound(args.max_program_chars), max_expression_depth=bound(args.max_depth))
 
 
 def _run(args) -> int:
@@ -84,9 +94,13 @@ def _run(args) -> int:
 
 def _check(args) -> int:
     text, file = _program_text(args)
-    checked, plan = plan_program(text, Catalog.from_specs(args.csv), file)
+    checked, plan = plan_program(text, Catalog.from_specs(args.csv), file, limits=_limits(args))
     answer = checked.answer
-    kind = f"answer: {answer.kind}" + (f" of {answer.dtype}" if answer and answer.dtype and answer.kind == "list" else "") if answer else "no answer"
+    if args.format == "json":
+        print(dumps({"ok": True, "statements": len(checked.program.statements), "nodes": plan.graph.number_of_nodes(),
+                     "answer": {"type": answer.kind, "element": answer.dtype} if answer else None, "root": plan.root}))
+        return EXIT_OK
+    kind = f"answer: {answer.kind}" + (f" of {answer.dtype}" if answer.dtype and answer.kind == "list" else "") if answer else "no answer"
     print(f"ok: {len(checked.program.statements)} statements, {plan.graph.number_of_nodes()} plan nodes, {kind}")
     return EXIT_OK
 
@@ -95,7 +109,7 @@ def _plan(args) -> int:
     from planner.explain import explain_dot, explain_english, explain_json, explain_text
 
     text, file = _program_text(args)
-    _, plan = plan_program(text, Catalog.from_specs(args.csv), file, canonical=not args.raw)
+    _, plan = plan_program(text, Catalog.from_specs(args.csv), file, canonical=not args.raw, limits=_limits(args))
     render = {"text": explain_text, "json": explain_json, "dot": explain_dot,
               "english": lambda p: "\n".join(explain_english(p))}[args.format]
     print(render(plan))
@@ -119,6 +133,25 @@ def _add_program_args(sub, with_tables: bool = True) -> None:
                          help="a CSV table, named by its file stem unless NAME= is given (repeatable)")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _add_limit_args(sub) -> None:
+    defaults = Limits()
+    sub.add_argument("--max-rows", type=int, default=defaults.max_rows, metavar="N",
+                     help=f"stop when a step produces more rows (default {defaults.max_rows:,}; 0 = no limit)")
+    sub.add_argument("--timeout", type=float, default=defaults.timeout, metavar="SECONDS",
+                     help=f"stop a program that runs longer (default {defaults.timeout:g}; 0 = no limit)")
+    sub.add_argument("--max-program-chars", type=int, default=defaults.max_program_chars, metavar="N",
+                     help=f"refuse longer programs (default {defaults.max_program_chars:,}; 0 = no limit)")
+    sub.add_argument("--max-depth", type=int, default=defaults.max_expression_depth, metavar="N",
+                     help=f"refuse more deeply nested expressions (default {defaults.max_expression_depth}; 0 = no limit)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csvdsl", description="Query CSV files with the csvdsl language.")
     subs = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
@@ -126,22 +159,21 @@ def _parser() -> argparse.ArgumentParser:
     run = subs.add_parser("run", help="run a program and print its answer")
     _add_program_args(run)
     run.add_argument("--format", choices=["text", "json", "markdown"], default="text")
-    run.add_argument("--rows", type=int, default=20, metavar="N", help="rows shown per table in text and markdown (default 20)")
-    run.add_argument("--max-rows", type=int, default=Limits.max_rows, metavar="N",
-                     help=f"stop when a step produces more rows (default {Limits.max_rows:,}; 0 = no limit)")
-    run.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
-                     help=f"stop a program that runs longer (default {Limits.timeout:g}; 0 = no limit)")
+    run.add_argument("--rows", type=_positive, default=20, metavar="N", help="rows shown per table in text and markdown (default 20)")
+    _add_limit_args(run)
     run.set_defaults(command=_run)
 
     check = subs.add_parser("check", help="check a program against the tables without running it")
     _add_program_args(check)
     check.add_argument("--format", choices=["text", "json"], default="text")
+    _add_limit_args(check)
     check.set_defaults(command=_check)
 
     plan = subs.add_parser("plan", help="show a program's plan: numbered steps, JSON, DOT or English")
     _add_program_args(plan)
     plan.add_argument("--format", choices=["text", "json", "dot", "english"], default="text")
     plan.add_argument("--raw", action="store_true", help="the plan as written, before canonicalization")
+    _add_limit_args(plan)
     plan.set_defaults(command=_plan)
 
     fmt = subs.add_parser("fmt", help="print a program in canonical form")

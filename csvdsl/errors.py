@@ -136,6 +136,12 @@ class DataError(DslError):
     phase = "data"
 
 
+def internal_error(error: BaseException) -> ExecutionError:
+    """A bug in csvdsl, reported as an error value instead of a traceback."""
+    return ExecutionError("internal", f"{type(error).__name__}: {error}",
+                          hint="this is a bug in csvdsl; please report the program and data")
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate to ``name`` (case-insensitive first), or None."""
     candidates = list(dict.fromkeys(candidates))

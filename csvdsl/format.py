@@ -54,7 +54,7 @@ def _assigns(items) -> str:
     return ", ".join(f"{quote_name(a.name)} = {format_expr(a.expr)}" for a in items)
 
 
-def _select_item(item: ast.Assign) -> str:
+def select_item(item: ast.Assign) -> str:
     if isinstance(item.expr, ast.Column) and item.expr.name == item.name:
         return quote_name(item.name)
     return f"{quote_name(item.name)} = {format_expr(item.expr)}"
@@ -71,7 +71,7 @@ def _join(t: ast.Join) -> str:
 
 _TRANSFORMS = {
     ast.Filter: lambda t: f"filter {format_expr(t.predicate)}",
-    ast.Select: lambda t: "select " + ", ".join(_select_item(i) for i in t.items),
+    ast.Select: lambda t: "select " + ", ".join(select_item(i) for i in t.items),
     ast.Derive: lambda t: f"derive {_assigns(t.items)}",
     ast.Drop: lambda t: f"drop {_names(t.columns)}",
     ast.Rename: lambda t: "rename " + ", ".join(f"{quote_name(a.name)} = {quote_name(a.expr.name)}" for a in t.items),

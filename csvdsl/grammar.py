@@ -10,7 +10,7 @@ from pathlib import Path
 from lark import Lark
 
 GRAMMAR_FILE = "csvdsl.lark"
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # the grammar's NAME terminal, whole
 
 
 @functools.cache
@@ -41,7 +41,7 @@ def keywords() -> frozenset[str]:
     words = set()
     for terminal in build_parser().terminals:
         pattern = terminal.pattern
-        if pattern.type == "str" and _IDENTIFIER.match(pattern.value):
+        if pattern.type == "str" and IDENTIFIER.match(pattern.value):
             words.add(pattern.value)
         elif pattern.type == "re":
             # Word alternations such as DIRECTION: /(asc|desc)(?![A-Za-z0-9_])/.
@@ -53,4 +53,4 @@ def keywords() -> frozenset[str]:
 
 def is_plain_name(name: str) -> bool:
     """True when ``name`` can be written without backticks."""
-    return bool(_IDENTIFIER.match(name)) and name not in keywords()
+    return bool(IDENTIFIER.match(name)) and name not in keywords()

@@ -44,10 +44,21 @@ def parse(text: str, file: str | None = None) -> ast.Program:
     except VisitError as error:
         if isinstance(error.orig_exc, DslError):
             raise error.orig_exc.with_source(text, file) from None
+        if isinstance(error.orig_exc, RecursionError):
+            raise _too_deep().with_source(text, file) from None
         raise
+    except RecursionError:
+        raise _too_deep().with_source(text, file) from None
     finally:
         _comments.reset(token)
     return _attach_comments(program, sink)
+
+
+def _too_deep() -> DslError:
+    from csvdsl.errors import LimitError
+
+    return LimitError("expression-too-deep", "the program nests too deeply to read",
+                      hint="use fewer nested operators; bind intermediate results to names")
 
 
 def _attach_comments(program: ast.Program, comments: list) -> ast.Program:
@@ -60,7 +71,7 @@ def _attach_comments(program: ast.Program, comments: list) -> ast.Program:
         while i < len(comments) and comments[i][0] <= end:
             mine.append(comments[i][1])
             i += 1
-        statements.append(ast._replace(statement, comments=tuple(mine)) if mine else statement)
+        statements.append(ast.replace(statement, comments=tuple(mine)) if mine else statement)
     trailing = tuple(text for _, text in comments[i:])
     return ast.Program(tuple(statements), trailing)
 
@@ -235,10 +246,18 @@ class _ToAst(Transformer):
         return ast.Case(whens, default, span=_span(meta))
 
     def integer(self, meta, token):
-        return ast.Literal(int(token), span=_span(meta))
+        value = int(token)
+        if value >= 2**63:
+            raise ParseError("number-too-large", f"{token} does not fit in a 64-bit integer", span=_span(meta),
+                             hint="write it as a decimal number (e.g. 1.0e20) if an approximation is fine")
+        return ast.Literal(value, span=_span(meta))
 
     def float(self, meta, token):
-        return ast.Literal(float(token), span=_span(meta))
+        value = float(token)
+        if value == float("inf"):
+            raise ParseError("number-too-large", f"{token} is too large for a number", span=_span(meta),
+                             hint="numbers go up to about 1.8e308")
+        return ast.Literal(value, span=_span(meta))
 
     def string(self, meta, token):
         return ast.Literal(_unescape(token[1:-1]), span=_span(meta))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from csvdsl import ast
 from csvdsl.check import check
-from csvdsl.errors import DslError
+from csvdsl.errors import DslError, internal_error
 from csvdsl.program import parse_within_limits, table_types
 from csvdsl.render import render_text
 from planner.compile import compile_program
@@ -53,6 +53,9 @@ class Session:
         except DslError as error:
             error.with_source(text)
             observation = Observation(_clip(error.render(), self.max_chars), error=error)
+        except Exception as error:  # a model must get an observation, never a crash
+            failure = internal_error(error)
+            observation = Observation(_clip(failure.render(), self.max_chars), error=failure)
         self.transcript.append((text, observation))
         return observation
 

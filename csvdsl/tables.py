@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from csvdsl.errors import DataError, Span, did_you_mean
+from csvdsl.grammar import IDENTIFIER as _IDENTIFIER
 
 __all__ = ["TYPE_NAMES", "NA_VALUES", "Table", "Catalog", "read_table", "table_from_frame", "table_name_from_path"]
 
@@ -40,7 +41,6 @@ NA_VALUES = frozenset(
 
 DELIMITERS = (",", ";", "\t", "|")
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Parsed datetimes get one resolution so columns from different files compare and concatenate
 # alike; microseconds (not nanoseconds) so sentinel dates such as 9999-12-31 still fit.
 _TIME_UNIT = "datetime64[us]"
@@ -494,6 +494,9 @@ def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool
     if _has_leading_zero(present):
         return None
     if has_missing:
+        # Nulls need float storage, which holds integers exactly only up to 2**53.
+        if pc.max(pc.abs(ints)).as_py() > 2**53:
+            return _STRING
         return pd.Series(pc.cast(ints, pa.float64()).to_numpy(), dtype="float64")
     return pd.Series(ints.to_numpy(), dtype="int64")
 

@@ -1,0 +1,1 @@
+"""Programs as plans: the op and function registries, compile, canonicalize, execute, explain."""

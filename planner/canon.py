@@ -36,15 +36,15 @@ def _order_node(expr):
             operands.extend(operand.operands if isinstance(operand, ast.Logical) and operand.op == expr.op else (operand,))
         unique = {format_expr(o): o for o in operands}
         ordered = tuple(unique[k] for k in sorted(unique, key=lambda k: _sort_key(unique[k])))
-        return ordered[0] if len(ordered) == 1 else ast._replace(expr, operands=ordered)
+        return ordered[0] if len(ordered) == 1 else ast.replace(expr, operands=ordered)
     if isinstance(expr, ast.Binary):
         if expr.op in _COMMUTATIVE and _sort_key(expr.right) < _sort_key(expr.left):
-            return ast._replace(expr, left=expr.right, right=expr.left)
+            return ast.replace(expr, left=expr.right, right=expr.left)
         if expr.op in _FLIPPED and isinstance(expr.left, ast.Literal) and not isinstance(expr.right, ast.Literal):
-            return ast._replace(expr, op=_FLIPPED[expr.op], left=expr.right, right=expr.left)
+            return ast.replace(expr, op=_FLIPPED[expr.op], left=expr.right, right=expr.left)
     if isinstance(expr, ast.InList):
         unique = {format_expr(i): i for i in expr.items}
-        return ast._replace(expr, items=tuple(sorted(unique.values(), key=_literal_key)))
+        return ast.replace(expr, items=tuple(sorted(unique.values(), key=_literal_key)))
     return expr
 
 
@@ -56,7 +56,7 @@ def order_operands(node: PlanNode) -> PlanNode | None:
 
 def _shift_refs(expr, mapping: dict[int, int]):
     def shift(e):
-        return ast._replace(e, index=mapping[e.index]) if isinstance(e, ast.InputRef) else e
+        return ast.replace(e, index=mapping[e.index]) if isinstance(e, ast.InputRef) else e
 
     return ast.map_expr(expr, shift)
 
@@ -109,7 +109,7 @@ def order_derive_items(node: PlanNode) -> PlanNode | None:
         placed.add(chosen)
     if order == sorted(order):
         return None
-    spec = ast._replace(node.spec, items=tuple(items[j] for j in order))
+    spec = ast.replace(node.spec, items=tuple(items[j] for j in order))
     return node.replace(spec=spec, schema=_derived_schema(node.inputs[0].schema, spec.items, node.schema))
 
 
@@ -123,7 +123,7 @@ def order_aggregate_items(node: PlanNode) -> PlanNode | None:
     keys = len(node.spec.keys) if node.op == "group" else 0
     types = dict(node.schema.columns)
     columns = list(node.schema.columns[:keys]) + [(i.name, types[i.name]) for i in items]
-    return node.replace(spec=ast._replace(node.spec, items=items), schema=node.schema.with_columns(columns))
+    return node.replace(spec=ast.replace(node.spec, items=items), schema=node.schema.with_columns(columns))
 
 
 def _derived_schema(source: TableType, items, result: TableType) -> TableType:

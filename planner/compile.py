@@ -85,6 +85,11 @@ def _materialize(bindings: dict[str, PlanNode], outputs: list) -> Plan:
     return plan
 
 
+def _join_clashes(left, right, spec: ast.Join) -> bool:
+    keys = {k.right.name for k in spec.keys}
+    return any(name in left.names for name in right.names if name not in keys)
+
+
 class _Compiler:
     def __init__(self, checked: CheckedProgram):
         self.checked = checked
@@ -125,6 +130,8 @@ class _Compiler:
             if isinstance(transform, ast.Join):
                 inputs.append(self.table(transform.table))
             spec = self.resolve(transform, inputs)
+            if isinstance(spec, ast.Join) and not _join_clashes(current.schema, inputs[1].schema, spec):
+                spec = ast.replace(spec, table=ast.TableRef("", span=spec.table.span))
             op = OPS_BY_NODE[type(transform)].name
             current = PlanNode(op, spec, tuple(inputs), self.checked.steps[(index, step)], (transform.span,))
         return current

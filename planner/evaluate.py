@@ -11,9 +11,7 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.errors import ExecutionError
-from planner.functions import FUNCTIONS, _bool
-
-Value = "pd.Series | object"
+from planner.functions import FUNCTIONS, bool_series
 
 
 @dataclass
@@ -70,7 +68,7 @@ def condition_mask(value, length: int) -> np.ndarray:
 def _lifted(fn):
     """Apply ``fn`` on Series; when every operand is a scalar, on one-element Series."""
 
-    def run(*values, index=None):
+    def run(*values):
         if any(isinstance(v, pd.Series) for v in values):
             return fn(*values)
         out = fn(*(as_series(v, pd.RangeIndex(1)) for v in values))
@@ -108,27 +106,44 @@ def compare(op: str, a, b):
         index = a.index if isinstance(a, pd.Series) else b.index
         null = np.asarray(_isna(a)) | np.asarray(_isna(b))
         values = values.to_numpy(dtype=bool, na_value=False) if isinstance(values, pd.Series) else np.asarray(values, dtype=bool)
-        return _bool(values, np.broadcast_to(null, len(index)), index)
+        return bool_series(values, np.broadcast_to(null, len(index)), index)
 
     return _lifted(run)(a, b)
 
 
-def _divide(a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = a / b
-    zero = b == 0
-    return out.where(~zero) if isinstance(zero, pd.Series) else (out * np.nan if zero else out)
+def _null_on_zero(operation):
+    """Division-like operations: x / 0 and x % 0 are null, as in SQL engines."""
+
+    def run(a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = operation(a, b)
+        zero = b == 0
+        return out.where(~zero) if isinstance(zero, pd.Series) else (out * np.nan if zero else out)
+
+    return run
 
 
-def _modulo(a, b):
-    # SQL's remainder takes the sign of the dividend (fmod), unlike Python's %.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.fmod(a, b)
-    zero = b == 0
-    return out.where(~zero) if isinstance(zero, pd.Series) else (out * np.nan if zero else out)
+_divide = _null_on_zero(operator.truediv)
+_modulo = _null_on_zero(np.fmod)  # SQL's remainder takes the sign of the dividend, unlike Python's %
 
 
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide, "%": _modulo}
+def _checked(operation):
+    """Whole-number arithmetic that fails instead of wrapping around past 64 bits."""
+
+    def run(a, b):
+        out = operation(a, b)
+        if isinstance(out, pd.Series) and out.dtype == np.int64:
+            exact = operation(a.astype(float) if isinstance(a, pd.Series) else float(a),
+                              b.astype(float) if isinstance(b, pd.Series) else float(b))
+            if (np.abs(exact) >= 2.0**63).any():
+                raise ExecutionError("integer-overflow", "a whole-number result does not fit in 64 bits",
+                                     hint="convert to a decimal number first with float(x)")
+        return out
+
+    return run
+
+
+_ARITH = {"+": _checked(operator.add), "-": _checked(operator.sub), "*": _checked(operator.mul), "/": _divide, "%": _modulo}
 
 
 def _binary(expr: ast.Binary, scope: Scope):
@@ -176,7 +191,7 @@ def _membership(operand, values: list, negated: bool):
             members_ = members
         found = s.isin(members_).to_numpy()
         null = s.isna().to_numpy() | (has_null & ~found)
-        result = _bool(found, null, s.index)
+        result = bool_series(found, null, s.index)
         return ~result if negated else result
 
     return _lifted(run)(operand)
@@ -256,12 +271,15 @@ def _call(expr: ast.Call, scope: Scope):
         args.append(arg.value if position in function.constant else evaluate(arg, scope))
     data = [i for i in range(len(args)) if i not in function.constant]
     impl = function.impl or _IMPLS[expr.name]
-    if expr.name not in _NULL_TOLERANT and (
+    if not function.null_tolerant and (
         any(args[i] is None for i in range(len(args)) if i in function.constant)
         or any(args[i] is None for i in data)
     ):
         # SQL: a function of a null is null (a null constant nulls every row).
         return None if not any(isinstance(args[i], pd.Series) for i in data) else as_series(None, scope.index)
+    if any(_null_column(args[i], function.accepts[min(i, len(function.accepts) - 1)]) for i in data) \
+            and not function.null_tolerant:
+        return as_series(None, scope.index)
     if any(isinstance(args[i], pd.Series) for i in data):
         for i in data:
             args[i] = as_series(args[i], scope.index)
@@ -273,18 +291,35 @@ def _call(expr: ast.Call, scope: Scope):
     return scalar(out.iloc[0]) if isinstance(out, pd.Series) else scalar(out)
 
 
-def _to_str(x: pd.Series) -> pd.Series:
+def _null_column(value, accepted) -> bool:
+    """A float column where text or dates are expected: the checker allowed it, so it holds
+    only nulls (an all-null aggregate, a `null` column) and the result is null too."""
+    return (isinstance(value, pd.Series) and accepted is not None and not accepted & {"int", "float", "bool"}
+            and pd.api.types.is_float_dtype(value))
+
+
+def to_text(x: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(x) and x.dtype != object:
         return x
     if pd.api.types.is_float_dtype(x):
         # A whole number prints without ".0", value by value: int columns with nulls are
         # stored as floats, and the text must not depend on the other rows.
         return x.map(_number_text).astype("str")
-    if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
-        return x.map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
-    if pd.api.types.is_datetime64_any_dtype(x):
-        return x.map(lambda v: None if pd.isna(v) else (v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat(sep=" "))).astype("str")
-    return x.astype("str").where(x.notna())
+    return x.map(_value_text).astype("str")
+
+
+def _value_text(value):
+    """One value as `str()` writes it: true/false, whole numbers without .0, ISO dates."""
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return _number_text(value)
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat(sep=" ")
+    return str(value)
 
 
 def _number_text(value):
@@ -295,8 +330,7 @@ def _number_text(value):
     return repr(float(value))
 
 
-_IMPLS = {"str": _to_str}
-_NULL_TOLERANT = {"coalesce"}
+_IMPLS = {"str": to_text}
 
 
 def _partition(expr: ast.Call, scope: Scope):
@@ -352,6 +386,11 @@ def _cumsum(expr, scope):
     if pd.api.types.is_bool_dtype(series) or series.dtype == "boolean":
         series = series.astype(float)
     totals = _by_partition(expr, scope, series.fillna(0), "cumsum")
+    if totals.dtype == np.int64:
+        exact = _by_partition(expr, scope, series.fillna(0).astype(float), "cumsum")
+        if (np.abs(exact) >= 2.0**63).any():
+            raise ExecutionError("integer-overflow", "a running total does not fit in 64 bits",
+                                 hint="sum decimal numbers instead: cumsum(float(x))")
     seen = _by_partition(expr, scope, series.notna().astype("int64"), "cumsum")
     return totals.where(seen > 0)
 

@@ -234,36 +234,47 @@ def _reference(attrs, step: int) -> str:
     return attrs["bindings"][0] if attrs["bindings"] else f"the result of step {step}"
 
 
+def _keys(spec, english) -> dict:
+    keys = spec.keys
+    if isinstance(spec, ast.Sort):
+        return {"keys": ", then ".join(f"{k.column.name}{' (largest first)' if k.descending else ''}" for k in keys)}
+    if isinstance(spec, ast.Join):
+        return {"on": _words([k.left.name if k.left.name == k.right.name else f"{k.left.name} matching {k.right.name}" for k in keys])}
+    return {"keys": _words([k.name for k in keys])}
+
+
+def _columns(spec, english) -> dict:
+    columns = _words([c.name for c in spec.columns])
+    return {"columns": columns, "distinct": f"distinct values of {columns}" if columns else "distinct rows"}
+
+
+# Slots read off an AST spec's fields, so each op needs only its phrase template.
+_FIELD_SLOTS = {
+    "predicate": lambda spec, english: {"predicate": english(spec.predicate, top=True)},
+    "items": lambda spec, english: {
+        "items": _words([_item(english, i) for i in spec.items]),
+        "renames": _words([f"{i.expr.name} to {i.name}" for i in spec.items if isinstance(i.expr, ast.Column)]),
+    },
+    "columns": _columns,
+    "keys": _keys,
+    "count": lambda spec, english: {"count": f"{spec.count} rows" if spec.count != 1 else "row"},
+    "kind": lambda spec, english: {"table": english.refs[1], "kind": ", keeping the rows that have no match" if spec.kind == "left" else ""},
+    "expr": lambda spec, english: {"expr": english(spec.expr)},
+}
+
+
 def _slots(plan: Plan, node: str, steps: dict[str, int], subjects: dict) -> dict:
-    """The values a phrase template can use, read off the spec's fields."""
+    """The values a phrase template can use."""
     attrs = plan.node(node)
     spec = attrs["spec"]
-    refs = [_reference(plan.node(i), steps[i]) for i in attrs["inputs"]]
-    english = _English(refs)
+    english = _English([_reference(plan.node(i), steps[i]) for i in attrs["inputs"]])
     slots = {"subject": _subject(plan, attrs["inputs"][0], subjects) if attrs["inputs"] else "rows"}
     if attrs["op"] == "source":
         slots["table"] = spec
-    if hasattr(spec, "predicate"):
-        slots["predicate"] = english(spec.predicate, top=True)
-    if hasattr(spec, "items"):
-        slots["items"] = _words([_item(english, i) for i in spec.items])
-        slots["renames"] = _words([f"{i.expr.name} to {i.name}" for i in spec.items if isinstance(i.expr, ast.Column)])
-    if hasattr(spec, "columns"):
-        slots["columns"] = _words([c.name for c in spec.columns])
-        slots["distinct"] = f"distinct values of {slots['columns']}" if spec.columns else "distinct rows"
-    if hasattr(spec, "keys"):
-        keys = spec.keys
-        slots["keys"] = _words([k.name for k in keys]) if all(isinstance(k, ast.Column) for k in keys) else ", then ".join(
-            f"{k.column.name}{' (largest first)' if k.descending else ''}" for k in keys if isinstance(k, ast.SortKey))
-        if keys and isinstance(keys[0], ast.JoinKey):
-            slots["on"] = _words([k.left.name if k.left.name == k.right.name else f"{k.left.name} matching {k.right.name}" for k in keys])
-    if hasattr(spec, "count"):
-        slots["count"] = f"{spec.count} row{'s' if spec.count != 1 else ''}" if spec.count != 1 else "row"
-    if hasattr(spec, "kind"):
-        slots["table"] = refs[1] if len(refs) > 1 else spec.table.name
-        slots["kind"] = ", keeping the rows that have no match" if spec.kind == "left" else ""
-    if hasattr(spec, "expr"):
-        slots["expr"] = english(spec.expr)
+    if type(spec).__module__ == ast.__name__:
+        for name in spec.__dataclass_fields__:
+            if name in _FIELD_SLOTS:
+                slots.update(_FIELD_SLOTS[name](spec, english))
     return slots
 
 

@@ -36,13 +36,15 @@ class Function:
     variadic: bool = False
     grouped: Callable | None = None  # aggregates: (groupby, columns, constants) -> Series
     ordered: bool = False  # windows: takes `desc` on its argument
+    null_tolerant: bool = False  # called even when an argument is null (SQL functions are not)
+    check_constants: Callable | None = None  # argument values -> (position, problem) or None
 
     @property
     def min_args(self) -> int:
         return len(self.params) if self.required is None else self.required
 
 
-def _bool(values, null_mask, index=None) -> pd.Series:
+def bool_series(values, null_mask, index=None) -> pd.Series:
     """A three-valued boolean Series: ``values`` where known, null where ``null_mask``."""
     values = np.asarray(values, dtype=bool)
     mask = np.asarray(null_mask, dtype=bool)
@@ -54,7 +56,7 @@ def _same(types):
     return known[0] if known else NULL
 
 
-def _unified(types):
+def unify_types(types) -> str | None:
     """The common type of all arguments (int and float mix to float); None if they do not mix."""
     result = NULL
     for kind in types:
@@ -85,7 +87,7 @@ def _const(kind):
 def _string_predicate(method):
     def run(s, arg):
         values = getattr(s.str, method)(arg) if method != "contains" else s.str.contains(arg, regex=False)
-        return _bool(values.fillna(False).astype(bool), s.isna(), s.index)
+        return bool_series(values.fillna(False).astype(bool), s.isna(), s.index)
 
     return run
 
@@ -133,11 +135,11 @@ def _coalesce(first, *rest):
 
 def _concat(*parts):
     # Like SQL's ||: a null part makes the result null.
-    from planner.evaluate import _to_str
+    from planner.evaluate import to_text
 
     out = None
     for part in parts:
-        out = _to_str(part) if out is None else out + _to_str(part)
+        out = to_text(part) if out is None else out + to_text(part)
     return out
 
 
@@ -146,6 +148,11 @@ def _parse_times(x, fmt):
     if pd.api.types.is_datetime64_any_dtype(x):
         return x
     return pd.to_datetime(x, errors="coerce", format=fmt or "ISO8601", utc=True).dt.tz_convert(None)
+
+
+def _exp(x):
+    with np.errstate(over="ignore"):
+        return np.exp(x.astype(float))
 
 
 def _to_date(x, fmt=None):
@@ -185,8 +192,28 @@ def _weekday(x):
 # ---------------------------------------------------------------- aggregates
 
 
+def _no_overflow(total, exact):
+    if np.any(np.abs(np.asarray(exact, dtype=float)) >= 2.0**63) and np.asarray(total).dtype.kind in "iu":
+        from csvdsl.errors import ExecutionError
+
+        raise ExecutionError("integer-overflow", "a whole-number sum does not fit in 64 bits",
+                             hint="sum decimal numbers instead: sum(float(x))")
+    return total
+
+
 def _sum(s):
-    return s.sum(min_count=1)
+    return _no_overflow(s.sum(min_count=1), s.astype(float).sum())
+
+
+def _grouped_sum(gb, cols, consts):
+    column = gb[cols[0]]
+    total = column.sum(min_count=1)
+    if total.dtype.kind in "iu" and len(total):
+        # Cheap bound first: no group can wrap if the largest value times the largest group fits.
+        largest = float(np.abs(column.max()).max()) + float(np.abs(column.min()).max())
+        if largest * float(column.size().max()) >= 2.0**63:
+            _no_overflow(total, column.apply(lambda s: s.astype(float).sum()))
+    return total
 
 
 def _mode_whole(s):
@@ -207,15 +234,19 @@ def _corr_whole(x, y):
 
 def _corr_grouped(gb, cols, consts):
     x, y = cols
+    if gb.ngroups == 0:
+        return pd.Series(dtype=float)
     return gb[[x, y]].apply(lambda g: _corr_whole(g[x], g[y]), include_groups=False)
 
 
-def _agg(name, *, whole=None, grouped=None, result=_same, accepts=ORDERABLE, english, params=("x",), constant=(), acc=None):
+def _agg(name, *, whole=None, grouped=None, result=_same, accepts=ORDERABLE, english, params=("x",), constant=(), acc=None,
+         check_constants=None):
     """An aggregate entry; ``grouped`` defaults to the GroupBy method of the same name."""
     whole = whole or (lambda s, *c: getattr(s, name)(*c))
     grouped = grouped or (lambda gb, cols, consts: getattr(gb[cols[0]], name)(*consts))
     accepts_all = acc if acc is not None else (accepts,) + (NUMBERS,) * (len(params) - 1)
-    return Function(name, "aggregate", params, accepts_all, result, whole, english, constant=constant, grouped=grouped)
+    return Function(name, "aggregate", params, accepts_all, result, whole, english, constant=constant, grouped=grouped,
+                    check_constants=check_constants)
 
 
 def _float(types):
@@ -224,6 +255,33 @@ def _float(types):
 
 def _sum_type(types):
     return FLOAT if FLOAT in types else INT
+
+
+def _between(position: int, name: str, low: float, high: float):
+    def check(constants):
+        value = constants[position] if position < len(constants) else None
+        if position < len(constants) and (value is None or isinstance(value, (bool, str)) or not low <= value <= high):
+            return position, f"`{name}` must be a number from {low:g} to {high:g}"
+        return None
+
+    return check
+
+
+def _strftime_format(constants):
+    if len(constants) < 2 or constants[1] is None:
+        return None
+    try:
+        pd.to_datetime(pd.Series(["2000-01-02"]), format=constants[1], errors="coerce")
+    except (ValueError, TypeError) as error:
+        return 1, f"{constants[1]!r} is not a date format: {error}"
+    return None
+
+
+def _all(*checks):
+    def check(constants):
+        return next((problem for c in checks if (problem := c(constants))), None)
+
+    return check
 
 
 FUNCTIONS: dict[str, Function] = {}
@@ -244,7 +302,8 @@ _register(
     Function("starts_with", "scalar", ("s", "prefix"), (TEXT, TEXT), _const(BOOL), _string_predicate("startswith"), "{0} starts with {1}", constant=(1,)),
     Function("ends_with", "scalar", ("s", "suffix"), (TEXT, TEXT), _const(BOOL), _string_predicate("endswith"), "{0} ends with {1}", constant=(1,)),
     Function("replace", "scalar", ("s", "old", "new"), (TEXT, TEXT, TEXT), _const(STRING), lambda s, old, new: s.str.replace(old, new, regex=False), "{0} with {1} replaced by {2}", constant=(1, 2)),
-    Function("substr", "scalar", ("s", "start", "length"), (TEXT, frozenset({INT}), frozenset({INT})), _const(STRING), _substr, "the part of {0} from position {1}", required=2, constant=(1, 2)),
+    Function("substr", "scalar", ("s", "start", "length"), (TEXT, frozenset({INT}), frozenset({INT})), _const(STRING), _substr, "the part of {0} from position {1}", required=2, constant=(1, 2),
+             check_constants=_all(_between(1, "start", -1e9, 1e9), _between(2, "length", 0, 1e9))),
     Function("concat", "scalar", ("s",), (ANY,), _const(STRING), _concat, "{0} joined together", variadic=True),
     # dates
     Function("year", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.year.astype(float), "the year of {0}"),
@@ -253,20 +312,20 @@ _register(
     Function("hour", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.hour.astype(float), "the hour of {0}"),
     Function("minute", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.minute.astype(float), "the minute of {0}"),
     Function("weekday", "scalar", ("d",), (TEMPORAL,), _const(STRING), _weekday, "the weekday of {0}"),
-    Function("date", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATE), _to_date, "{0} as a date", required=1, constant=(1,)),
-    Function("datetime", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATETIME), _to_datetime, "{0} as a date and time", required=1, constant=(1,)),
+    Function("date", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATE), _to_date, "{0} as a date", required=1, constant=(1,), check_constants=_strftime_format),
+    Function("datetime", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATETIME), _to_datetime, "{0} as a date and time", required=1, constant=(1,), check_constants=_strftime_format),
     Function("date_diff", "scalar", ("end", "start"), (TEMPORAL, TEMPORAL), _const(INT), _date_diff, "the number of days from {1} to {0}"),
     # math
     Function("abs", "scalar", ("x",), (NUMBERS,), _same, lambda x: x.abs(), "the absolute value of {0}"),
-    Function("round", "scalar", ("x", "digits"), (NUMBERS, frozenset({INT})), lambda t: t[0] if t[0] != NULL else FLOAT, _round, "{0} rounded", required=1, constant=(1,)),
+    Function("round", "scalar", ("x", "digits"), (NUMBERS, frozenset({INT})), lambda t: t[0] if t[0] != NULL else FLOAT, _round, "{0} rounded", required=1, constant=(1,), check_constants=_between(1, "digits", -15, 15)),
     Function("floor", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.floor(x.astype(float)), "{0} rounded down"),
     Function("ceil", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.ceil(x.astype(float)), "{0} rounded up"),
     Function("sqrt", "scalar", ("x",), (NUMBERS,), _float, _sqrt, "the square root of {0}"),
     Function("log", "scalar", ("x", "base"), (NUMBERS, NUMBERS), _float, _log, "the logarithm of {0}", required=1, constant=(1,)),
-    Function("exp", "scalar", ("x",), (NUMBERS,), _float, lambda x: np.exp(x.astype(float)), "e to the power {0}"),
+    Function("exp", "scalar", ("x",), (NUMBERS,), _float, _exp, "e to the power {0}"),
     Function("pow", "scalar", ("x", "y"), (NUMBERS, NUMBERS), _float, _pow, "{0} to the power {1}"),
     # nulls and casts
-    Function("coalesce", "scalar", ("x",), (ANY,), _unified, _coalesce, "{0}, or the first that is not null", variadic=True),
+    Function("coalesce", "scalar", ("x",), (ANY,), unify_types, _coalesce, "{0}, or the first that is not null", variadic=True, null_tolerant=True),
     Function("int", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(INT), _to_int, "{0} as a whole number"),
     Function("float", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(FLOAT), _to_float, "{0} as a number"),
     Function("str", "scalar", ("x",), (ANY,), _const(STRING), None, "{0} as text"),
@@ -274,14 +333,14 @@ _register(
     Function("count", "aggregate", ("x",), (ANY,), _const(INT), lambda s=None: s.count(), "the number of rows",
              required=0, grouped=lambda gb, cols, consts: gb[cols[0]].count()),
     _agg("count_distinct", whole=lambda s: s.nunique(), grouped=lambda gb, cols, c: gb[cols[0]].nunique(), result=_const(INT), accepts=ANY, english="the number of distinct {0}"),
-    _agg("sum", whole=_sum, grouped=lambda gb, cols, c: gb[cols[0]].sum(min_count=1), result=_sum_type, accepts=NUMERIC, english="the total {0}"),
+    _agg("sum", whole=_sum, grouped=_grouped_sum, result=_sum_type, accepts=NUMERIC, english="the total {0}"),
     _agg("mean", result=_float, accepts=NUMERIC, english="the average {0}"),
     _agg("median", result=_float, accepts=NUMERIC, english="the median {0}"),
     _agg("min", english="the smallest {0}"),
     _agg("max", english="the largest {0}"),
     _agg("std", result=_float, accepts=NUMERIC, english="the standard deviation of {0}"),
     _agg("var", result=_float, accepts=NUMERIC, english="the variance of {0}"),
-    _agg("quantile", whole=lambda s, q: s.quantile(q), grouped=lambda gb, cols, c: gb[cols[0]].quantile(c[0]), result=_float, accepts=NUMERIC, params=("x", "q"), constant=(1,), english="the {1} quantile of {0}"),
+    _agg("quantile", whole=lambda s, q: s.quantile(q), grouped=lambda gb, cols, c: gb[cols[0]].quantile(c[0]), result=_float, accepts=NUMERIC, params=("x", "q"), constant=(1,), english="the {1} quantile of {0}", check_constants=_between(1, "q", 0, 1)),
     _agg("mode", whole=_mode_whole, grouped=_mode_grouped, accepts=ANY, english="the most frequent {0}"),
     _agg("first", whole=lambda s: s.dropna().iloc[0] if s.notna().any() else None, accepts=ANY, english="the first {0}"),
     _agg("last", whole=lambda s: s.dropna().iloc[-1] if s.notna().any() else None, accepts=ANY, english="the last {0}"),
@@ -293,8 +352,8 @@ _register(
     Function("dense_rank", "window", ("x",), (ORDERABLE,), _const(INT), None, "the dense rank by {0}", ordered=True),
     Function("row_number", "window", ("x",), (ORDERABLE,), _const(INT), None, "the row number", required=0, ordered=True),
     Function("cumsum", "window", ("x",), (NUMERIC,), _sum_type, None, "the running total of {0}"),
-    Function("lag", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the previous {0}", required=1, constant=(1,)),
-    Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the next {0}", required=1, constant=(1,)),
+    Function("lag", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the previous {0}", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9)),
+    Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the next {0}", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9)),
     Function("pct_change", "window", ("x",), (NUMERIC,), _float, None, "the relative change of {0} from the previous row"),
 )
 

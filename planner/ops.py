@@ -11,7 +11,7 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.check import join_column_name
-from csvdsl.format import _select_item, format_expr
+from csvdsl.format import select_item, format_expr
 from planner.evaluate import Scope, condition_mask, evaluate, evaluate_series, scalar
 from planner.functions import FUNCTIONS
 
@@ -123,17 +123,19 @@ def _aggregate_calls(items):
 def _arguments(call: ast.Call, frame, inputs, work: dict) -> list[str]:
     """Names of the columns holding a call's data arguments, computing them into ``work``."""
     function = FUNCTIONS[call.name]
+    numeric = function.accepts[0] is not None and "string" not in function.accepts[0]
     names = []
     for position, arg in enumerate(call.args):
         if position in function.constant:
             continue
-        if isinstance(arg, ast.Column):
-            work.setdefault(arg.name, frame[arg.name])
-            names.append(arg.name)
-        else:
+        series = frame[arg.name] if isinstance(arg, ast.Column) else evaluate_series(arg, Scope(frame, inputs))
+        if numeric and (pd.api.types.is_bool_dtype(series) or series.dtype == "boolean"):
+            series = series.astype("float64")  # true/false count as 1/0 in numeric aggregates
             name = f"__arg{len(work)}"
-            work[name] = evaluate_series(arg, Scope(frame, inputs))
-            names.append(name)
+        else:
+            name = arg.name if isinstance(arg, ast.Column) else f"__arg{len(work)}"
+        work.setdefault(name, series)
+        names.append(name)
     return names
 
 
@@ -231,12 +233,12 @@ def _aggregate(spec: ast.Aggregate, inputs):
 
 
 def _items(spec, fn):
-    return ast._replace(spec, items=tuple(ast._replace(i, expr=fn(i.expr)) for i in spec.items))
+    return ast.replace(spec, items=tuple(ast.replace(i, expr=fn(i.expr)) for i in spec.items))
 
 
 _EXPRESSION_FIELDS = {
-    ast.Filter: lambda spec, fn: ast._replace(spec, predicate=fn(spec.predicate)),
-    ast.Answer: lambda spec, fn: ast._replace(spec, expr=fn(spec.expr)),
+    ast.Filter: lambda spec, fn: ast.replace(spec, predicate=fn(spec.predicate)),
+    ast.Answer: lambda spec, fn: ast.replace(spec, expr=fn(spec.expr)),
     ast.Select: _items,
     ast.Derive: _items,
     ast.Group: _items,
@@ -260,7 +262,9 @@ def _pairs(items) -> list[list[str]]:
 
 def _join_params(spec: ast.Join) -> dict:
     keys = [[k.left.name, k.right.name] for k in spec.keys]
-    return {"kind": spec.kind, "on": keys}
+    # The right side's name suffixes clashing columns; compile blanks it when nothing clashes,
+    # so a binding's name counts only where it changes the result.
+    return {"kind": spec.kind, "on": keys, "suffix": spec.table.name}
 
 
 OPS: dict[str, Op] = {}
@@ -277,7 +281,7 @@ def _register(*ops: Op) -> None:
 _register(
     Op("source", None, lambda spec: {"table": spec}, _source, "Start from the {table} table."),
     Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the {subject} whose {predicate}."),
-    Op("select", ast.Select, lambda s: {"columns": [_select_item(i) for i in s.items]}, _select, "Keep only {items}."),
+    Op("select", ast.Select, lambda s: {"columns": [select_item(i) for i in s.items]}, _select, "Keep only {items}."),
     Op("derive", ast.Derive, lambda s: {"columns": _pairs(s.items)}, _derive, "Add {items}."),
     Op("drop", ast.Drop, lambda s: {"columns": [c.name for c in s.columns]}, _drop, "Remove {columns}."),
     Op("rename", ast.Rename, lambda s: {"columns": {i.expr.name: i.name for i in s.items}}, _rename, "Rename {renames}."),

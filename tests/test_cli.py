@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -127,3 +128,50 @@ def test_demo_examples_run():
         done = csvdsl("run", program, *sum((["--csv", p] for p in sorted(EXAMPLES.glob("*.csv"))), []))
         assert done.returncode == 0, (program.name, done.stderr)
         assert done.stdout.strip()
+
+
+def _root(program, csv):
+    done = csvdsl("plan", "-e", program, "--csv", csv, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["root"]
+
+
+def test_plan_json_roots_follow_meaning_not_spelling():
+    csv = EXAMPLES / "flights.csv"
+    a = _root('a = flights | filter origin == "JFK" and dep_delay > 60 | aggregate n = count()\nanswer a.n', csv)
+    b = _root('b = flights | filter dep_delay > 60 | filter "JFK" == origin | aggregate n = count()\nanswer b.n', csv)
+    c = _root('b = flights | filter dep_delay > 60 | filter "JFK" == origin | aggregate n = count(dep_delay)\nanswer b.n', csv)
+    assert a == b != c
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    ("text", "r1 := Filter[r0] dep_delay > 60"),
+    ("english", "2. Keep the flights whose dep_delay is above 60."),
+    ("dot", "digraph plan {"),
+])
+def test_plan_formats(fmt, expected):
+    done = csvdsl("plan", "-e", "x = flights | filter dep_delay > 60\nanswer x.flight", "--csv", EXAMPLES / "flights.csv", "--format", fmt)
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout
+
+
+def test_self_join_on_full_flights_stops_fast_without_gigabytes(flights_dir):
+    started = time.monotonic()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *CSVDSL, "run", "-e", "flights | join flights on origin | aggregate n = count()",
+                           "--csv", str(flights_dir / "flights.csv"), "--format", "json"],
+                          capture_output=True, text=True, timeout=120) if Path("/usr/bin/time").exists() else \
+        subprocess.run([*CSVDSL, "run", "-e", "flights | join flights on origin | aggregate n = count()",
+                        "--csv", str(flights_dir / "flights.csv"), "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "too-many-rows" and "join" in error["message"] and error["hint"]
+    if Path("/usr/bin/time").exists():
+        peak_kb = int(done.stderr.strip().splitlines()[-1])
+        assert peak_kb < 2_000_000, f"peak memory {peak_kb} KB"
+
+
+def test_limit_flags_reach_the_engine():
+    done = csvdsl("run", "-e", "flights | filter dep_delay" + " + 1" * 30 + " > 0", "--csv", EXAMPLES / "flights.csv",
+                  "--max-depth", "10", "--format", "json")
+    assert done.returncode == 1 and json.loads(done.stdout)["error"]["code"] == "expression-too-deep"

@@ -90,3 +90,23 @@ def test_unused_bindings_are_not_executed(people):
     run = run_program("a = people | filter age > 0\nb = people | take 1\nanswer b.name", people)
     executed = {run.plan.graph.nodes[n]["op"] for n in run.execution.frames}
     assert "filter" not in executed
+
+
+def test_program_length_limit(people):
+    with pytest.raises(LimitError) as caught:
+        run_program("people | take 1\n" * 100, people, Limits(max_program_chars=200))
+    assert caught.value.code == "program-too-long" and "max_program_chars" in caught.value.hint
+
+
+def test_expression_depth_limit(people):
+    deep = "people | filter age" + " + 1" * 40 + " > 1"
+    with pytest.raises(LimitError) as caught:
+        run_program(deep, people, Limits(max_expression_depth=20))
+    assert caught.value.code == "expression-too-deep" and caught.value.line == 1
+    assert run_program(deep, people, Limits(max_expression_depth=None)).execution.outputs
+
+
+def test_pathological_nesting_is_a_limit_error_not_a_crash(people):
+    text = "answer " + "-" * 5000 + "1"
+    with pytest.raises(LimitError):
+        run_program(text, people, Limits(max_expression_depth=None))

@@ -516,3 +516,12 @@ def test_table_is_frozen():
     assert isinstance(table, Table)
     with pytest.raises(AttributeError):
         table.name = "u"
+
+
+def test_big_integers_with_nulls_stay_text(tmp_path):
+    # float storage (needed for nulls) would silently round 9007199254740993
+    path = tmp_path / "ids.csv"
+    path.write_text("id,v\n9007199254740993,1\n,2\n")
+    table = read_table(path)
+    assert table.schema["id"] == "string"
+    assert table.frame["id"].iloc[0] == "9007199254740993"

@@ -1,0 +1,1 @@
+"""Comparing a student's work with a teacher's: answers, plan structure, hooks, rewards."""
