@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_compile  # noqa: E402
+import bench_engine  # noqa: E402
 import bench_execute  # noqa: E402
 import bench_tables  # noqa: E402
 
@@ -16,4 +17,5 @@ if __name__ == "__main__":
     data = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "csvdsl-bench"
     bench_compile.main()
     bench_execute.main(data)
+    bench_engine.main(data)
     bench_tables.main(data)

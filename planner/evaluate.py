@@ -385,7 +385,8 @@ def _cumsum(expr, scope):
     series = evaluate_series(expr.args[0], scope)
     if pd.api.types.is_bool_dtype(series) or series.dtype == "boolean":
         series = series.astype(float)
-    totals = _by_partition(expr, scope, series.fillna(0), "cumsum")
+    with np.errstate(invalid="ignore"):  # inf + -inf is NaN (null), as in SQL engines
+        totals = _by_partition(expr, scope, series.fillna(0), "cumsum")
     if totals.dtype == np.int64:
         exact = _by_partition(expr, scope, series.fillna(0).astype(float), "cumsum")
         if (np.abs(exact) >= 2.0**63).any():
