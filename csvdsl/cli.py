@@ -116,6 +116,30 @@ def _plan(args) -> int:
     return EXIT_OK
 
 
+def _read_program(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    if not Path(path).is_file():
+        raise UsageError(f"no program file {path}")
+    return Path(path).read_text(encoding="utf-8-sig")
+
+
+def _verify(args) -> int:
+    from verifier.answers import Options
+    from verifier.report import verify
+
+    if args.teacher == "-" and args.student == "-":
+        raise UsageError("only one of --teacher and --student can be read from standard input")
+    teacher, student = _read_program(args.teacher), _read_program(args.student)
+    try:
+        report = verify(teacher, student, Catalog.from_specs(args.csv), Options(case_insensitive=args.ignore_case),
+                        _limits(args))
+    except DslError as error:  # the teacher's program must run; the student's errors are in the report
+        raise error.with_source(teacher, args.teacher)
+    print(report.model_dump_json(indent=2) if args.format == "json" else report.text())
+    return EXIT_OK
+
+
 def _fmt(args) -> int:
     text, file = _program_text(args)
     try:
@@ -175,6 +199,15 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--raw", action="store_true", help="the plan as written, before canonicalization")
     _add_limit_args(plan)
     plan.set_defaults(command=_plan)
+
+    verify = subs.add_parser("verify", help="compare a student's program with a teacher's (exit 0 whenever a report is made)")
+    verify.add_argument("--teacher", required=True, metavar="T.dsl", help="the reference program (- for standard input)")
+    verify.add_argument("--student", required=True, metavar="S.dsl", help="the program to check (- for standard input)")
+    verify.add_argument("--csv", action="append", default=[], metavar="[NAME=]PATH", help="a CSV table (repeatable)")
+    verify.add_argument("--format", choices=["text", "json"], default="text")
+    verify.add_argument("--ignore-case", action="store_true", help="compare text answers without regard to case")
+    _add_limit_args(verify)
+    verify.set_defaults(command=_verify)
 
     fmt = subs.add_parser("fmt", help="print a program in canonical form")
     _add_program_args(fmt, with_tables=False)

@@ -20,11 +20,6 @@ def _order(plan: Plan) -> list[str]:
     return list(nx.lexicographical_topological_sort(plan.graph, key=lambda n: (len(nx.ancestors(plan.graph, n)), n)))
 
 
-def short_names(plan: Plan) -> dict[str, str]:
-    """``r0``, ``r1``, ... for every node, inputs before the nodes that use them."""
-    return {node: f"r{i}" for i, node in enumerate(_order(plan))}
-
-
 def _with_names(spec, inputs: tuple[str, ...], names: dict[str, str]):
     """The spec with its input references written as ``rN.col``."""
 
@@ -54,8 +49,18 @@ def _step_text(attrs, names) -> str:
 
 def explain_text(plan: Plan) -> str:
     """One line per node: ``r1 := Filter[r0] dep_delay > 60  # delayed``."""
-    names = short_names(plan)
-    lines = []
+    return "\n".join(numbered_lines(plan).values())
+
+
+def short_names(plan: Plan, prefix: str = "r") -> dict[str, str]:
+    """``r0``, ``r1``, ... for every node, inputs before the nodes that use them."""
+    return {node: f"{prefix}{i}" for i, node in enumerate(_order(plan))}
+
+
+def numbered_lines(plan: Plan, prefix: str = "r") -> dict[str, str]:
+    """Each node's line in the numbered-binding form, in plan order, keyed by node id."""
+    names = short_names(plan, prefix)
+    lines = {}
     for node in _order(plan):
         attrs = plan.node(node)
         inputs = ", ".join(names[i] for i in attrs["inputs"][:2 if attrs["op"] == "join" else 1]) if attrs["op"] != "source" else attrs["spec"]
@@ -65,8 +70,8 @@ def explain_text(plan: Plan) -> str:
         line = f"{names[node]} := {attrs['op'].capitalize()}[{inputs}]" + (f" {args}" if args else "")
         if attrs["bindings"]:
             line += f"  # {', '.join(attrs['bindings'])}"
-        lines.append(line)
-    return "\n".join(lines)
+        lines[node] = line
+    return lines
 
 
 def explain_dot(plan: Plan) -> str:

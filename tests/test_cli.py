@@ -175,3 +175,36 @@ def test_limit_flags_reach_the_engine():
     done = csvdsl("run", "-e", "flights | filter dep_delay" + " + 1" * 30 + " > 0", "--csv", EXAMPLES / "flights.csv",
                   "--max-depth", "10", "--format", "json")
     assert done.returncode == 1 and json.loads(done.stdout)["error"]["code"] == "expression-too-deep"
+
+
+def test_verify_json_report(tmp_path, flights_dir):
+    teacher, student = tmp_path / "t.dsl", tmp_path / "s.dsl"
+    teacher.write_text('d = flights | filter dep_delay > 60 and origin in ["JFK", "LGA"]\n'
+                       "top = d | group carrier aggregate n = count() | sort n desc | take 3\nanswer top.carrier\n")
+    student.write_text('a = flights | filter dep_delay > 60\nb = a | filter origin in ["LGA", "JFK"]\n'
+                       "c = b | group carrier aggregate n = count() | sort n desc | take 3\nanswer c.carrier\n")
+    done = csvdsl("verify", "--teacher", teacher, "--student", student, "--csv", flights_dir / "flights.csv", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["answer_match"] == 1.0 and report["exact_plan"] is True
+    assert report["similarity"] == 1.0 and report["hook_coverage"] == 1.0 and report["error"] is None
+    assert report["edit_script"].startswith("keep   t0 := Source[flights]")
+
+
+def test_verify_reports_a_broken_student_and_exits_0(tmp_path):
+    teacher, student = tmp_path / "t.dsl", tmp_path / "s.dsl"
+    teacher.write_text("n = airlines | aggregate n = count()\nanswer n.n\n")
+    student.write_text("n = airlines | aggregate n = count(\nanswer n.n\n")
+    done = csvdsl("verify", "--teacher", teacher, "--student", student, "--csv", EXAMPLES / "airlines.csv", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["phase"] == "syntax" and error["line"] == 1 and error["message"]
+    text = csvdsl("verify", "--teacher", teacher, "--student", student, "--csv", EXAMPLES / "airlines.csv")
+    assert text.returncode == 0 and "student error" in text.stdout
+
+
+def test_verify_with_a_broken_teacher_is_an_error(tmp_path):
+    teacher = tmp_path / "t.dsl"
+    teacher.write_text("answer airlines.nope\n")
+    done = csvdsl("verify", "--teacher", teacher, "--student", teacher, "--csv", EXAMPLES / "airlines.csv")
+    assert done.returncode == 1 and "nope" in done.stderr

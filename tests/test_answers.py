@@ -1,0 +1,84 @@
+"""Tight answer comparison, table-driven: (teacher, student, expected score, words in the reason)."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifier.answers import Options, compare, parse_gold
+
+
+def num(v):
+    return {"type": "number", "value": v}
+
+
+def lst(v, ordered=False):
+    return {"type": "list", "value": v, "ordered": ordered}
+
+
+def table(columns, rows, ordered=False):
+    return {"type": "table", "value": {"columns": columns, "rows": rows}, "ordered": ordered}
+
+
+CASES = [
+    (num(77584), num(77584.0), 1.0, "both"),
+    (num(0.91), num(0.9100000001), 1.0, "both"),
+    (num(0.91), num(0.92), 0.0, "expected 0.91"),
+    (num(0), num(1e-12), 1.0, "both"),
+    ({"type": "string", "value": "Alaska Airlines Inc."}, {"type": "string", "value": " Alaska Airlines Inc.\n"}, 1.0, "both"),
+    ({"type": "string", "value": "Monday"}, {"type": "string", "value": "monday"}, 0.0, "expected"),
+    ({"type": "bool", "value": True}, {"type": "bool", "value": True}, 1.0, "both"),
+    ({"type": "bool", "value": True}, num(1), 0.0, "expected a bool"),
+    ({"type": "date", "value": "2013-01-05"}, {"type": "date", "value": "2013-01-05T00:00:00"}, 1.0, "both"),
+    ({"type": "null", "value": None}, {"type": "null", "value": None}, 1.0, "null"),
+    (lst(["B6", "DL", "9E"]), lst(["9E", "B6", "DL"]), 1.0, "order not asked for"),
+    (lst(["B6", "DL", "9E"], ordered=True), lst(["9E", "B6", "DL"]), 0.0, "order was asked for"),
+    (lst(["B6", "DL", "9E"], ordered=True), lst(["B6", "DL", "9E"]), 1.0, "same order"),
+    (lst(["a", "a", "b"]), lst(["a", "b", "b"]), 0.0, "missing"),
+    (lst([1, 2]), lst([1, 2, 3]), 0.0, "expected 2 items"),
+    (num(5), lst([5]), 1.0, "unwrapped"),
+    (num(5), table(["n"], [[5]]), 1.0, "unwrapped"),
+    (table(["month", "n"], [[7, 29425], [8, 29327]]), table(["n", "m"], [[29327, 8], [29425, 7]]), 1.0, "renamed"),
+    (table(["month", "n"], [[7, 29425], [8, 29327]], ordered=True), table(["month", "n"], [[8, 29327], [7, 29425]]), 0.0, "order"),
+    (table(["month", "n"], [[7, 29425], [8, 29327]]), table(["month", "n", "x"], [[7, 29425, 0], [8, 29327, 1]]), 0.5, "extra column"),
+    (table(["a", "b"], [[1, 2], [3, 4]]), table(["a", "b"], [[1, 4], [3, 2]]), 0.0, "not together"),
+    (table(["a"], [[1], [2]]), table(["a"], [[1]]), 0.0, "expected 2 rows"),
+    (table(["a", "b"], [[1, 1], [2, 2]]), table(["y", "x"], [[1, 1], [2, 2]]), 1.0, "rows"),
+]
+
+
+@pytest.mark.parametrize("teacher, student, score, words", CASES)
+def test_compare(teacher, student, score, words):
+    match = compare(teacher, student)
+    assert match.score == score, match.reason
+    assert words in match.reason
+
+
+def test_case_insensitive_is_opt_in():
+    a, b = {"type": "string", "value": "JFK"}, {"type": "string", "value": "jfk"}
+    assert compare(a, b).score == 0.0
+    assert compare(a, b, Options(case_insensitive=True)).score == 1.0
+
+
+def test_tolerance_is_configurable():
+    assert compare(num(100.0), num(100.5)).score == 0.0
+    assert compare(num(100.0), num(100.5), Options(rel_tol=0.01)).score == 1.0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("34.65", {"type": "number", "value": 34.65}),
+    ("77584", {"type": "number", "value": 77584}),
+    ("True", {"type": "bool", "value": True}),
+    ("false", {"type": "bool", "value": False}),
+    ("['a', 'b']", {"type": "list", "value": ["a", "b"]}),
+    ('["B6", "DL"]', {"type": "list", "value": ["B6", "DL"]}),
+    ("2013-01-05", {"type": "date", "value": "2013-01-05"}),
+    ("Alaska Airlines Inc.", {"type": "string", "value": "Alaska Airlines Inc."}),
+    ("None", {"type": "null", "value": None}),
+])
+def test_gold_answers_are_read_as_typed_values(text, expected):
+    assert parse_gold(text) == expected
+
+
+def test_gold_text_compares_with_a_computed_answer():
+    assert compare(parse_gold("['DL', 'B6']"), lst(["B6", "DL"])).score == 1.0
+    assert compare(parse_gold("34.65"), num(34.6500000001)).score == 1.0
