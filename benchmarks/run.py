@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_compile  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_execute  # noqa: E402
+import bench_rewards  # noqa: E402
 import bench_tables  # noqa: E402
 
 if __name__ == "__main__":
@@ -18,4 +19,5 @@ if __name__ == "__main__":
     bench_compile.main()
     bench_execute.main(data)
     bench_engine.main(data)
+    bench_rewards.main(data)
     bench_tables.main(data)

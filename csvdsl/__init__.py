@@ -3,7 +3,6 @@
 from csvdsl.errors import CheckError, DataError, DslError, ExecutionError, LimitError, ParseError
 from csvdsl.format import format_program
 from csvdsl.parse import parse
-from csvdsl.session import Observation, Session
 
 __version__ = "0.1.0"
 
@@ -20,3 +19,13 @@ __all__ = [
     "parse",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # The session pulls in the planner, which imports this package: load it on first use.
+    if name in ("Session", "Observation"):
+        from csvdsl import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module 'csvdsl' has no attribute {name!r}")
+

@@ -1,0 +1,91 @@
+"""GRPO rewards for 64 completions on a 10,000-row table, with the shared Engine (cache on) and
+without it (every completion run afresh, tables already loaded), and verify latency for a
+pair of 20-node plans."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from common import flights_csvs, median_seconds, report
+from planner.engine import Engine
+from verifier import rewards
+from verifier.report import verify
+
+PROMPTS = [
+    ('d = flights | filter dep_delay > {k} and origin in ["JFK", "LGA"]\nt = d | group carrier aggregate n = count() | sort n desc, carrier | take 3\nanswer t.carrier', [30, 45, 60, 60]),
+    ("d = flights | filter month == {k} | group origin aggregate m = mean(arr_delay) | sort m desc | take 1\nanswer d.origin", [1, 2, 6, 6]),
+    ("a = flights | aggregate m = mean(distance)\nd = flights | filter distance > a.m and air_time > {k} | aggregate n = count()\nanswer d.n", [100, 120, 200, 200]),
+    ('d = flights | derive gain = dep_delay - arr_delay | filter carrier == "UA" | aggregate g = median(gain), x = max(gain) | derive y = g + {k}\nanswer d.y', [0, 1, 2, 2]),
+]
+
+
+def batch():
+    """8 prompts x 8 completions: students often repeat each other (and the teacher)."""
+    completions, teachers = [], []
+    for template, constants in PROMPTS * 2:
+        teacher = template.format(k=constants[-1])
+        for i in range(8):
+            completions.append("```csvdsl\n" + template.format(k=constants[i % len(constants)]) + "\n```")
+            teachers.append(teacher)
+    return completions, teachers
+
+
+def main(directory: Path):
+    small = directory / "flights_10k.csv"
+    if not small.exists():
+        pd.read_csv(flights_csvs(directory) / "flights.csv", nrows=10_000).to_csv(small, index=False)
+    tables = json.dumps({"flights": str(small)})
+    completions, teachers = batch()
+    engine = Engine({"flights": small})
+    answers = [json.dumps({"type": e.answer.kind, "value": e.answer.value}) for e in (engine.run(t) for t in teachers)]
+    columns = {"answer": answers, "program": teachers, "tables": [tables] * len(completions)}
+
+    def all_rewards():
+        for reward in rewards.REWARDS:
+            reward(prompts=[""] * len(completions), completions=completions, **columns)
+
+    def shared():
+        rewards._RUNS.clear()
+        rewards._ENGINES.clear()
+        rewards._ENGINES[rewards._tables_key(tables)] = Engine(engine.catalog)  # tables loaded once, cache fresh
+        all_rewards()
+
+    def unshared():  # a fresh, cache-less Engine per program: nothing computed is reused
+        rewards._RUNS.clear()
+        rewards._ENGINES.clear()
+        original = rewards._run
+        rewards._run = lambda tables_, program: original_fresh(program)
+        try:
+            all_rewards()
+        finally:
+            rewards._run = original
+
+    def original_fresh(program):
+        try:
+            return Engine(engine.catalog, cache_bytes=0).run(program)
+        except Exception as error:  # noqa: BLE001 - a DslError, kept as the reward path keeps it
+            return error
+
+    with_engine = median_seconds(shared, repeat=5, warmup=1)
+    without = median_seconds(unshared, repeat=5, warmup=1)
+    report("4 rewards x 64 completions, 10,000 rows", with_engine, without, "no shared Engine")
+    print(f"{'':46} {len(completions) / with_engine:,.0f} completions/s with the Engine, "
+          f"{len(completions) / without:,.0f} without ({without / with_engine:.2f}x)")
+
+    teacher = "\n".join([f"s0 = flights | filter dep_delay > 0"] + [
+        f"s{i} = s{i - 1} | derive c{i} = dep_delay * {i}" if i % 2 else f"s{i} = s{i - 1} | filter c{i - 1} > {i}" for i in range(1, 17)
+    ] + ["g = s16 | group carrier aggregate n = count() | sort n desc | take 1", "answer g.carrier"])
+    student = teacher.replace("dep_delay * 5", "dep_delay * 6")
+    nodes = engine.run(teacher).plan.graph.number_of_nodes()
+    latency = median_seconds(lambda: verify(teacher, student, engine), repeat=20, warmup=2)
+    report(f"verify, {nodes}-node plans (shared Engine)", latency)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "csvdsl-bench")
