@@ -140,6 +140,12 @@ def _verify(args) -> int:
     return EXIT_OK
 
 
+def _repl(args) -> int:
+    from csvdsl.repl import run_repl
+
+    return run_repl(args)
+
+
 def _fmt(args) -> int:
     text, file = _program_text(args)
     try:
@@ -208,6 +214,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--ignore-case", action="store_true", help="compare text answers without regard to case")
     _add_limit_args(verify)
     verify.set_defaults(command=_verify)
+
+    repl = subs.add_parser("repl", help="an interactive shell (runs a script when standard input is not a terminal)")
+    repl.add_argument("tables", nargs="*", metavar="[NAME=]CSV", help="CSV tables to load, named by file stem unless NAME= is given")
+    repl.add_argument("--rows", type=_positive, default=20, metavar="N", help="rows shown per table (default 20)")
+    repl.add_argument("--history", default=None, metavar="FILE", help="history file (default ~/.csvdsl_history)")
+    _add_limit_args(repl)
+    repl.set_defaults(command=_repl, format="text")
 
     fmt = subs.add_parser("fmt", help="print a program in canonical form")
     _add_program_args(fmt, with_tables=False)
