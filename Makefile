@@ -1,4 +1,4 @@
-# Two entry points: `make demo` (run the examples on bundled data) and `make test`.
+# Two entry points: `make demo` (the main job on bundled data) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,11 +12,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
+# The main job on the bundled tables: generate tasks with the built-in teacher, then export
+# SFT and RL data and a Hugging Face dataset. Offline; re-running resumes.
 demo: $(BIN)/.installed
-	@for program in examples/*.dsl; do \
-		echo "== $$program"; grep '^#' $$program | head -3; echo; \
-		$(BIN)/csvdsl run $$program $(TABLES) || exit 1; echo; \
-	done
+	$(BIN)/csvdsl generate $(wildcard examples/data/*.csv) --out out/demo --per-table 10 --seed 7
+	$(BIN)/csvdsl export out/demo
+	@head -c 600 out/demo/rl.jsonl; echo " ..."
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

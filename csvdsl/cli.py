@@ -140,6 +140,33 @@ def _verify(args) -> int:
     return EXIT_OK
 
 
+def _generate(args) -> int:
+    from csvdsl.generate import generate, print_summary
+
+    if args.teacher != "synth":
+        raise UsageError(f"unknown teacher {args.teacher!r}; this version has the built-in teacher `synth`")
+    out = Path(args.out)
+    summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet)
+    if not args.quiet:
+        print_summary(summary, out)
+    return EXIT_OK
+
+
+def _export(args) -> int:
+    from csvdsl.export import export
+
+    directory = Path(args.directory)
+    if not (directory / "tasks.jsonl").is_file():
+        raise UsageError(f"no tasks.jsonl in {args.directory}; run `csvdsl generate ... --out {args.directory}` first")
+    chosen = [args.sft, args.rl, args.hf, args.push]
+    if not any(chosen):  # nothing asked for: everything, next to the tasks
+        args.sft, args.rl, args.hf = directory / "sft.jsonl", directory / "rl.jsonl", directory / "hf"
+    counts = export(directory, args.sft, args.rl, args.hf, args.push)
+    written = ", ".join(f"{kind} -> {path}" for kind, path in (("sft", args.sft), ("rl", args.rl), ("hf", args.hf), ("hub", args.push)) if path)
+    print(f"{counts['records']} tasks exported: {written}")
+    return EXIT_OK
+
+
 def _repl(args) -> int:
     from csvdsl.repl import run_repl
 
@@ -214,6 +241,23 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--ignore-case", action="store_true", help="compare text answers without regard to case")
     _add_limit_args(verify)
     verify.set_defaults(command=_verify)
+
+    generate = subs.add_parser("generate", help="generate question/program tasks from CSVs with the built-in teacher")
+    generate.add_argument("csv", nargs="+", metavar="[NAME=]CSV", help="the tables")
+    generate.add_argument("--out", required=True, metavar="DIR", help="where tasks.jsonl and summary.json go")
+    generate.add_argument("--per-table", type=_positive, default=20, metavar="N", help="tasks per table (default 20)")
+    generate.add_argument("--seed", type=int, default=0, metavar="S", help="the same seed gives the same tasks (default 0)")
+    generate.add_argument("--teacher", default="synth", help="who writes the tasks (default: synth, offline)")
+    generate.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    generate.set_defaults(command=_generate, format="text")
+
+    export = subs.add_parser("export", help="turn tasks.jsonl into SFT and RL training data and a Hugging Face dataset")
+    export.add_argument("directory", metavar="DIR", help="a directory holding tasks.jsonl")
+    export.add_argument("--sft", type=Path, metavar="PATH", help="SFT rows as JSONL")
+    export.add_argument("--rl", type=Path, metavar="PATH", help="RL (GRPO) rows as JSONL")
+    export.add_argument("--hf", type=Path, metavar="PATH", help="a datasets.DatasetDict saved to disk, with a card")
+    export.add_argument("--push", metavar="REPO", help="push the DatasetDict to the Hugging Face Hub")
+    export.set_defaults(command=_export, format="text")
 
     repl = subs.add_parser("repl", help="an interactive shell (runs a script when standard input is not a terminal)")
     repl.add_argument("tables", nargs="*", metavar="[NAME=]CSV", help="CSV tables to load, named by file stem unless NAME= is given")

@@ -91,9 +91,9 @@ def _run(tables, program: str) -> ProgramRun | DslError:
 
 def _column(kwargs: dict, name: str, index: int):
     values = kwargs.get(name)
-    if values is None:
-        return None
-    return values[index] if isinstance(values, (list, tuple)) else values
+    if values is None or isinstance(values, (str, bytes, dict)):
+        return values  # one value for every completion
+    return values[index]  # a list, or a datasets column
 
 
 def _each(completions, kwargs, score, required: dict[str, str], optional: dict[str, str] | None = None) -> list[float | None]:

@@ -1,0 +1,181 @@
+"""The batch job: tasks from the built-in teacher written to ``DIR/tasks.jsonl`` as they are
+made (each line flushed and synced), so a killed run loses at most the task in flight and a
+re-run resumes, skipping what is on disk, to the same file an uninterrupted run writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from csvdsl import ast
+from csvdsl.format import format_program
+from csvdsl.parse import parse
+from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
+                            task_id, user_prompt)
+from csvdsl.render import render_text, to_json
+from csvdsl.synth import candidates, link_profiles, profile_table
+from csvdsl.tables import Catalog
+from planner.engine import Engine
+from planner.explain import explain_english, plan_json
+from planner.functions import FUNCTIONS
+from planner.ops import map_exprs
+
+TASKS = "tasks.jsonl"
+ATTEMPTS_PER_TASK = 40
+
+
+@dataclass
+class Summary:
+    tasks: Counter = field(default_factory=Counter)  # per table
+    resumed: int = 0
+    difficulty: Counter = field(default_factory=Counter)
+    operations: Counter = field(default_factory=Counter)
+    families: Counter = field(default_factory=Counter)
+    rejected: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {"tasks": dict(self.tasks), "resumed": self.resumed, "difficulty": dict(self.difficulty),
+                "operations": dict(sorted(self.operations.items())), "families": dict(sorted(self.families.items())),
+                "rejected": dict(sorted(self.rejected.items()))}
+
+
+def _existing(path: Path) -> set[str]:
+    """Ids already written; a last line cut off by a kill is removed first."""
+    if not path.exists():
+        return set()
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        path.write_bytes(complete)
+    return {json.loads(line)["id"] for line in complete.decode("utf-8").splitlines() if line.strip()}
+
+
+def _table_info(catalog: Catalog, name: str) -> TableInfo:
+    table = catalog[name]
+    return TableInfo(name=name, file=str(table.path), sha256=file_sha256(str(table.path)), rows=len(table.frame),
+                     columns=[ColumnInfo(name=c, type=k) for c, k in table.schema.items()])
+
+
+def difficulty(plan) -> Difficulty:
+    """Operations, depth, joins, windows and aggregates of a plan, and a level from them."""
+    nodes = [plan.node(n) for n in plan.needed()]
+    operations = [a for a in nodes if a["op"] not in ("source", "answer")]
+    windows = 0
+    for attrs in operations:
+        found = []
+        map_exprs(attrs["spec"], lambda e: found.append(e) or e)
+        windows += sum(1 for expr in found for e in ast.walk(expr) if isinstance(e, ast.Call) and FUNCTIONS[e.name].kind == "window")
+    count = len(operations)
+    level = "easy" if count <= 2 else "medium" if count <= 4 else "hard"
+    return Difficulty(operations=count, depth=nx.dag_longest_path_length(plan.graph), joins=sum(a["op"] == "join" for a in operations),
+                      windows=windows, aggregates=sum(a["op"] in ("group", "aggregate") for a in operations), level=level)
+
+
+def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "synth") -> TaskRecord:
+    """A task record from a kept candidate and its run."""
+    plan = run.plan
+    used = sorted({plan.node(n)["spec"] for n in plan.needed() if plan.node(n)["op"] == "source"})
+    tables = [_table_info(catalog, name) for name in used]
+    program = format_program(parse(candidate.program))
+    answer = to_json(run.answer)
+    hint = "\n".join(explain_english(plan))
+    conversation = [
+        Message(role="system", content=system_prompt()),
+        Message(role="user", content=user_prompt(candidate.question, tables)),
+        Message(role="assistant", content=f"```csvdsl\n{program}```"),
+        Message(role="user", content=f"Observation:\nanswer ({run.answer.kind}): {render_text(run.answer, 10)}"),
+        Message(role="assistant", content=f"The answer is {render_text(run.answer, 10)}."),
+    ]
+    return TaskRecord(id=task_id(plan.root, tables), tables=tables, question=candidate.question, hint=hint, program=program,
+                      plan=plan_json(plan), answer=answer, difficulty=difficulty(plan), origin=Origin(teacher=teacher, seed=seed),
+                      conversation=conversation)
+
+
+def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, teacher: str = "synth",
+             progress: bool = True) -> Summary:
+    """Write ``per_table`` tasks for each table to ``out/tasks.jsonl`` (resuming), and a summary."""
+    catalog = Catalog.from_specs(specs)
+    engine = Engine(catalog)
+    frames = {n: catalog[n].frame for n in catalog.names()}
+    schemas = {n: catalog[n].schema for n in catalog.names()}
+    profiles = {n: profile_table(n, frames[n], schemas[n]) for n in catalog.names()}
+    link_profiles(profiles, frames, schemas)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / TASKS
+    written = _existing(path)
+    summary = Summary()
+    with open(path, "a", encoding="utf-8") as sink, _progress(progress, per_table * len(catalog.names())) as advance:
+        for table in catalog.names():
+            stream = candidates(engine, table, profiles, seed)
+            kept = 0
+            for _ in range(per_table * ATTEMPTS_PER_TASK):
+                if kept == per_table:
+                    break
+                attempt = next(stream)
+                if attempt.reason:
+                    summary.rejected[attempt.reason.split(":")[0]] += 1
+                    continue
+                record = make_record(attempt.candidate, attempt.run, catalog, seed, teacher)
+                kept += 1
+                advance()
+                summary.tasks[table] += 1
+                summary.difficulty[record.difficulty.level] += 1
+                summary.families[attempt.candidate.family] += 1
+                summary.operations.update(node["op"] for node in record.plan["nodes"] if node["op"] not in ("source", "answer"))
+                if record.id in written:
+                    summary.resumed += 1
+                    continue
+                sink.write(record.model_dump_json() + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+                written.add(record.id)
+    (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return summary
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda: None
+        from rich.progress import Progress
+
+        self._bar = Progress(transient=True)
+        self._bar.start()
+        task = self._bar.add_task("generating tasks", total=self.total)
+        return lambda: self._bar.advance(task)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._bar.stop()
+        return False
+
+
+def print_summary(summary: Summary, out: Path) -> None:
+    """The end-of-run summary as rich tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for title, counts in (("tasks per table", summary.tasks), ("difficulty", summary.difficulty),
+                          ("operations used", summary.operations), ("question families", summary.families),
+                          ("rejected candidates", summary.rejected)):
+        table = Table(title=title, title_justify="left")
+        table.add_column("")
+        table.add_column("count", justify="right")
+        for key, value in sorted(counts.items()):
+            table.add_row(str(key), f"{value:,}")
+        console.print(table)
+    total = sum(summary.tasks.values())
+    console.print(f"{total} tasks in {out / TASKS} ({summary.resumed} already there from an earlier run)")
