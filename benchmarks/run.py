@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_compile  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_execute  # noqa: E402
+import bench_generate  # noqa: E402
 import bench_rewards  # noqa: E402
 import bench_tables  # noqa: E402
 
@@ -21,3 +22,4 @@ if __name__ == "__main__":
     bench_engine.main(data)
     bench_rewards.main(data)
     bench_tables.main(data)
+    bench_generate.main(data)
