@@ -437,6 +437,14 @@ class _Context:
     aggregates: bool = False
     inside_aggregate: bool = False
     windows: bool = False
+    inputs: tuple = ()  # plan-level: the types of a node's inputs, for InputRefs
+
+
+def expression_type(expr, table: TableType | None, inputs: tuple = ()) -> str:
+    """The static type of a (checked) expression over ``table``; plan-level references read
+    ``inputs``, the types of a node's inputs."""
+    checker = _Checker(ast.Program(), {})
+    return checker.expr(expr, _Context(table, aggregates=True, inside_aggregate=True, windows=True, inputs=tuple(inputs)))
 
 
 _TRANSFORM_RULES = {
@@ -457,6 +465,7 @@ _EXPR_RULES = {
     ast.Literal: _Checker.literal,
     ast.Column: _Checker.column_expr,
     ast.Ref: _Checker.ref,
+    ast.InputRef: lambda checker, expr, context: context.inputs[expr.index].type_of(expr.column),
     ast.TableRef: _Checker.table_expr,
     ast.Call: _Checker.call,
     ast.Neg: _Checker.unary_minus,

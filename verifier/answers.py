@@ -63,6 +63,11 @@ def parse_gold(text: str) -> dict:
     return {"type": "string", "value": stripped}
 
 
+def _show(value) -> str:
+    """A value in a reason; anything JSON cannot hold is written with str()."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def _typed_python(value) -> dict:
     if value is None:
         return {"type": "null", "value": None}
@@ -141,10 +146,10 @@ def _date(text: str):
 def _scalars(teacher, student, options):
     a, b = teacher["value"], student["value"]
     if isinstance(a, bool) != isinstance(b, bool):
-        return AnswerMatch(0.0, f"expected {json.dumps(a)}, got {json.dumps(b)}")
+        return AnswerMatch(0.0, f"expected {_show(a)}, got {_show(b)}")
     if same_value(a, b, options):
-        return AnswerMatch(1.0, f"both are {json.dumps(a)}")
-    return AnswerMatch(0.0, f"expected {json.dumps(a)}, got {json.dumps(b)}")
+        return AnswerMatch(1.0, f"both are {_show(a)}")
+    return AnswerMatch(0.0, f"expected {_show(a)}, got {_show(b)}")
 
 
 def _key(value, options: Options):
@@ -169,8 +174,8 @@ def _lists(teacher, student, options):
         for i, (x, y) in enumerate(zip(a, b)):
             if not same_value(x, y, options):
                 if Counter(_key(v, options) for v in a) == Counter(_key(v, options) for v in b):
-                    return AnswerMatch(0.0, f"the same items in another order (item {i + 1}: expected {json.dumps(x)}, got {json.dumps(y)}); the order was asked for")
-                return AnswerMatch(0.0, f"item {i + 1}: expected {json.dumps(x)}, got {json.dumps(y)}")
+                    return AnswerMatch(0.0, f"the same items in another order (item {i + 1}: expected {_show(x)}, got {_show(y)}); the order was asked for")
+                return AnswerMatch(0.0, f"item {i + 1}: expected {_show(x)}, got {_show(y)}")
         return AnswerMatch(1.0, f"the same {len(a)} items in the same order")
     missing = Counter(_key(v, options) for v in a) - Counter(_key(v, options) for v in b)
     if missing:

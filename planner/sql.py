@@ -1,0 +1,408 @@
+"""A plan as DuckDB SQL: one CTE per node, in the language's semantics (nulls last, stable
+sorts, division by zero is null, first/last skip nulls). It is the oracle the executor is
+tested against, and a first step toward running plans on a SQL engine.
+
+Every table carries a ``__rn`` column holding its row order, so order-dependent steps
+(take, row_number, lag, cumsum, first, last) mean the same as over pandas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from csvdsl import ast
+from csvdsl.check import expression_type, join_column_name
+from planner.compile import Plan
+from planner.functions import FUNCTIONS
+
+ROW = "__rn"
+
+
+class Unsupported(Exception):
+    """A plan uses something this translation does not cover."""
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return f"CAST({value} AS BIGINT)"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "CAST('inf' AS DOUBLE)" if value > 0 else "CAST('-inf' AS DOUBLE)"
+        return f"CAST({value!r} AS DOUBLE)"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _cte(node: str) -> str:
+    return f"n_{node[:16]}"
+
+
+class _Expr:
+    """Expressions of one node; ``inputs`` are the CTE names of the node's inputs, ``types``
+    the static types of the table the expressions read and of the inputs."""
+
+    def __init__(self, inputs: list[str], table=None, input_types: tuple = ()):
+        self.inputs = inputs
+        self.table = table
+        self.input_types = input_types
+
+    def type_of(self, expr) -> str:
+        return expression_type(expr, self.table, self.input_types)
+
+    def __call__(self, expr) -> str:
+        return _EXPRESSIONS[type(expr)](self, expr)
+
+    def literal(self, e):
+        return literal(e.value)
+
+    def column(self, e):
+        return quote(e.name)
+
+    def input_ref(self, e):
+        if e.column is None:
+            raise Unsupported("a whole table inside an expression")
+        return f"(SELECT {quote(e.column)} FROM {self.inputs[e.index]})"
+
+    def binary(self, e):
+        a, b = self(e.left), self(e.right)
+        if e.op == "/":
+            return f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))"
+        if e.op == "%":
+            return f"({a} % NULLIF({b}, 0))"
+        return f"({a} {_OPERATORS.get(e.op, e.op)} {b})"
+
+    def logical(self, e):
+        return "(" + f" {e.op.upper()} ".join(self(o) for o in e.operands) + ")"
+
+    def not_(self, e):
+        return f"(NOT {self(e.operand)})"
+
+    def neg(self, e):
+        return f"(-{self(e.operand)})"
+
+    def in_list(self, e):
+        operand = self(e.operand)
+        if not e.items:
+            return f"(CASE WHEN {operand} IS NULL THEN NULL ELSE {'TRUE' if e.negated else 'FALSE'} END)"
+        return f"({operand} {'NOT ' if e.negated else ''}IN ({', '.join(self(i) for i in e.items)}))"
+
+    def in_ref(self, e):
+        ref = e.ref
+        return f"({self(e.operand)} {'NOT ' if e.negated else ''}IN (SELECT {quote(ref.column)} FROM {self.inputs[ref.index]}))"
+
+    def between(self, e):
+        return f"({self(e.operand)} {'NOT ' if e.negated else ''}BETWEEN {self(e.low)} AND {self(e.high)})"
+
+    def is_null(self, e):
+        return f"({self(e.operand)} IS {'NOT ' if e.negated else ''}NULL)"
+
+    def case(self, e):
+        whens = " ".join(f"WHEN {self(c)} THEN {self(v)}" for c, v in e.whens)
+        default = f" ELSE {self(e.default)}" if e.default is not None else ""
+        return f"(CASE {whens}{default} END)"
+
+    def call(self, e):
+        function = FUNCTIONS[e.name]
+        if e.name not in _FUNCTIONS:
+            raise Unsupported(f"function {e.name}")
+        args = []
+        for position, arg in enumerate(e.args):
+            if position in function.constant:
+                args.append(arg.value)
+            elif isinstance(arg, ast.Ordered):
+                args.append((self(arg.expr), arg.descending))
+            else:
+                args.append(self(arg))
+        partition = ", ".join(quote(c.name) for c in e.over)
+        if e.name in ("str", "concat"):  # text depends on the static type of each part
+            return _FUNCTIONS[e.name]([(a, self.type_of(x)) for a, x in zip(args, e.args)], partition)
+        return _FUNCTIONS[e.name](args, partition)
+
+
+_OPERATORS = {"==": "=", "!=": "<>"}
+
+_EXPRESSIONS = {
+    ast.Literal: _Expr.literal,
+    ast.Column: _Expr.column,
+    ast.InputRef: _Expr.input_ref,
+    ast.Binary: _Expr.binary,
+    ast.Logical: _Expr.logical,
+    ast.Not: _Expr.not_,
+    ast.Neg: _Expr.neg,
+    ast.InList: _Expr.in_list,
+    ast.InRef: _Expr.in_ref,
+    ast.Between: _Expr.between,
+    ast.IsNull: _Expr.is_null,
+    ast.Case: _Expr.case,
+    ast.Call: _Expr.call,
+}
+
+
+def _over(partition: str, order: str) -> str:
+    parts = ([f"PARTITION BY {partition}"] if partition else []) + [f"ORDER BY {order}"]
+    return f"OVER ({' '.join(parts)})"
+
+
+def _rank(kind):
+    def sql(args, partition):
+        value, descending = args[0] if isinstance(args[0], tuple) else (args[0], False)
+        direction = "DESC" if descending else "ASC"
+        ranked = f"{kind}() {_over(partition, f'{value} {direction} NULLS LAST')}"
+        return f"(CASE WHEN {value} IS NULL THEN NULL ELSE {ranked} END)"
+
+    return sql
+
+
+def _row_number(args, partition):
+    if not args:
+        return f"row_number() {_over(partition, ROW)}"
+    value, descending = args[0] if isinstance(args[0], tuple) else (args[0], False)
+    direction = "DESC" if descending else "ASC"
+    return f"row_number() {_over(partition, f'{value} {direction} NULLS LAST, {ROW}')}"
+
+
+def _shift(direction):
+    def sql(args, partition):
+        steps = args[1] if len(args) > 1 else 1
+        return f"{direction}({args[0]}, {steps}) {_over(partition, ROW)}"
+
+    return sql
+
+
+def _text_of(x: str, kind: str) -> str:
+    """`str()` as the executor writes it: whole numbers without .0, true/false, ISO dates."""
+    if kind in ("int", "float"):
+        return (f"(CASE WHEN {x} = trunc({x}) AND abs({x}) < 9.2e18 THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({x} AS VARCHAR) END)")
+    if kind == "bool":
+        return f"(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END)"
+    if kind in ("date", "datetime"):
+        return (f"(CASE WHEN CAST({x} AS TIME) = TIME '00:00:00' THEN strftime({x}, '%Y-%m-%d') "
+                f"ELSE strftime({x}, '%Y-%m-%d %H:%M:%S') END)")
+    return f"CAST({x} AS VARCHAR)"
+
+
+def _cast_text(args, partition):
+    return _text_of(*args[0])
+
+
+def _plain(name):
+    return lambda args, partition: f"{name}({', '.join(str(a) for a in args)})"
+
+
+_FUNCTIONS = {
+    "lower": _plain("lower"),
+    "upper": _plain("upper"),
+    "length": _plain("length"),
+    "strip": lambda a, p: f"trim({a[0]})",
+    "contains": lambda a, p: f"contains({a[0]}, {literal(a[1])})",
+    "starts_with": lambda a, p: f"starts_with({a[0]}, {literal(a[1])})",
+    "ends_with": lambda a, p: f"suffix({a[0]}, {literal(a[1])})",
+    "replace": lambda a, p: f"replace({a[0]}, {literal(a[1])}, {literal(a[2])})",
+    "substr": lambda a, p: f"substring({a[0]}, {a[1]}" + (f", {a[2]})" if len(a) > 2 else ")"),
+    "concat": lambda a, p: "(" + " || ".join(_text_of(x, kind) for x, kind in a) + ")",
+    "year": _plain("year"),
+    "month": _plain("month"),
+    "day": _plain("day"),
+    "hour": _plain("hour"),
+    "minute": _plain("minute"),
+    "weekday": _plain("dayname"),
+    "date": lambda a, p: (f"CAST(try_strptime({a[0]}, {literal(a[1])}) AS DATE)" if len(a) > 1
+                          else f"CAST(TRY_CAST({a[0]} AS TIMESTAMP) AS DATE)"),
+    "datetime": lambda a, p: (f"try_strptime({a[0]}, {literal(a[1])})" if len(a) > 1 else f"TRY_CAST({a[0]} AS TIMESTAMP)"),
+    "date_diff": lambda a, p: f"date_diff('day', {a[1]}, {a[0]})",
+    "abs": _plain("abs"),
+    "round": lambda a, p: f"round(CAST({a[0]} AS DOUBLE), {a[1] if len(a) > 1 else 0})",
+    "floor": lambda a, p: f"floor(CAST({a[0]} AS DOUBLE))",
+    "ceil": lambda a, p: f"ceil(CAST({a[0]} AS DOUBLE))",
+    "sqrt": lambda a, p: f"(CASE WHEN {a[0]} >= 0 THEN sqrt({a[0]}) END)",
+    "log": lambda a, p: (f"(CASE WHEN {a[0]} > 0 THEN ln({a[0]}) END)" if len(a) == 1
+                         else f"(CASE WHEN {a[0]} > 0 THEN ln({a[0]}) / ln({literal(float(a[1]))}) END)"),
+    "exp": lambda a, p: f"exp(CAST({a[0]} AS DOUBLE))",
+    "coalesce": _plain("coalesce"),
+    "int": lambda a, p: f"CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS BIGINT)",
+    "float": lambda a, p: f"TRY_CAST({a[0]} AS DOUBLE)",
+    "str": _cast_text,
+    # aggregates
+    "count": lambda a, p: f"count({a[0]})" if a else "count(*)",
+    "count_distinct": lambda a, p: f"count(DISTINCT {a[0]})",
+    "sum": lambda a, p: f"sum({a[0]})",
+    "mean": lambda a, p: f"avg(CAST({a[0]} AS DOUBLE))",
+    "median": lambda a, p: f"median(CAST({a[0]} AS DOUBLE))",
+    "min": _plain("min"),
+    "max": _plain("max"),
+    "std": lambda a, p: f"stddev_samp(CAST({a[0]} AS DOUBLE))",
+    "var": lambda a, p: f"var_samp(CAST({a[0]} AS DOUBLE))",
+    "quantile": lambda a, p: f"quantile_cont(CAST({a[0]} AS DOUBLE), {float(a[1])})",
+    "first": lambda a, p: f"arg_min({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL)",
+    "last": lambda a, p: f"arg_max({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL)",
+    "corr": lambda a, p: f"corr(CAST({a[0]} AS DOUBLE), CAST({a[1]} AS DOUBLE))",
+    "skew": lambda a, p: f"skewness(CAST({a[0]} AS DOUBLE))",
+    "kurtosis": lambda a, p: f"kurtosis(CAST({a[0]} AS DOUBLE))",
+    # windows
+    "rank": _rank("rank"),
+    "dense_rank": _rank("dense_rank"),
+    "row_number": _row_number,
+    "cumsum": lambda a, p: f"sum({a[0]}) {_over(p, ROW + ' ROWS UNBOUNDED PRECEDING')}",
+    "lag": _shift("lag"),
+    "lead": _shift("lead"),
+    "pct_change": lambda a, p: (f"(CAST({a[0]} AS DOUBLE) - lag({a[0]}) {_over(p, ROW)}) / "
+                                f"NULLIF(CAST(lag({a[0]}) {_over(p, ROW)} AS DOUBLE), 0)"),
+}
+
+
+# ---------------------------------------------------------------- operations
+
+
+def _names(attrs) -> list[str]:
+    return [name for name, _ in attrs["schema"].columns]
+
+
+def _sequential(source: str, items, exprs: _Expr, columns: list[str]) -> tuple[str, list[str]]:
+    """Items computed one after another, each able to use the ones before it."""
+    query, visible = source, list(columns)
+    for item in items:
+        value = exprs(item.expr)
+        if item.name in visible:
+            query = f"(SELECT * REPLACE ({value} AS {quote(item.name)}) FROM {query})"
+        else:
+            query = f"(SELECT *, {value} AS {quote(item.name)} FROM {query})"
+            visible.append(item.name)
+    return query, visible
+
+
+def _select_op(plan, node, attrs, inputs, exprs):
+    columns = _names(plan.node(attrs["inputs"][0]))
+    query, _ = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
+    return f"SELECT {ROW}, {', '.join(quote(i.name) for i in attrs['spec'].items)} FROM {query}"
+
+
+def _derive_op(plan, node, attrs, inputs, exprs):
+    columns = _names(plan.node(attrs["inputs"][0]))
+    query, _ = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
+    return f"SELECT * FROM {query}"
+
+
+def _group_op(plan, node, attrs, inputs, exprs):
+    keys = [quote(k.name) for k in attrs["spec"].keys]
+    items = ", ".join(f"{exprs(i.expr)} AS {quote(i.name)}" for i in attrs["spec"].items)
+    order = ", ".join(f"{k} ASC NULLS LAST" for k in keys)
+    return (f"SELECT {', '.join(keys)}, {items}, row_number() OVER (ORDER BY {order}) - 1 AS {ROW} "
+            f"FROM {inputs[0]} GROUP BY {', '.join(keys)}")
+
+
+def _aggregate_op(plan, node, attrs, inputs, exprs):
+    items = ", ".join(f"{exprs(i.expr)} AS {quote(i.name)}" for i in attrs["spec"].items)
+    aggregated = any(isinstance(e, ast.Call) and FUNCTIONS[e.name].kind == "aggregate"
+                     for i in attrs["spec"].items for e in ast.walk(i.expr))
+    # Without an aggregate call SQL would give one row per input row; the language gives one.
+    return f"SELECT {items}, 0 AS {ROW} FROM {inputs[0] if aggregated else '(SELECT 1)'}"
+
+
+def _sort_op(plan, node, attrs, inputs, exprs):
+    keys = ", ".join(f"{quote(k.column.name)} {'DESC' if k.descending else 'ASC'} NULLS LAST" for k in attrs["spec"].keys)
+    return f"SELECT * REPLACE (row_number() OVER (ORDER BY {keys}, {ROW}) - 1 AS {ROW}) FROM {inputs[0]}"
+
+
+def _distinct_op(plan, node, attrs, inputs, exprs):
+    columns = [quote(c.name) for c in attrs["spec"].columns] or [quote(c) for c in _names(plan.node(attrs["inputs"][0]))]
+    return f"SELECT {', '.join(columns)}, min({ROW}) AS {ROW} FROM {inputs[0]} GROUP BY {', '.join(columns)}"
+
+
+def _join_op(plan, node, attrs, inputs, exprs):
+    spec = attrs["spec"]
+    left_columns = _names(plan.node(attrs["inputs"][0]))
+    right_columns = _names(plan.node(attrs["inputs"][1]))
+    right_keys = {k.right.name for k in spec.keys}
+    taken, picked = set(left_columns), []
+    for name in right_columns:
+        if name not in right_keys:
+            new = join_column_name(name, taken, spec.table.name)
+            taken.add(new)
+            picked.append(f"r.{quote(name)} AS {quote(new)}")
+    on = " AND ".join(f"l.{quote(k.left.name)} = r.{quote(k.right.name)}" for k in spec.keys)
+    kind = "LEFT JOIN" if spec.kind == "left" else "JOIN"
+    columns = ", ".join([f"l.{quote(c)}" for c in left_columns] + picked)
+    return (f"SELECT {columns}, row_number() OVER (ORDER BY l.{ROW}, r.{ROW} NULLS LAST) - 1 AS {ROW} "
+            f"FROM {inputs[0]} l {kind} {inputs[1]} r ON {on}")
+
+
+_OPS = {
+    "filter": lambda plan, node, attrs, inputs, exprs: f"SELECT * FROM {inputs[0]} WHERE {exprs(attrs['spec'].predicate)}",
+    "select": _select_op,
+    "derive": _derive_op,
+    "drop": lambda plan, node, attrs, inputs, exprs: f"SELECT * EXCLUDE ({', '.join(quote(c.name) for c in attrs['spec'].columns)}) FROM {inputs[0]}",
+    "rename": lambda plan, node, attrs, inputs, exprs: f"SELECT * RENAME ({', '.join(f'{quote(i.expr.name)} AS {quote(i.name)}' for i in attrs['spec'].items)}) FROM {inputs[0]}",
+    "group": _group_op,
+    "aggregate": _aggregate_op,
+    "sort": _sort_op,
+    "take": lambda plan, node, attrs, inputs, exprs: f"SELECT * FROM {inputs[0]} ORDER BY {ROW} LIMIT {attrs['spec'].count}",
+    "distinct": _distinct_op,
+    "join": _join_op,
+}
+
+
+def plan_sql(plan: Plan, node: str) -> str:
+    """A query giving the rows of ``node`` in order, the ``__rn`` column dropped."""
+    ctes = []
+    for current in plan.needed():
+        attrs = plan.node(current)
+        if current == node and attrs["op"] == "answer" or attrs["op"] in ("answer", "describe"):
+            continue
+        if nx_ancestor_or_self(plan, current, node):
+            ctes.append(f"{_cte(current)} AS ({_node_sql(plan, current, attrs)})")
+    final = f"SELECT * EXCLUDE ({ROW}) FROM {_cte(node)} ORDER BY {ROW}"
+    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + final
+
+
+def nx_ancestor_or_self(plan: Plan, candidate: str, node: str) -> bool:
+    import networkx as nx
+
+    return candidate == node or candidate in nx.ancestors(plan.graph, node)
+
+
+def _node_sql(plan: Plan, node: str, attrs) -> str:
+    if attrs["op"] == "source":
+        return f"SELECT * FROM {quote(attrs['spec'])}"
+    inputs = [_cte(i) for i in attrs["inputs"]]
+    if attrs["op"] not in _OPS:
+        raise Unsupported(attrs["op"])
+    types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
+    return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, types[0], types))
+
+
+def answer_sql(plan: Plan) -> str:
+    """A query whose single row holds the answer (for scalar answers)."""
+    attrs = plan.node(plan.root)
+    ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed() if n != plan.root]
+    inputs = [_cte(i) for i in attrs["inputs"]]
+    types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
+    expr = _Expr(inputs, None, types)(attrs["spec"].expr)
+    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + f"SELECT {expr} AS answer"
+
+
+def run_oracle(plan: Plan, tables: dict[str, pd.DataFrame]):
+    """The plan's answer computed by DuckDB: a Python scalar, a list, or (columns, rows)."""
+    import duckdb
+
+    connection = duckdb.connect()
+    for name, frame in tables.items():
+        connection.register(name, frame.assign(**{ROW: np.arange(len(frame))}))
+    attrs = plan.node(plan.root)
+    answer = attrs["schema"]
+    expr = attrs["spec"].expr
+    if answer.kind in ("table", "list"):
+        result = connection.execute(plan_sql(plan, attrs["inputs"][expr.index])).fetchdf()
+        if answer.kind == "list":
+            return result[expr.column].tolist()
+        return result
+    return connection.execute(answer_sql(plan)).fetchone()[0]
