@@ -167,6 +167,12 @@ def _export(args) -> int:
     return EXIT_OK
 
 
+def _fuzz(args) -> int:
+    from csvdsl.testing.fuzz import campaign
+
+    return campaign(args.examples, args.seconds, args.seed, Path(args.out))
+
+
 def _repl(args) -> int:
     from csvdsl.repl import run_repl
 
@@ -258,6 +264,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--hf", type=Path, metavar="PATH", help="a datasets.DatasetDict saved to disk, with a card")
     export.add_argument("--push", metavar="REPO", help="push the DatasetDict to the Hugging Face Hub")
     export.set_defaults(command=_export, format="text")
+
+    fuzz = subs.add_parser("fuzz", help="differential fuzzing: generated programs on generated tables, pandas vs DuckDB")
+    fuzz.add_argument("--examples", type=_positive, default=1000, metavar="N", help="programs to try (default 1,000)")
+    fuzz.add_argument("--seconds", type=float, default=None, metavar="S", help="stop after this long")
+    fuzz.add_argument("--seed", type=int, default=0, metavar="K", help="the same seed tries the same programs")
+    fuzz.add_argument("--out", default="fuzz-failure", metavar="DIR", help="where a reproducer is written (default fuzz-failure)")
+    fuzz.set_defaults(command=_fuzz, format="text")
 
     repl = subs.add_parser("repl", help="an interactive shell (runs a script when standard input is not a terminal)")
     repl.add_argument("tables", nargs="*", metavar="[NAME=]CSV", help="CSV tables to load, named by file stem unless NAME= is given")

@@ -75,10 +75,13 @@ class _Expr:
     def binary(self, e):
         a, b = self(e.left), self(e.right)
         if e.op == "/":
-            return f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))"
+            return nan_null(f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))")
         if e.op == "%":
             return f"({a} % NULLIF({b}, 0))"
-        return f"({a} {_OPERATORS.get(e.op, e.op)} {b})"
+        result = f"({a} {_OPERATORS.get(e.op, e.op)} {b})"
+        if e.op in ("+", "-", "*") and self.type_of(e) == "float":
+            return nan_null(result)  # inf - inf
+        return result
 
     def logical(self, e):
         return "(" + f" {e.op.upper()} ".join(self(o) for o in e.operands) + ")"
@@ -125,10 +128,18 @@ class _Expr:
         partition = ", ".join(quote(c.name) for c in e.over)
         if e.name in ("str", "concat"):  # text depends on the static type of each part
             return _FUNCTIONS[e.name]([(a, self.type_of(x)) for a, x in zip(args, e.args)], partition)
-        return _FUNCTIONS[e.name](args, partition)
+        result = _FUNCTIONS[e.name](args, partition)
+        return nan_null(result) if e.name in _MAY_BE_NAN else result
 
 
 _OPERATORS = {"==": "=", "!=": "<>"}
+# In the language NaN is null; DuckDB keeps NaN (corr of one row, inf - inf, ...).
+_MAY_BE_NAN = {"mean", "median", "std", "var", "quantile", "corr", "skew", "kurtosis", "sqrt", "log", "exp", "pct_change",
+               "round", "floor", "ceil", "abs", "float", "sum", "min", "max", "cumsum", "coalesce"}
+
+
+def nan_null(sql: str) -> str:
+    return f"(CASE WHEN isnan(CAST({sql} AS DOUBLE)) THEN NULL ELSE {sql} END)"
 
 _EXPRESSIONS = {
     ast.Literal: _Expr.literal,

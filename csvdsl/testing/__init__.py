@@ -1,0 +1,1 @@
+"""Testing aids shipped with csvdsl: Hypothesis strategies and differential fuzzing."""

@@ -1,0 +1,178 @@
+"""Differential checks of one program on one table (pandas against DuckDB, canonical plan
+against the plan as written) and the ``csvdsl fuzz`` campaign that runs them at scale and
+writes a reproducer for the first disagreement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from csvdsl import ast
+from csvdsl.check import check
+from csvdsl.errors import DslError
+from csvdsl.parse import parse
+from csvdsl.render import to_json
+from csvdsl.tables import Catalog, table_from_frame
+from planner.compile import compile_program
+from planner.execute import Limits, execute
+from planner.sql import Unsupported, run_oracle
+from verifier.answers import Options, compare
+
+LIMITS = Limits(max_rows=100_000, timeout=10)
+TOLERANCE = Options(rel_tol=1e-6, abs_tol=1e-6)
+
+
+class Disagreement(AssertionError):
+    """Two ways of running one program gave different answers."""
+
+    def __init__(self, what: str, program: str, ours, theirs):
+        super().__init__(f"{what}\nprogram:\n{program}\nours:   {ours}\ntheirs: {theirs}")
+        self.what, self.program, self.ours, self.theirs = what, program, ours, theirs
+
+
+def _cell(value):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if type(value).__name__ == "Decimal":
+        return float(value)
+    if hasattr(value, "item"):
+        return _cell(value.item())
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def oracle_answer(result, answer) -> dict:
+    """DuckDB's result in the typed-answer form."""
+    if answer.kind == "table":
+        rows = [[_cell(v) for v in row] for row in result.itertuples(index=False)]
+        return {"type": "table", "value": {"columns": list(result.columns), "rows": rows}, "ordered": answer.ordered}
+    if answer.kind == "list":
+        return {"type": "list", "value": [_cell(v) for v in result], "ordered": answer.ordered}
+    value = _cell(result)
+    return {"type": "null" if value is None else answer.kind, "value": value}
+
+
+def _ours(plan, tables) -> dict:
+    value = execute(plan, tables, LIMITS).answer
+    return {**to_json(value), "ordered": value.ordered}
+
+
+def check_program(program: str, frame: pd.DataFrame, schema: dict[str, str] | None = None, name: str = "t") -> str:
+    """Run ``program`` on ``frame`` every way; raise Disagreement if the answers differ.
+    Returns what happened: "agree", "dsl-error", or "unsupported"."""
+    table = table_from_frame(name, frame)
+    if schema:
+        table = type(table)(table.name, None, table.frame, dict(schema))
+    catalog = Catalog([table])
+    tables = {name: table.frame}
+    types = {name: _table_type(table.schema)}
+    try:
+        checked = check(parse(program), types)
+        canonical, raw = compile_program(checked), compile_program(checked, canonical=False)
+        ours = _ours(canonical, tables)
+    except DslError:
+        return "dsl-error"
+    written = _ours(raw, tables)
+    if compare(written, ours, TOLERANCE).score < 1:
+        raise Disagreement("canonical plan differs from the plan as written", program, ours, written)
+    try:
+        theirs = oracle_answer(run_oracle(canonical, tables), canonical.node(canonical.root)["schema"])
+    except Unsupported:
+        return "unsupported"
+    except Exception as error:  # noqa: BLE001 - DuckDB refusing what pandas ran is a finding
+        raise Disagreement(f"DuckDB failed: {type(error).__name__}: {str(error)[:300]}", program, ours, None) from None
+    match = compare(ours, theirs, TOLERANCE)
+    if match.score < 1:
+        raise Disagreement(f"pandas and DuckDB differ: {match.reason}", program, ours, theirs)
+    del catalog
+    return "agree"
+
+
+def _table_type(schema):
+    from csvdsl.check import TableType
+
+    return TableType(tuple(schema.items()))
+
+
+def features(program: str) -> Counter:
+    """Which transforms and functions a program uses (for the coverage table)."""
+    used = Counter()
+    for statement in parse(program).statements:
+        if isinstance(statement, ast.Answer):
+            nodes = list(ast.walk(statement.expr))
+        else:
+            nodes = []
+            for transform in statement.pipeline.transforms:
+                used[type(transform).__name__.lower()] += 1
+                from planner.ops import map_exprs
+
+                map_exprs(transform, lambda e: nodes.extend(ast.walk(e)) or e)
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                used[f"{node.name}()"] += 1
+            elif not isinstance(node, (ast.Column, ast.Literal, ast.InputRef, ast.Ref, ast.TableRef)):
+                used[type(node).__name__] += 1
+    return used
+
+
+def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=print) -> int:
+    """Run generated programs on generated tables until ``examples`` or ``seconds`` run out.
+    On a disagreement, write program, table and both answers to ``out`` and return 1."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    from csvdsl.testing.strategies import SCHEMA, programs, tables
+
+    outcomes, coverage, started = Counter(), Counter(), time.monotonic()
+    failure: dict = {}
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink))
+    @given(frame=tables(), program=programs(SCHEMA))
+    def one(frame, program):
+        if seconds is not None and time.monotonic() - started > seconds:
+            return
+        failure.update(frame=frame, program=program)
+        outcomes[check_program(program, frame, SCHEMA)] += 1
+        coverage.update(features(program))
+        failure.clear()
+        done = sum(outcomes.values())
+        if done % 1000 == 0:
+            rate = done / (time.monotonic() - started)
+            report(f"{done:,} examples, {rate:,.0f}/s, {dict(outcomes)}")
+
+    try:
+        one()
+    except Disagreement as error:
+        write_reproducer(out, failure.get("program", error.program), failure.get("frame"), error)
+        report(f"disagreement: {error.what}\nreproducer written to {out}")
+        return 1
+    elapsed = time.monotonic() - started
+    total = sum(outcomes.values())
+    report(f"{total:,} examples in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f}/s): {dict(outcomes)}")
+    report("coverage: " + ", ".join(f"{name} {count}" for name, count in sorted(coverage.items())))
+    return 0
+
+
+def write_reproducer(out: Path, program: str, frame: pd.DataFrame | None, error: Disagreement) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "program.dsl").write_text(program, encoding="utf-8")
+    if frame is not None:
+        frame.to_csv(out / "t.csv", index=False)
+        frame.to_pickle(out / "t.pkl")  # exact dtypes, for replaying
+    (out / "results.json").write_text(json.dumps({"what": error.what, "ours": error.ours, "theirs": error.theirs},
+                                                 indent=2, default=str), encoding="utf-8")

@@ -1,0 +1,264 @@
+"""Hypothesis strategies for fuzzing: ``tables()`` makes DataFrames with every type the
+language has (nulls everywhere, NaN and infinities, unicode, empty strings, duplicate keys,
+empty and one-row tables); ``programs(schema)`` makes well-typed multi-statement programs
+over a schema that use every transform, expression form, aggregate and window function."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from hypothesis import strategies as st
+
+from csvdsl.errors import quote_name
+from csvdsl.format import format_expr
+from csvdsl import ast
+
+TEXT = st.sampled_from(["", " ", "a", "b", "A b", "ü", "é ö", "x y", "JFK", "lga", "a,b", "'q'", "z"])
+FLOATS = st.one_of(st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: round(v, 3)), st.sampled_from([0.0, -0.0, 1.5, float("inf"), float("-inf")]))
+DATES = st.dates(dt.date(1999, 1, 1), dt.date(2030, 12, 31))
+
+
+def _maybe(strategy, null_chance: bool = True):
+    return st.one_of(st.none(), strategy) if null_chance else strategy
+
+
+@st.composite
+def tables(draw, min_rows: int = 0, max_rows: int = 8):
+    """A table with columns k (int key, repeats), g (text), x (float), y (int), b (bool), d (date)."""
+    n = draw(st.integers(min_rows, max_rows))
+    column = lambda strategy: draw(st.lists(strategy, min_size=n, max_size=n))  # noqa: E731
+    frame = pd.DataFrame({
+        "k": pd.Series(column(_maybe(st.integers(0, 3))), dtype="float64"),
+        "g": pd.Series(column(_maybe(TEXT)), dtype="str"),
+        "x": pd.Series(column(_maybe(FLOATS)), dtype="float64"),
+        "y": pd.Series(column(st.integers(-50, 50)), dtype="int64"),
+        "b": pd.Series(column(_maybe(st.booleans())), dtype="boolean"),
+        "d": pd.to_datetime(pd.Series(column(_maybe(DATES)), dtype="object")).astype("datetime64[us]"),
+    })
+    return frame
+
+
+SCHEMA = {"k": "int", "g": "string", "x": "float", "y": "int", "b": "bool", "d": "date"}
+
+
+def _lit(value) -> str:
+    return format_expr(ast.Literal(value))
+
+
+class _Exprs:
+    """Expressions of a given type over the columns in scope."""
+
+    def __init__(self, draw, columns: dict[str, str]):
+        self.draw, self.columns = draw, columns
+
+    def of(self, kinds) -> list[str]:
+        return [quote_name(c) for c, k in self.columns.items() if k in kinds]
+
+    def number(self, depth=0) -> str:
+        draw = self.draw
+        options = ["column", "literal"] + (["arith", "func", "case", "coalesce"] if depth < 2 else [])
+        choice = draw(st.sampled_from(options))
+        columns = self.of(("int", "float"))
+        if choice == "column" and columns:
+            return draw(st.sampled_from(columns))
+        if choice == "arith":
+            op = draw(st.sampled_from(["+", "-", "*", "/", "%"]))
+            return f"({self.number(depth + 1)} {op} {self.number(depth + 1)})"
+        if choice == "func":
+            name = draw(st.sampled_from(["abs", "round", "floor", "ceil", "sqrt", "length", "year", "month", "day",
+                                         "log", "exp", "int", "float", "date_diff"]))
+            if name == "length":
+                return f"length({self.text(depth + 1)})"
+            if name in ("year", "month", "day"):
+                return f"{name}({self.date()})" if self.of(("date",)) else self.number(depth + 1)
+            if name == "date_diff":
+                return f"date_diff({self.date()}, {_lit(str(draw(DATES)))})" if self.of(("date",)) else self.number(depth + 1)
+            if name == "round":
+                return f"round({self.number(depth + 1)}, {draw(st.integers(0, 3))})"
+            if name == "exp":
+                return f"exp({self.number(depth + 1)} / 1000.0)"
+            if name == "int":
+                return f"int({self.number(depth + 1)})"
+            return f"{name}({self.number(depth + 1)})"
+        if choice == "case":
+            return f"case when {self.boolean(depth + 1)} then {self.number(depth + 1)} else {self.number(depth + 1)} end"
+        if choice == "coalesce":
+            return f"coalesce({self.number(depth + 1)}, {self.number(depth + 1)})"
+        return _lit(draw(st.one_of(st.integers(-20, 20), st.sampled_from([0.5, 2.5, -1.25, 100.0]))))
+
+    def text(self, depth=0) -> str:
+        draw = self.draw
+        choice = draw(st.sampled_from(["column", "literal", "func", "str"] if depth < 2 else ["column", "literal"]))
+        columns = self.of(("string",))
+        if choice == "column" and columns:
+            return draw(st.sampled_from(columns))
+        if choice == "func":
+            name = draw(st.sampled_from(["lower", "upper", "strip", "substr", "replace", "concat", "weekday", "coalesce"]))
+            if name == "substr":
+                return f"substr({self.text(depth + 1)}, {draw(st.integers(-1, 3))}, {draw(st.integers(0, 3))})"
+            if name == "replace":
+                return f"replace({self.text(depth + 1)}, {_lit(draw(TEXT))}, {_lit(draw(TEXT))})"
+            if name == "concat":
+                return f"concat({self.text(depth + 1)}, {self.text(depth + 1)})"
+            if name == "weekday":
+                return f"weekday({self.date()})" if self.of(("date",)) else self.text(depth + 1)
+            if name == "coalesce":
+                return f"coalesce({self.text(depth + 1)}, {_lit(draw(TEXT))})"
+            return f"{name}({self.text(depth + 1)})"
+        if choice == "str":
+            return f"str({self.number(depth + 1) if draw(st.booleans()) else self.boolean(depth + 1)})"
+        return _lit(draw(TEXT))
+
+    def date(self) -> str:
+        return self.draw(st.sampled_from(self.of(("date",))))
+
+    def boolean(self, depth=0) -> str:
+        draw = self.draw
+        options = ["compare", "text_compare", "is_null", "in", "between", "string_test", "bool_column"]
+        if depth < 2:
+            options += ["and", "or", "not"]
+        choice = draw(st.sampled_from(options))
+        if choice == "compare":
+            return f"{self.number(depth + 1)} {draw(st.sampled_from(['==', '!=', '<', '<=', '>', '>=']))} {self.number(depth + 1)}"
+        if choice == "text_compare":
+            return f"{self.text(depth + 1)} {draw(st.sampled_from(['==', '!=', '<', '>=']))} {self.text(depth + 1)}"
+        if choice == "is_null":
+            columns = list(self.columns)
+            return f"{quote_name(draw(st.sampled_from(columns)))} is {draw(st.sampled_from(['', 'not ']))}null"
+        if choice == "in":
+            values = draw(st.lists(st.one_of(st.none(), TEXT), max_size=3))
+            return f"{self.text(depth + 1)} {draw(st.sampled_from(['', 'not ']))}in [{', '.join(_lit(v) for v in values)}]"
+        if choice == "between":
+            return f"{self.number(depth + 1)} {draw(st.sampled_from(['', 'not ']))}between {self.number(depth + 1)} and {self.number(depth + 1)}"
+        if choice == "string_test":
+            name = draw(st.sampled_from(["contains", "starts_with", "ends_with"]))
+            return f"{name}({self.text(depth + 1)}, {_lit(draw(TEXT))})"
+        if choice == "bool_column" and self.of(("bool",)):
+            return draw(st.sampled_from(self.of(("bool",))))
+        if choice in ("and", "or"):
+            return f"({self.boolean(depth + 1)} {choice} {self.boolean(depth + 1)})"
+        if choice == "not":
+            return f"not ({self.boolean(depth + 1)})"
+        return f"{self.number(depth + 1)} > 0"
+
+    def aggregate(self) -> str:
+        draw = self.draw
+        numbers = self.of(("int", "float"))
+        name = draw(st.sampled_from(["count", "count_x", "count_distinct", "sum", "mean", "median", "min", "max", "std",
+                                     "var", "quantile", "first", "last", "corr", "skew", "kurtosis", "share"]))
+        if name == "count" or not numbers:
+            return "count()"
+        column = draw(st.sampled_from(numbers))
+        if name == "count_x":
+            return f"count({draw(st.sampled_from(list(map(quote_name, self.columns))))})"
+        if name == "count_distinct":
+            return f"count_distinct({draw(st.sampled_from(list(map(quote_name, self.columns))))})"
+        if name == "quantile":
+            return f"quantile({column}, {draw(st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]))})"
+        if name == "corr":
+            return f"corr({column}, {draw(st.sampled_from(numbers))})"
+        if name == "share":
+            return f"mean(case when {self.boolean(1)} then 1 else 0 end)"
+        return f"{name}({column})"
+
+    def window(self) -> str:
+        draw = self.draw
+        keys = [quote_name(c) for c, k in self.columns.items() if k in ("int", "string", "bool")]
+        over = f" over {draw(st.sampled_from(keys))}" if keys and draw(st.booleans()) else ""
+        name = draw(st.sampled_from(["rank", "dense_rank", "row_number", "cumsum", "lag", "lead", "pct_change"]))
+        if name in ("rank", "dense_rank"):
+            return f"{name}({self.number(1)}{draw(st.sampled_from(['', ' desc']))}){over}"
+        if name == "row_number":
+            return f"row_number(){over}"
+        if name in ("lag", "lead"):
+            return f"{name}({self.number(1)}, {draw(st.integers(1, 2))}){over}"
+        return f"{name}({self.number(1)}){over}"
+
+
+def _types_after(columns: dict[str, str], name: str, kind: str) -> dict[str, str]:
+    return {**columns, name: kind}
+
+
+@st.composite
+def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps: int = 5):
+    """A well-typed program over one table: a few bindings, then an answer."""
+    columns = dict(schema)
+    lines = []
+    current = table
+    single = False
+    for index in range(draw(st.integers(1, max_steps))):
+        exprs = _Exprs(draw, columns)
+        kind = draw(st.sampled_from(["filter", "derive", "window", "select", "sort", "take", "distinct", "group",
+                                     "aggregate", "rename", "drop", "join", "scalar_filter"]))
+        name = f"s{index}"
+        if kind == "filter":
+            step = f"filter {exprs.boolean()}"
+        elif kind == "derive":
+            new = f"c{index}"
+            value = draw(st.sampled_from(["number", "text", "boolean"]))
+            step = f"derive {new} = {getattr(exprs, value)()}"
+            columns = _types_after(columns, new, {"number": "float", "text": "string", "boolean": "bool"}[value])
+        elif kind == "window":
+            new = f"w{index}"
+            step = f"derive {new} = {exprs.window()}"
+            columns = _types_after(columns, new, "float")
+        elif kind == "select" and len(columns) > 1:
+            keep = draw(st.lists(st.sampled_from(list(columns)), min_size=1, max_size=len(columns), unique=True))
+            step = "select " + ", ".join(map(quote_name, keep))
+            columns = {c: columns[c] for c in keep}
+        elif kind == "sort":
+            keys = draw(st.lists(st.sampled_from(list(columns)), min_size=1, max_size=2, unique=True))
+            step = "sort " + ", ".join(quote_name(k) + draw(st.sampled_from(["", " desc"])) for k in keys)
+        elif kind == "take":
+            count = draw(st.integers(0, 4))
+            step = f"take {count}"
+            single = single or count <= 1
+        elif kind == "distinct":
+            keep = draw(st.lists(st.sampled_from(list(columns)), max_size=2, unique=True))
+            step = "distinct" + (" " + ", ".join(map(quote_name, keep)) if keep else "")
+            if keep:
+                columns = {c: columns[c] for c in keep}
+        elif kind in ("group", "aggregate"):
+            keys = draw(st.lists(st.sampled_from([c for c, k in columns.items() if k != "float"] or list(columns)), min_size=1, max_size=2, unique=True)) if kind == "group" else []
+            items = [f"a{index}_{i} = {exprs.aggregate()}" for i in range(draw(st.integers(1, 3)))]
+            step = (f"group {', '.join(map(quote_name, keys))} aggregate " if keys else "aggregate ") + ", ".join(items)
+            columns = {**{k: columns[k] for k in keys}, **{item.split(" = ")[0]: "float" for item in items}}
+            single = single or not keys
+        elif kind == "rename":
+            old = draw(st.sampled_from(list(columns)))
+            new = f"r{index}"
+            step = f"rename {new} = {quote_name(old)}"
+            columns = {(new if c == old else c): k for c, k in columns.items()}
+        elif kind == "drop" and len(columns) > 1:
+            gone = draw(st.sampled_from(list(columns)))
+            step = f"drop {quote_name(gone)}"
+            columns = {c: k for c, k in columns.items() if c != gone}
+        elif kind == "join" and "k" in schema:
+            lines.append(f"u{index} = {table} | distinct k | derive kk{index} = k * 10")
+            step = f"join {draw(st.sampled_from(['', 'left ']))}u{index} on {quote_name('k') if 'k' in columns else None}"
+            if "k" not in columns:
+                continue
+            columns = _types_after(columns, f"kk{index}", "float")
+        elif kind == "scalar_filter" and _Exprs(draw, schema).of(("int", "float")):
+            number = draw(st.sampled_from(_Exprs(draw, schema).of(("int", "float"))))
+            lines.append(f"m{index} = {table} | aggregate v = mean({number})")
+            numbers = exprs.of(("int", "float"))
+            if not numbers:
+                continue
+            step = f"filter {draw(st.sampled_from(numbers))} > m{index}.v"
+        else:
+            continue
+        lines.append(f"{name} = {current} | {step}")
+        current = name
+    if current == table:
+        lines.append(f"s = {table} | take 3")
+        current = "s"
+    if single and columns and draw(st.booleans()):
+        column = draw(st.sampled_from(list(columns)))
+        lines.append(f"answer {current}.{quote_name(column)}")
+    elif columns and draw(st.booleans()):
+        lines.append(f"answer {current}.{quote_name(draw(st.sampled_from(list(columns))))}")
+    else:
+        lines.append(f"answer {current}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,48 @@
+"""Differential fuzzing in the test suite (the CI profile; HYPOTHESIS_PROFILE=deep for more):
+generated programs on generated tables agree between pandas and DuckDB, between the
+canonical plan and the plan as written, and never raise anything but a DslError."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+from hypothesis import given
+
+from conftest import ROOT
+from csvdsl.format import format_program
+from csvdsl.parse import parse
+from csvdsl.testing import fuzz
+from csvdsl.testing.strategies import SCHEMA, programs, tables
+
+
+@given(frame=tables(), program=programs(SCHEMA))
+def test_pandas_agrees_with_duckdb_and_canonical_with_written(frame, program):
+    assert fuzz.check_program(program, frame, SCHEMA) in ("agree", "dsl-error", "unsupported")
+
+
+@given(program=programs(SCHEMA))
+def test_generated_programs_round_trip_through_the_formatter(program):
+    parsed = parse(program)
+    assert parse(format_program(parsed)) == parsed
+
+
+def test_a_disagreement_writes_a_reproducer(tmp_path, monkeypatch):
+    def disagree(program, frame, schema=None, name="t"):
+        raise fuzz.Disagreement("made up", program, {"type": "number", "value": 1}, {"type": "number", "value": 2})
+
+    monkeypatch.setattr(fuzz, "check_program", disagree)
+    lines = []
+    assert fuzz.campaign(5, None, 3, tmp_path / "repro", report=lines.append) == 1
+    assert (tmp_path / "repro" / "program.dsl").read_text().startswith("s")
+    assert pd.read_pickle(tmp_path / "repro" / "t.pkl").columns.tolist() == list(SCHEMA)
+    assert '"what": "made up"' in (tmp_path / "repro" / "results.json").read_text()
+    assert any("reproducer written" in line for line in lines)
+
+
+def test_csvdsl_fuzz_runs_a_small_campaign(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "csvdsl", "fuzz", "--examples", "30", "--seed", "5", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "30 examples" in done.stdout and "coverage:" in done.stdout
