@@ -260,7 +260,7 @@ class _Checker:
     def column_expr(self, expr: ast.Column, context):
         if context.table is None:
             raise CheckError("no-table", f"`{expr.name}` is not a table", span=expr.span)
-        if context.aggregates and not context.inside_aggregate:
+        if context.aggregates and not context.inside_aggregate and not context.typing_only:
             kind = self.column(context.table, expr)
             raise CheckError("not-aggregated", f"`{expr.name}` must be inside an aggregate function", span=expr.span,
                              hint=f"aggregate it, e.g. `{quote_name(expr.name)} = {'mean' if kind in NUMBERS else 'first'}({quote_name(expr.name)})`, or add it to the group keys")
@@ -289,14 +289,14 @@ class _Checker:
             if expr.name in SYNONYMS:
                 hint = f"use `{SYNONYMS[expr.name]}`"
             raise CheckError("unknown-function", f"no function named `{expr.name}`", span=expr.span, hint=hint)
-        if function.kind == "aggregate":
+        if function.kind == "aggregate" and not context.typing_only:
             if not context.aggregates:
                 raise CheckError("aggregate-outside", f"`{expr.name}` is an aggregate; it can only be used in `aggregate` items",
                                  span=expr.span, hint=f"`group KEYS aggregate x = {expr.name}(...)`, or `aggregate x = {expr.name}(...)` for the whole table")
             if context.inside_aggregate:
                 raise CheckError("nested-aggregate", f"`{expr.name}` is inside another aggregate", span=expr.span,
                                  hint="aggregate in two steps: bind the first result, then aggregate it")
-        if function.kind == "window" and (not context.windows or context.inside_aggregate):
+        if function.kind == "window" and (not context.windows or context.inside_aggregate) and not context.typing_only:
             raise CheckError("window-outside", f"`{expr.name}` is a window function; use it in `derive` or `select`",
                              span=expr.span, hint=f"`derive r = {expr.name}(...)`, then filter on `r`")
         if expr.over and function.kind != "window":
@@ -438,13 +438,14 @@ class _Context:
     inside_aggregate: bool = False
     windows: bool = False
     inputs: tuple = ()  # plan-level: the types of a node's inputs, for InputRefs
+    typing_only: bool = False  # the expression was checked already: only its type is wanted
 
 
 def expression_type(expr, table: TableType | None, inputs: tuple = ()) -> str:
     """The static type of a (checked) expression over ``table``; plan-level references read
     ``inputs``, the types of a node's inputs."""
     checker = _Checker(ast.Program(), {})
-    return checker.expr(expr, _Context(table, aggregates=True, inside_aggregate=True, windows=True, inputs=tuple(inputs)))
+    return checker.expr(expr, _Context(table, windows=True, inputs=tuple(inputs), typing_only=True))
 
 
 _TRANSFORM_RULES = {

@@ -216,6 +216,25 @@ def _grouped_sum(gb, cols, consts):
     return total
 
 
+def _quantile_whole(s, q):
+    """Linear interpolation that keeps infinities (numpy gives NaN for inf + 0 * (inf - inf))."""
+    values = np.sort(s.dropna().to_numpy(dtype=float))
+    if not len(values):
+        return None
+    position = q * (len(values) - 1)
+    low, high = int(np.floor(position)), int(np.ceil(position))
+    if low == high or values[low] == values[high]:
+        return values[low]
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _quantile_grouped(gb, cols, consts):
+    column = gb[cols[0]]
+    if np.isinf(column.obj.to_numpy(dtype=float, na_value=np.nan)).any():
+        return column.apply(lambda s: _quantile_whole(s, consts[0])).astype(float)
+    return column.quantile(consts[0])
+
+
 def _mode_whole(s):
     counts = s.dropna().value_counts()
     if counts.empty:
@@ -340,7 +359,7 @@ _register(
     _agg("max", english="the largest {0}"),
     _agg("std", result=_float, accepts=NUMERIC, english="the standard deviation of {0}"),
     _agg("var", result=_float, accepts=NUMERIC, english="the variance of {0}"),
-    _agg("quantile", whole=lambda s, q: s.quantile(q), grouped=lambda gb, cols, c: gb[cols[0]].quantile(c[0]), result=_float, accepts=NUMERIC, params=("x", "q"), constant=(1,), english="the {1} quantile of {0}", check_constants=_between(1, "q", 0, 1)),
+    _agg("quantile", whole=_quantile_whole, grouped=_quantile_grouped, result=_float, accepts=NUMERIC, params=("x", "q"), constant=(1,), english="the {1} quantile of {0}", check_constants=_between(1, "q", 0, 1)),
     _agg("mode", whole=_mode_whole, grouped=_mode_grouped, accepts=ANY, english="the most frequent {0}"),
     _agg("first", whole=lambda s: s.dropna().iloc[0] if s.notna().any() else None, accepts=ANY, english="the first {0}"),
     _agg("last", whole=lambda s: s.dropna().iloc[-1] if s.notna().any() else None, accepts=ANY, english="the last {0}"),

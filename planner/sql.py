@@ -129,7 +129,7 @@ class _Expr:
         if e.name in ("str", "concat"):  # text depends on the static type of each part
             return _FUNCTIONS[e.name]([(a, self.type_of(x)) for a, x in zip(args, e.args)], partition)
         result = _FUNCTIONS[e.name](args, partition)
-        return nan_null(result) if e.name in _MAY_BE_NAN else result
+        return nan_null(result) if e.name in _MAY_BE_NAN and self.type_of(e) == "float" else result
 
 
 _OPERATORS = {"==": "=", "!=": "<>"}

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from hypothesis import given
 
 from conftest import ROOT
@@ -26,6 +27,24 @@ def test_pandas_agrees_with_duckdb_and_canonical_with_written(frame, program):
 def test_generated_programs_round_trip_through_the_formatter(program):
     parsed = parse(program)
     assert parse(format_program(parsed)) == parsed
+
+
+# Disagreements found by campaigns, kept once fixed: (program, table).
+FOUND = [
+    ("s0 = t | aggregate a0_0 = corr(k, k)\ns1 = s0 | filter a0_0 is null\nanswer s1\n", {"k": [0.0]}),  # NaN is null
+    ('s0 = t | derive c0 = coalesce(g, "")\nanswer s0\n', {"g": [None]}),  # NaN-to-null only on floats
+    ("s0 = t | aggregate a0_0 = quantile(x, 0.0)\nanswer s0\n", {"x": [None, None, float("inf")]}),  # inf kept
+]
+
+
+@pytest.mark.parametrize("program, columns", FOUND)
+def test_found_disagreements_stay_fixed(program, columns):
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame({"k": [None] * n, "g": [None] * n, "x": [None] * n, "y": [0] * n, "b": [None] * n, "d": [None] * n})
+    for name, values in columns.items():
+        frame[name] = values
+    frame = frame.astype({"k": "float64", "g": "str", "x": "float64", "y": "int64", "b": "boolean", "d": "datetime64[us]"})
+    assert fuzz.check_program(program, frame, SCHEMA) == "agree"
 
 
 def test_a_disagreement_writes_a_reproducer(tmp_path, monkeypatch):
