@@ -82,3 +82,20 @@ def test_tables_load_once_per_process():
 ])
 def test_extract_program(completion, program):
     assert extract_program(completion) == program
+
+
+def test_rewards_never_raise_on_odd_completions():
+    odd = [None, 42, "", [{"role": "assistant", "content": None}], "```csvdsl\n" + TEACHER]  # the last fence is cut off
+    for reward in REWARDS:
+        scores = call(reward, odd)
+        assert len(scores) == len(odd) and all(s is None or 0.0 <= s <= 1.0 for s in scores), reward.__name__
+    assert call(answer_reward, odd)[-1] == 1.0  # a cut-off fence still holds the program
+    assert call(format_reward, odd)[:4] == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_format_reward_wants_an_answer():
+    assert format_reward(completions=["flights | take 1"]) == [0.5]
+
+
+def test_a_failing_teacher_gives_none():
+    assert call(plan_similarity_reward, COMPLETIONS[:1], program=["answer flights.nope"]) == [None]

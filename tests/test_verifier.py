@@ -108,3 +108,14 @@ def test_order_is_only_checked_when_the_teacher_sorted(engine):
     reversed_ = "d = flights | filter dep_delay > 300 | distinct carrier | sort carrier desc\nanswer d.carrier"
     assert verify(unsorted, reversed_, engine).answer_match == 1.0
     assert verify(reversed_.replace(" desc", ""), reversed_, engine).answer_match == 0.0
+
+
+def test_hooks_do_not_leak_between_table_sets(tmp_path):
+    import pandas as pd
+
+    teacher = "a = t | filter v > 1\nanswer a"
+    first = Engine({"t": pd.DataFrame({"v": [1, 2, 3]})})
+    second = Engine({"t": pd.DataFrame({"v": [2, 3, 4]})})
+    assert verify(teacher, teacher, first).hook_coverage == 1.0  # the teacher's step here is [2, 3]
+    student = "a = t | filter v < 4\nanswer a"  # [2, 3] on the second table set, where the teacher's is [2, 3, 4]
+    assert verify(teacher, student, second).hook_coverage == 0.0

@@ -9,6 +9,7 @@ are computed once per node id."""
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -67,6 +68,20 @@ def appears_in(hook: Fingerprint, table: Fingerprint, tries: int = 50) -> bool:
         if _rows([table.cells[j] for j in mapping]) == wanted:
             return True
     return False
+
+
+_PER_ENGINE: "weakref.WeakKeyDictionary" = None
+
+
+def fingerprints_for(engine) -> "FingerprintCache":
+    """The fingerprint cache of one Engine: a node id names one computation on its tables only."""
+    global _PER_ENGINE
+    if _PER_ENGINE is None:
+        _PER_ENGINE = weakref.WeakKeyDictionary()
+    cache = _PER_ENGINE.get(engine)
+    if cache is None:
+        cache = _PER_ENGINE[engine] = FingerprintCache()
+    return cache
 
 
 class FingerprintCache:

@@ -12,10 +12,8 @@ from csvdsl.render import to_json
 from planner.engine import Engine
 from planner.execute import Limits
 from verifier.answers import Options, compare, typed
-from verifier.hooks import FingerprintCache, hook_coverage
+from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
-
-_FINGERPRINTS = FingerprintCache()
 
 
 class StudentError(BaseModel):
@@ -62,16 +60,12 @@ class VerificationReport(BaseModel):
         return "\n".join(lines)
 
 
-def engine_for(tables) -> Engine:
-    return tables if isinstance(tables, Engine) else Engine(tables)
-
-
 def verify(teacher: str | ProgramRun, student: str, tables, options: Options | None = None,
            limits: Limits | None = None) -> VerificationReport:
     """Verify ``student`` (program text) against ``teacher`` (program text, or its run) on
     ``tables`` (an Engine, a Catalog, or names mapped to CSV paths or DataFrames).
     A teacher program that fails raises its DslError: the reference must be right."""
-    engine = engine_for(tables)
+    engine = tables if isinstance(tables, Engine) else Engine(tables)
     reference = teacher if isinstance(teacher, ProgramRun) else engine.run(teacher, limits)
     expected = typed(reference.answer) if reference.answer is not None else None
     try:
@@ -81,7 +75,8 @@ def verify(teacher: str | ProgramRun, student: str, tables, options: Options | N
     except Exception as error:  # a bug, not the student's fault: still a report
         return _failed(reference, expected, StudentError.of(internal_error(error)))
     structure = compare_plans(reference.plan, attempt.plan)
-    hooks = hook_coverage(reference.plan, reference.execution.frames, attempt.plan, attempt.execution.frames, _FINGERPRINTS)
+    hooks = hook_coverage(reference.plan, reference.execution.frames, attempt.plan, attempt.execution.frames,
+                          fingerprints_for(engine))
     got = typed(attempt.answer) if attempt.answer is not None else None
     if expected is None:
         match, reason = 1.0, "the teacher's program has no answer"

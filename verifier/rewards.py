@@ -17,11 +17,12 @@ from csvdsl.errors import DslError
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
 from planner.engine import Engine
+from planner.execute import Execution
 from verifier.answers import compare, typed
-from verifier.hooks import FingerprintCache, hook_coverage
+from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
 
-_FENCE = re.compile(r"```[ \t]*csvdsl[^\n]*\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```[ \t]*csvdsl[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)  # a cut-off fence still counts
 _ANY_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
 
 
@@ -42,7 +43,7 @@ class _Lru(OrderedDict):
 
 _ENGINES = _Lru(8)  # tables key -> Engine
 _RUNS = _Lru(4096)  # (tables key, program) -> ProgramRun | DslError
-_FINGERPRINTS = FingerprintCache()
+_HOOKS = _Lru(4096)  # (tables key, teacher, student) -> hook coverage
 
 
 def completion_text(completion) -> str:
@@ -50,10 +51,12 @@ def completion_text(completion) -> str:
     if isinstance(completion, str):
         return completion
     if isinstance(completion, dict):
-        return str(completion.get("content", ""))
+        return str(completion.get("content") or "")
+    if not isinstance(completion, (list, tuple)):
+        return ""
     messages = [m for m in completion if isinstance(m, dict)]
     assistant = [m for m in messages if m.get("role", "assistant") == "assistant"]
-    return "\n".join(str(m.get("content", "")) for m in (assistant or messages)[-1:])
+    return "\n".join(str(m.get("content") or "") for m in (assistant or messages)[-1:])
 
 
 def extract_program(completion) -> str:
@@ -77,12 +80,18 @@ def engine_for_tables(tables) -> Engine:
     return _ENGINES.remember(key, lambda: Engine(_json(tables)))
 
 
+def _slim(run: ProgramRun) -> ProgramRun:
+    """A run without its intermediate tables: the cache keeps answers and plans only (the
+    Engine's own byte-bounded cache keeps tables)."""
+    return ProgramRun(run.checked, run.plan, Execution(outputs=run.execution.outputs))
+
+
 def _run(tables, program: str) -> ProgramRun | DslError:
     engine = engine_for_tables(tables)
 
     def attempt():
         try:
-            return engine.run(program)
+            return _slim(engine.run(program))
         except DslError as error:
             return error
 
@@ -106,7 +115,12 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
             rewards.append(None)
             continue
         arguments.update({parameter: _column(kwargs, column, index) for column, parameter in (optional or {}).items()})
-        rewards.append(float(score(extract_program(completion), **arguments)))
+        try:
+            rewards.append(float(score(extract_program(completion), **arguments)))
+        except DslError:  # the teacher's program fails: this row cannot be scored
+            rewards.append(None)
+        except Exception:  # noqa: BLE001 - a reward must never stop training
+            rewards.append(0.0)
     return rewards
 
 
@@ -146,11 +160,16 @@ def plan_similarity_reward(completions, **kwargs) -> list[float | None]:
 
 
 def _hook_score(program, teacher, tables) -> float:
-    student, reference = _plans(program, teacher, tables)
-    if student is None:
-        return 0.0
-    report = hook_coverage(reference.plan, reference.execution.frames, student.plan, student.execution.frames, _FINGERPRINTS)
-    return report.coverage
+    def score():
+        student, reference = _plans(program, teacher, tables)
+        if student is None:
+            return 0.0
+        engine = engine_for_tables(tables)  # frames come back from the Engine's cache
+        ours, theirs = engine.run(teacher), engine.run(program)
+        return hook_coverage(ours.plan, ours.execution.frames, theirs.plan, theirs.execution.frames,
+                             fingerprints_for(engine)).coverage
+
+    return _HOOKS.remember((_tables_key(tables), teacher, program), score)
 
 
 def hook_reward(completions, **kwargs) -> list[float | None]:
@@ -160,9 +179,13 @@ def hook_reward(completions, **kwargs) -> list[float | None]:
 
 def _format_score(program, tables=None) -> float:
     try:
-        parse(program)
+        parsed = parse(program)
     except DslError:
         return 0.0
+    if not parsed.statements:
+        return 0.0
+    if parsed.answer is None:
+        return 0.5  # parses, but never answers
     if tables is None:
         return 1.0
     student = _run(tables, program)
@@ -170,8 +193,9 @@ def _format_score(program, tables=None) -> float:
 
 
 def format_reward(completions, **kwargs) -> list[float | None]:
-    """1.0 when the completion's program parses and checks against the tables, 0.5 when it
-    only parses, 0.0 otherwise (with no ``tables`` column: 1.0 when it parses)."""
+    """1.0 when the completion's program parses, has an ``answer`` and checks against the
+    tables; 0.5 when it parses but does not check or never answers; 0.0 otherwise (empty or
+    unparsable). With no ``tables`` column, checking is skipped."""
     return _each(completions, kwargs, _format_score, {}, {"tables": "tables"})
 
 
