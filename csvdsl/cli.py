@@ -71,7 +71,7 @@ def _limits(args) -> Limits:
     def bound(value):
         return value if value > 0 else None
 
-    return Limits(max_rows=bound(args.max_rows), timeout=bound(args.timeout),
+    return Limits(max_rows=bound(args.max_rows), timeout=bound(args.timeout), max_bytes=bound(args.max_bytes),
                   max_program_chars=bound(args.max_program_chars), max_expression_depth=bound(args.max_depth))
 
 
@@ -209,6 +209,8 @@ def _add_limit_args(sub) -> None:
                      help=f"stop when a step produces more rows (default {defaults.max_rows:,}; 0 = no limit)")
     sub.add_argument("--timeout", type=float, default=defaults.timeout, metavar="SECONDS",
                      help=f"stop a program that runs longer (default {defaults.timeout:g}; 0 = no limit)")
+    sub.add_argument("--max-bytes", type=int, default=defaults.max_bytes, metavar="N",
+                     help=f"stop when a step's result would hold more bytes (default {defaults.max_bytes:,}; 0 = no limit)")
     sub.add_argument("--max-program-chars", type=int, default=defaults.max_program_chars, metavar="N",
                      help=f"refuse longer programs (default {defaults.max_program_chars:,}; 0 = no limit)")
     sub.add_argument("--max-depth", type=int, default=defaults.max_expression_depth, metavar="N",

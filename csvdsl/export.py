@@ -47,7 +47,7 @@ def sft_row(record: TaskRecord) -> dict:
 
 
 def rl_row(record: TaskRecord) -> dict:
-    tables = {t.name: str(Path(t.file).resolve()) for t in record.tables}
+    tables = {t.name: t.file for t in record.tables}
     return {
         "id": record.id,
         "prompt": [m.model_dump() for m in record.conversation[:2]],

@@ -58,7 +58,8 @@ def _existing(path: Path) -> set[str]:
 
 def _table_info(catalog: Catalog, name: str) -> TableInfo:
     table = catalog[name]
-    return TableInfo(name=name, file=str(table.path), sha256=file_sha256(str(table.path)), rows=len(table.frame),
+    path = str(Path(table.path).resolve())  # records are read from anywhere: no relative paths
+    return TableInfo(name=name, file=path, sha256=file_sha256(path), rows=len(table.frame),
                      columns=[ColumnInfo(name=c, type=k) for c, k in table.schema.items()])
 
 

@@ -5,7 +5,7 @@ same plan, and so the same root id. Each rule is a function ``rule(node) -> node
 from __future__ import annotations
 
 from csvdsl import ast
-from csvdsl.check import TableType
+from csvdsl.check import TableType, expression_type
 from csvdsl.format import format_expr
 from planner.functions import FUNCTIONS
 from planner.node import PlanNode
@@ -71,10 +71,24 @@ def _with_inputs(main: PlanNode, node: PlanNode, inputs: list[PlanNode]) -> dict
     return mapping
 
 
+def _may_fail(expr, table: TableType) -> bool:
+    """True when evaluating ``expr`` on more rows could fail (whole-number overflow), so
+    moving it across a filter could change whether the program runs at all."""
+    for e in ast.walk(expr):
+        if isinstance(e, ast.Binary) and e.op in ("+", "-", "*") or isinstance(e, ast.Call) and e.name == "cumsum":
+            try:
+                if expression_type(e, table) == "int":
+                    return True
+            except Exception:  # noqa: BLE001 - an expression we cannot type: assume the worst
+                return True
+    return False
+
+
 def merge_filters(node: PlanNode) -> PlanNode | None:
-    """Two filters in a row are one filter on both conditions."""
+    """Two filters in a row are one filter on both conditions (unless the second could
+    fail on rows the first removes)."""
     inner = node.inputs[0] if node.op == "filter" and node.inputs else None
-    if inner is None or inner.op != "filter":
+    if inner is None or inner.op != "filter" or _may_fail(node.spec.predicate, inner.schema):
         return None
     inputs = [inner.inputs[0]]
     inner_map = _with_inputs(inner.inputs[0], inner, inputs)
@@ -141,8 +155,8 @@ def filter_before_derive(node: PlanNode) -> PlanNode | None:
     if derive is None or derive.op != "derive":
         return None
     derived = {item.name for item in derive.spec.items}
-    if _columns_read(node.spec.predicate) & derived or any(_has_window(i.expr) for i in derive.spec.items):
-        return None  # windows see every row, so filtering first would change them
+    if _columns_read(node.spec.predicate) & derived or any(_has_window(i.expr) or _may_fail(i.expr, derive.schema) for i in derive.spec.items):
+        return None  # windows see every row, and a derive that fails on a removed row must still fail
     source = derive.inputs[0]
     filtered = PlanNode("filter", node.spec, (source, *node.inputs[1:]), source.schema, node.spans)
     return derive.replace(inputs=(filtered, *derive.inputs[1:]), spans=derive.spans)

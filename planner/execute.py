@@ -26,6 +26,7 @@ class Limits:
     timeout: float | None = 60.0
     max_program_chars: int | None = 100_000
     max_expression_depth: int | None = 64
+    max_bytes: int | None = 2 * 2**30  # of any one step's result (a wide join can be small in rows)
 
 
 @dataclass
@@ -121,6 +122,9 @@ def _run_node(nid, attrs, tables, frames, limits):
     if limits.max_rows is not None and len(frame) > limits.max_rows:
         raise LimitError("too-many-rows", f"{op} node {nid[:8]} produced {len(frame):,} rows, over the limit of {limits.max_rows:,}",
                          span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
+    if limits.max_bytes is not None and frame.memory_usage(index=False, deep=False).sum() > limits.max_bytes:
+        raise LimitError("too-many-bytes", f"{op} node {nid[:8]} holds more than {limits.max_bytes / 2**30:.1f} GiB",
+                         span=_span(attrs), hint="raise the limit with --max-bytes N (or Limits(max_bytes=...)), or select fewer columns")
     return frame
 
 
@@ -140,8 +144,8 @@ def _normalize(frame: pd.DataFrame, schema: TableType) -> pd.DataFrame:
 
 
 def _join_rows(nid, attrs, inputs, limits):
-    """Stop a join that would produce too many rows before it allocates them."""
-    if limits.max_rows is None:
+    """Stop a join that would produce too many rows, or bytes, before it allocates them."""
+    if limits.max_rows is None and limits.max_bytes is None:
         return
     spec = attrs["spec"]
     left, right = inputs
@@ -152,9 +156,19 @@ def _join_rows(nid, attrs, inputs, limits):
     rows = int((matched["l"].astype("float64") * matched["r"]).sum())
     if spec.kind == "left":
         rows += len(left) - int(matched["l"].sum())
-    if rows > limits.max_rows:
+    if limits.max_rows is not None and rows > limits.max_rows:
         raise LimitError("too-many-rows", f"join node {nid[:8]} would produce {rows:,} rows, over the limit of {limits.max_rows:,}",
                          span=_span(attrs), hint="join on a more selective key, aggregate first, or raise --max-rows N (or Limits(max_rows=...))")
+    row_bytes = _row_bytes(left) + _row_bytes(right)
+    if limits.max_bytes is not None and rows * row_bytes > limits.max_bytes:
+        raise LimitError("too-many-bytes", f"join node {nid[:8]} would produce {rows:,} rows of about {row_bytes} bytes "
+                         f"({rows * row_bytes / 2**30:.1f} GiB), over the limit of {limits.max_bytes / 2**30:.1f} GiB",
+                         span=_span(attrs), hint="select the columns you need before joining, join on a more selective key, "
+                         "or raise --max-bytes N (or Limits(max_bytes=...))")
+
+
+def _row_bytes(frame: pd.DataFrame) -> int:
+    return int(frame.memory_usage(index=False, deep=False).sum() / max(len(frame), 1)) + 8
 
 
 _PRECHECKS = {"join": _join_rows}

@@ -110,3 +110,11 @@ def test_pathological_nesting_is_a_limit_error_not_a_crash(people):
     text = "answer " + "-" * 5000 + "1"
     with pytest.raises(LimitError):
         run_program(text, people, Limits(max_expression_depth=None))
+
+
+def test_a_wide_join_is_stopped_by_bytes_before_rows():
+    frame = pd.DataFrame({"k": [1] * 300, **{f"c{i}": range(300) for i in range(20)}})
+    catalog = Catalog([table_from_frame("t", frame)])
+    with pytest.raises(LimitError) as caught:
+        run_program("t | join t on k | aggregate n = count()", catalog, Limits(max_rows=None, max_bytes=2_000_000))
+    assert caught.value.code == "too-many-bytes" and "select the columns" in caught.value.hint
