@@ -206,6 +206,13 @@ def _cast_text(args, partition):
     return _text_of(*args[0])
 
 
+def _finite_only(function: str, x: str) -> str:
+    """Over infinities DuckDB raises where the language gives null (NaN)."""
+    value = f"CAST({x} AS DOUBLE)"
+    return (f"(CASE WHEN bool_or(isinf({value})) THEN NULL "
+            f"ELSE {function}({value}) FILTER (WHERE NOT isinf({value})) END)")
+
+
 def _plain(name):
     return lambda args, partition: f"{name}({', '.join(str(a) for a in args)})"
 
@@ -257,8 +264,8 @@ _FUNCTIONS = {
     "first": lambda a, p: f"arg_min({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL)",
     "last": lambda a, p: f"arg_max({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL)",
     "corr": lambda a, p: f"corr(CAST({a[0]} AS DOUBLE), CAST({a[1]} AS DOUBLE))",
-    "skew": lambda a, p: f"skewness(CAST({a[0]} AS DOUBLE))",
-    "kurtosis": lambda a, p: f"kurtosis(CAST({a[0]} AS DOUBLE))",
+    "skew": lambda a, p: _finite_only("skewness", a[0]),
+    "kurtosis": lambda a, p: _finite_only("kurtosis", a[0]),
     # windows
     "rank": _rank("rank"),
     "dense_rank": _rank("dense_rank"),

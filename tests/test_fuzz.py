@@ -34,6 +34,7 @@ FOUND = [
     ("s0 = t | aggregate a0_0 = corr(k, k)\ns1 = s0 | filter a0_0 is null\nanswer s1\n", {"k": [0.0]}),  # NaN is null
     ('s0 = t | derive c0 = coalesce(g, "")\nanswer s0\n', {"g": [None]}),  # NaN-to-null only on floats
     ("s0 = t | aggregate a0_0 = quantile(x, 0.0)\nanswer s0\n", {"x": [None, None, float("inf")]}),  # inf kept
+    ("s0 = t | aggregate a0_0 = skew(x)\nanswer s0\n", {"x": [None, 0.0, 0.0, float("inf")]}),  # DuckDB raised
 ]
 
 
