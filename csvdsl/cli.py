@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `csvdsl plan ... | head`: the reader left; that is not an error
+        sys.stderr.close()
+        return EXIT_OK
     except RecursionError:
         _report(LimitError("expression-too-deep", "the program nests too deeply to process",
                            hint="split deep expressions with derive or bindings"), getattr(args, "format", "text"))
@@ -67,7 +70,7 @@ def _program_text(args) -> tuple[str, str | None]:
         raise UsageError(f"{args.program} is not UTF-8 text: {error}") from None
 
 
-def _limits(args) -> Limits:
+def limits_from_args(args) -> Limits:
     def bound(value):
         return value if value > 0 else None
 
@@ -78,7 +81,7 @@ def _limits(args) -> Limits:
 def _run(args) -> int:
     text, file = _program_text(args)
     catalog = Catalog.from_specs(args.csv)
-    run = run_program(text, catalog, _limits(args), file)
+    run = run_program(text, catalog, limits_from_args(args), file)
     outputs = run.execution.outputs
     if args.format == "json":
         if not outputs:
@@ -94,7 +97,7 @@ def _run(args) -> int:
 
 def _check(args) -> int:
     text, file = _program_text(args)
-    checked, plan = plan_program(text, Catalog.from_specs(args.csv), file, limits=_limits(args))
+    checked, plan = plan_program(text, Catalog.from_specs(args.csv), file, limits=limits_from_args(args))
     answer = checked.answer
     if args.format == "json":
         print(dumps({"ok": True, "statements": len(checked.program.statements), "nodes": plan.graph.number_of_nodes(),
@@ -109,7 +112,7 @@ def _plan(args) -> int:
     from planner.explain import explain_dot, explain_english, explain_json, explain_text
 
     text, file = _program_text(args)
-    _, plan = plan_program(text, Catalog.from_specs(args.csv), file, canonical=not args.raw, limits=_limits(args))
+    _, plan = plan_program(text, Catalog.from_specs(args.csv), file, canonical=not args.raw, limits=limits_from_args(args))
     render = {"text": explain_text, "json": explain_json, "dot": explain_dot,
               "english": lambda p: "\n".join(explain_english(p))}[args.format]
     print(render(plan))
@@ -133,7 +136,7 @@ def _verify(args) -> int:
     teacher, student = _read_program(args.teacher), _read_program(args.student)
     try:
         report = verify(teacher, student, Catalog.from_specs(args.csv), Options(case_insensitive=args.ignore_case),
-                        _limits(args))
+                        limits_from_args(args))
     except DslError as error:  # the teacher's program must run; the student's errors are in the report
         raise error.with_source(teacher, args.teacher)
     print(report.model_dump_json(indent=2) if args.format == "json" else report.text())

@@ -73,7 +73,9 @@ def render_text(value: Value, max_rows: int = MAX_ROWS) -> str:
     if value.kind == "table":
         return _text_table(value, max_rows)
     if value.kind == "list":
-        return dumps([json_cell(v) for v in value.value])
+        shown = dumps([json_cell(v) for v in value.value[:max_rows]])
+        more = len(value.value) - max_rows
+        return shown if more <= 0 else f"{shown[:-1]}, ...] ({more:,} more items)"
     return text_scalar(value.value)
 
 

@@ -30,9 +30,8 @@ from rich.text import Text
 
 from csvdsl import ast
 from csvdsl.check import TableType, check
-from csvdsl.cli import _limits as limits_from_args
-from csvdsl.errors import DataError, DslError, ParseError, Span, did_you_mean, internal_error, name_hint
-from csvdsl.errors import quote_name
+from csvdsl.cli import limits_from_args
+from csvdsl.errors import DataError, DslError, ParseError, Span, did_you_mean, internal_error, name_hint, quote_name
 from csvdsl.format import format_program
 from csvdsl.grammar import build_parser, keywords
 from csvdsl.parse import parse
@@ -786,9 +785,7 @@ def _load(shell: Shell, words: list[Word]) -> None:
     path = words[0].text
     name = words[2].text if len(words) == 3 else table_name_from_path(path)
     table = read_table(Path(path).expanduser(), name)
-    shell.catalog.add(table)
-    # The engine keeps its own name -> frame map for execution; the catalog gives the types.
-    shell.session.engine.tables[name] = table.frame
+    shell.session.engine.add_table(table)
     shell.output.note(f"loaded {name}: {len(table.frame):,} rows, {len(table.schema)} columns")
 
 
@@ -876,7 +873,7 @@ KEYS = (
     ("|", "at an empty prompt: continue the last pipeline that ran"),
     ("Tab", "complete keywords, functions, tables, bindings and the columns in scope"),
     ("Up, Down", "walk the history (kept between sessions); Ctrl-R searches it"),
-    ("Ctrl-C", "clear the input"),
+    ("Ctrl-C", "clear the input; stop a program that is running"),
     ("Ctrl-D", "leave (on an empty prompt)"),
 )
 
@@ -989,6 +986,7 @@ def run_script(shell: Shell, text: str) -> int:
 
 
 def banner(shell: Shell) -> str:
+    """The greeting: what is loaded and how to get help."""
     tables = ", ".join(f"{name} ({len(shell.catalog[name].frame):,} rows)" for name in shell.catalog.names())
     loaded = f"tables: {tables}" if tables else "no tables loaded yet (:load PATH)"
     return f"csvdsl repl - {loaded}. :help for help, Ctrl-D to leave."

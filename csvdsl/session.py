@@ -10,7 +10,7 @@ from csvdsl.check import check
 from csvdsl.errors import DslError, internal_error
 from csvdsl.program import parse_within_limits, table_types
 from csvdsl.render import render_text
-from planner.compile import compile_program
+from planner.compile import Output, compile_program
 from planner.engine import Engine
 from planner.execute import Limits, Value
 
@@ -52,10 +52,10 @@ class Session:
             observation = self._run(text)
         except DslError as error:
             error.with_source(text)
-            observation = Observation(_clip(error.render(), self.max_chars), error=error)
+            observation = Observation(_cut(error.render(), self.max_chars), error=error)
         except Exception as error:  # a model must get an observation, never a crash
             failure = internal_error(error)
-            observation = Observation(_clip(failure.render(), self.max_chars), error=failure)
+            observation = Observation(_cut(failure.render(), self.max_chars), error=failure)
         self.transcript.append((text, observation))
         return observation
 
@@ -66,10 +66,20 @@ class Session:
         checked = check(combined, table_types(self.engine.catalog))
         plan = compile_program(checked)
         outputs = [o for o in plan.outputs if o.statement >= prior]
+        # New bindings run now, so a failing one fails this turn, not a later one.
+        outputs += [Output(index, "binding", plan.bindings[s.name], checked.statement_types[index])
+                    for index, s in enumerate(combined.statements) if index >= prior and isinstance(s, ast.Binding)
+                    and plan.bindings.get(s.name) is not None and _last_binding(combined, s.name) == index]
+        outputs.sort(key=lambda o: o.statement)
         execution = self.engine.execute(plan, self.limits, outputs)
         self.bindings.extend(s for s in program.statements if isinstance(s, ast.Binding))
         parts, values, answer = [], [], None
         for output, value in execution.outputs:
+            if output.kind == "binding":
+                name = combined.statements[output.statement].name
+                rows, columns = value.value.shape
+                parts.append(f"bound {name}: {rows:,} row{'s' if rows != 1 else ''}, {columns} column{'s' if columns != 1 else ''}")
+                continue
             values.append(value)
             if output.kind == "answer":
                 answer = self.answer = value
@@ -79,9 +89,8 @@ class Session:
                 rows = max(self.max_rows, DESCRIBE_ROWS) if output.kind == "describe" else self.max_rows
                 parts.append(render_text(value, rows))
         if not parts:
-            names = [s.name for s in program.statements if isinstance(s, ast.Binding)]
-            parts.append(f"ok: bound {', '.join(names)}" if names else "ok")
-        return Observation(_clip("\n\n".join(parts), self.max_chars), answer, None, values)
+            parts.append("ok")
+        return Observation(_cut("\n\n".join(parts), self.max_chars), answer, None, values)
 
     def reset(self) -> None:
         """Forget the bindings (the tables and the cache stay)."""
@@ -89,7 +98,11 @@ class Session:
         self.answer = None
 
 
-def _clip(text: str, limit: int) -> str:
+def _last_binding(program: ast.Program, name: str) -> int:
+    return max(i for i, s in enumerate(program.statements) if isinstance(s, ast.Binding) and s.name == name)
+
+
+def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text.rfind("\n", 0, limit)

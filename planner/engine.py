@@ -90,6 +90,11 @@ class Engine:
         self.cache = ResultCache(cache_bytes) if cache_bytes else None
         self.limits = limits or Limits()
 
+    def add_table(self, table) -> None:
+        """Load one more table (a ``csvdsl.tables.Table``); results of other tables stay cached."""
+        self.catalog.add(table)
+        self.tables[table.name] = table.frame
+
     @property
     def stats(self) -> CacheStats:
         return self.cache.stats if self.cache else CacheStats()

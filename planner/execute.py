@@ -82,7 +82,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
             execution.outputs.append((output, table_value(listing, output.schema)))
             continue
         result = frames[output.node]
-        if output.kind in ("show", "describe"):
+        if output.kind in ("show", "describe", "binding"):
             result = table_value(result, output.schema or plan.node(output.node)["schema"])
         execution.outputs.append((output, result))
     return execution

@@ -166,7 +166,7 @@ class _English:
         return text if top or e.op == "and" else f"({text})" if len(parts) > 2 else text
 
     def _not(self, e, top):
-        return f"it is not true that {self(e.operand)}"
+        return f"it is not the case that {self(e.operand)}"
 
     def _neg(self, e, top):
         return f"minus {self(e.operand)}"
@@ -198,10 +198,9 @@ class _English:
         if e.name == "count" and not args:
             text = "the number of rows"
         else:
-            try:
-                text = function.english.format(*args)
-            except IndexError:  # optional arguments the phrase does not mention
-                text = function.english.format(*(args + [""] * len(function.params)))
+            omitted = len(function.params) - len(args)
+            filled = args + list(function.defaults[-omitted:] if 0 < omitted <= len(function.defaults) else []) if omitted > 0 else args
+            text = function.english.format(*(filled + [""] * len(function.params)))
             if function.variadic:
                 text = function.english.format(_words(args))
         if e.over:
@@ -255,7 +254,8 @@ def _columns(spec, english) -> dict:
 
 # Slots read off an AST spec's fields, so each op needs only its phrase template.
 _FIELD_SLOTS = {
-    "predicate": lambda spec, english: {"predicate": english(spec.predicate, top=True)},
+    "predicate": lambda spec, english: {"predicate": ("for which " if isinstance(spec.predicate, ast.Not) else "whose ")
+                                                     + english(spec.predicate, top=True)},
     "items": lambda spec, english: {
         "items": _words([_item(english, i) for i in spec.items]),
         "renames": _words([f"{i.expr.name} to {i.name}" for i in spec.items if isinstance(i.expr, ast.Column)]),

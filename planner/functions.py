@@ -38,6 +38,7 @@ class Function:
     ordered: bool = False  # windows: takes `desc` on its argument
     null_tolerant: bool = False  # called even when an argument is null (SQL functions are not)
     check_constants: Callable | None = None  # argument values -> (position, problem) or None
+    defaults: tuple = ()  # how the English phrase reads omitted trailing arguments
 
     @property
     def min_args(self) -> int:
@@ -336,7 +337,8 @@ _register(
     Function("date_diff", "scalar", ("end", "start"), (TEMPORAL, TEMPORAL), _const(INT), _date_diff, "the number of days from {1} to {0}"),
     # math
     Function("abs", "scalar", ("x",), (NUMBERS,), _same, lambda x: x.abs(), "the absolute value of {0}"),
-    Function("round", "scalar", ("x", "digits"), (NUMBERS, frozenset({INT})), lambda t: t[0] if t[0] != NULL else FLOAT, _round, "{0} rounded", required=1, constant=(1,), check_constants=_between(1, "digits", -15, 15)),
+    Function("round", "scalar", ("x", "digits"), (NUMBERS, frozenset({INT})), lambda t: t[0] if t[0] != NULL else FLOAT, _round, "{0} rounded to {1} decimal places", required=1, constant=(1,), check_constants=_between(1, "digits", -15, 15),
+             defaults=("0",)),
     Function("floor", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.floor(x.astype(float)), "{0} rounded down"),
     Function("ceil", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.ceil(x.astype(float)), "{0} rounded up"),
     Function("sqrt", "scalar", ("x",), (NUMBERS,), _float, _sqrt, "the square root of {0}"),
@@ -371,8 +373,8 @@ _register(
     Function("dense_rank", "window", ("x",), (ORDERABLE,), _const(INT), None, "the dense rank by {0}", ordered=True),
     Function("row_number", "window", ("x",), (ORDERABLE,), _const(INT), None, "the row number", required=0, ordered=True),
     Function("cumsum", "window", ("x",), (NUMERIC,), _sum_type, None, "the running total of {0}"),
-    Function("lag", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the previous {0}", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9)),
-    Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the next {0}", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9)),
+    Function("lag", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the {0} of the row {1} before", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9), defaults=("1",)),
+    Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the {0} of the row {1} after", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9), defaults=("1",)),
     Function("pct_change", "window", ("x",), (NUMERIC,), _float, None, "the relative change of {0} from the previous row"),
 )
 

@@ -280,7 +280,7 @@ def _register(*ops: Op) -> None:
 
 _register(
     Op("source", None, lambda spec: {"table": spec}, _source, "Start from the {table} table."),
-    Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the {subject} whose {predicate}."),
+    Op("filter", ast.Filter, lambda s: {"predicate": format_expr(s.predicate)}, _filter, "Keep the {subject} {predicate}."),
     Op("select", ast.Select, lambda s: {"columns": [select_item(i) for i in s.items]}, _select, "Keep only {items}."),
     Op("derive", ast.Derive, lambda s: {"columns": _pairs(s.items)}, _derive, "Add {items}."),
     Op("drop", ast.Drop, lambda s: {"columns": [c.name for c in s.columns]}, _drop, "Remove {columns}."),

@@ -33,11 +33,11 @@ def test_transcript_describe_take_bind_answer(flights_dir):
     assert head.values[0].value["dep_delay"].tolist() == [2.0, 4.0, 2.0]
 
     bound = session.run("# long delays from JFK\njfk = flights | filter origin == \"JFK\" and dep_delay > 60")
-    assert bound.text == "ok: bound jfk"
+    assert bound.text == "bound jfk: 8,401 rows, 19 columns"
 
     answered = session.run("n = jfk | aggregate n = count()\nanswer n.n")
     assert answered.answer.value == 8401 and answered.answer.kind == "number"  # DuckDB agrees
-    assert answered.text == "answer (number): 8401"
+    assert answered.text == "bound n: 1 row, 1 column\n\nanswer (number): 8401"
     assert session.answer is answered.answer
     assert [text for text, _ in session.transcript][1] == "flights | take 3"
     assert session.transcript[2][0].startswith("# long delays from JFK")

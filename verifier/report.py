@@ -50,7 +50,7 @@ class VerificationReport(BaseModel):
         lines = [
             f"answer match   {self.answer_match:.2f}  {self.answer_reason}",
             f"exact plan     {'yes' if self.exact_plan else 'no'}",
-            f"similarity     {self.similarity:.2f}",
+            f"similarity     {self.similarity:.3f}",
             f"hook coverage  {self.hook_coverage:.2f}  ({self.hooks_matched} of {self.hooks_total} teacher steps found)",
         ]
         if self.error:

@@ -60,7 +60,8 @@ def compare_plans(teacher: Plan, student: Plan) -> StructureMatch:
             other = student.node(candidate)
             if candidate in taken or other["op"] != attrs["op"]:
                 continue
-            credit = 0.5 + 0.5 * param_similarity(attrs, other)
+            similar = param_similarity(attrs, other)
+            credit = 1.0 if similar == 1.0 else 0.5 + 0.4 * similar  # different parameters never count in full
             inputs = attrs["inputs"]
             wired = sum(1 for i in inputs if i in matches and matches[i][0] in other["inputs"]) / len(inputs) if inputs else 1.0
             score = credit + 0.25 * wired
