@@ -226,7 +226,8 @@ def _quantile_whole(s, q):
     low, high = int(np.floor(position)), int(np.ceil(position))
     if low == high or values[low] == values[high]:
         return values[low]
-    return values[low] + (values[high] - values[low]) * (position - low)
+    weight = position - low  # in (0, 1): the weighted form keeps an infinite end infinite
+    return values[low] * (1 - weight) + values[high] * weight
 
 
 def _quantile_grouped(gb, cols, consts):

@@ -35,6 +35,7 @@ FOUND = [
     ('s0 = t | derive c0 = coalesce(g, "")\nanswer s0\n', {"g": [None]}),  # NaN-to-null only on floats
     ("s0 = t | aggregate a0_0 = quantile(x, 0.0)\nanswer s0\n", {"x": [None, None, float("inf")]}),  # inf kept
     ("s0 = t | aggregate a0_0 = skew(x)\nanswer s0\n", {"x": [None, 0.0, 0.0, float("inf")]}),  # DuckDB raised
+    ("s0 = t | aggregate a0_0 = quantile(x, 0.25)\nanswer s0\n", {"x": [None, 0.0, float("-inf")]}),  # -inf kept
 ]
 
 

@@ -137,7 +137,6 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
     from csvdsl.testing.strategies import SCHEMA, programs, tables
 
     outcomes, coverage, started = Counter(), Counter(), time.monotonic()
-    failure: dict = {}
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
@@ -146,10 +145,12 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
     def one(frame, program):
         if seconds is not None and time.monotonic() - started > seconds:
             return
-        failure.update(frame=frame, program=program)
-        outcomes[check_program(program, frame, SCHEMA)] += 1
+        try:
+            outcomes[check_program(program, frame, SCHEMA)] += 1
+        except Disagreement as error:
+            error.frame = frame  # Hypothesis raises the last, shrunk, example's error
+            raise
         coverage.update(features(program))
-        failure.clear()
         done = sum(outcomes.values())
         if done % 1000 == 0:
             rate = done / (time.monotonic() - started)
@@ -157,9 +158,14 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
 
     try:
         one()
-    except Disagreement as error:
-        write_reproducer(out, failure.get("program", error.program), failure.get("frame"), error)
-        report(f"disagreement: {error.what}\nreproducer written to {out}")
+    except (Disagreement, BaseExceptionGroup) as raised:
+        found = [raised] if isinstance(raised, Disagreement) else [e for e in raised.exceptions if isinstance(e, Disagreement)]
+        if not found:
+            raise
+        for number, error in enumerate(found):  # Hypothesis can find several distinct failures
+            target = out if number == 0 else out / f"failure-{number + 1}"
+            write_reproducer(target, error.program, getattr(error, "frame", None), error)
+            report(f"disagreement: {error.what}\nreproducer written to {target}")
         return 1
     elapsed = time.monotonic() - started
     total = sum(outcomes.values())
