@@ -113,6 +113,7 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
     summary = Summary()
     with open(path, "a", encoding="utf-8") as sink, _progress(progress, per_table * len(catalog.names())) as advance:
         for table in catalog.names():
+            summary.tasks[table] += 0  # a table with nothing to ask is listed too
             stream = candidates(engine, table, profiles, seed)
             kept = 0
             for _ in range(per_table * ATTEMPTS_PER_TASK):

@@ -6,6 +6,7 @@ names every column and constant the program uses. Deterministic for a seed."""
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -46,6 +47,14 @@ def _threshold(value: float, whole: bool):
     return float(f"{value:.3g}")
 
 
+# Numbers that identify or date things rather than measure them: no sums or averages of these.
+_NOT_MEASURES = re.compile(r"(^|_)(id|code|no|num|number|zip|key|flight|year|month|day|hour|minute)($|_)", re.IGNORECASE)
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
+
+
 def profile_table(name: str, frame: pd.DataFrame, schema: dict[str, str]) -> Profile:
     profile = Profile(name, len(frame))
     for column, kind in schema.items():
@@ -59,7 +68,7 @@ def profile_table(name: str, frame: pd.DataFrame, schema: dict[str, str]) -> Pro
             top = [v for v, _ in Counter(values.tolist()).most_common(MAX_VALUES) if _literal_safe(v)]
             if len(top) >= 2:
                 profile.categorical[column] = top
-        elif kind in ("int", "float") and distinct > 12:
+        elif kind in ("int", "float") and distinct > 12 and not _NOT_MEASURES.search(column):
             whole = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
             quantiles = values.astype(float).quantile([0.1, 0.25, 0.5, 0.75, 0.9]).tolist()
             profile.numeric[column] = sorted({_threshold(q, whole) for q in quantiles})
@@ -200,7 +209,7 @@ def above_average(rng, profile, profiles):
         where, where_words = f" and {found[0]}", f" and {found[1]}"
     program = (f"a = {_q(profile.name)} | aggregate m = mean({_q(column)})\n"
                f"t = {_q(profile.name)} | filter {_q(column)} > a.m{where} | aggregate n = count()\nanswer t.n")
-    question = f"In {profile.name}, how many rows have a {column} above the average {column}{where_words}?"
+    question = f"In {profile.name}, how many rows have {_a(column)} above the average {column}{where_words}?"
     return Candidate("above_average", program, question)
 
 
@@ -225,7 +234,8 @@ def busiest_period(rng, profile, profiles):
     where, where_words = _maybe_filter(rng, profile, set(), 0.5)
     program = (f"t = {_q(profile.name)}{where}\n  | derive p = {part}({_q(column)})\n  | group p aggregate n = count()\n"
                f"  | sort n desc, p\n  | take 1\nanswer t.p")
-    question = f"In {profile.name}{where_words}, which {_DATE_PARTS[part]} of {column} has the most rows (ties broken by the smallest)?"
+    ties = "alphabetically" if part == "weekday" else "by the smallest"
+    question = f"In {profile.name}{where_words}, which {_DATE_PARTS[part]} of {column} has the most rows (ties broken {ties})?"
     return Candidate("busiest_period", program, question)
 
 
@@ -286,6 +296,11 @@ def rejection(run) -> str | None:
         if answer.kind == "list" and any(v is None for v in answer.value):
             return "null-in-answer"
     plan, frames = run.plan, run.execution.frames
+    groups = [n for n in plan.needed() if plan.node(n)["op"] == "group" and n in frames]
+    if groups and answer.kind in ("list", "string", "number", "date", "bool"):
+        size = len(answer.value) if answer.kind == "list" else 1
+        if len(frames[groups[0]]) <= size:
+            return "answer-is-every-group"  # "which 3 origins..." when there are 3
     for node in plan.needed():
         attrs = plan.node(node)
         if attrs["op"] != "filter" or node not in frames:

@@ -4,6 +4,7 @@ whose questions name every column and constant; exports that load and feed the r
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -120,8 +121,9 @@ def test_every_question_names_its_columns_and_constants(generated):
     for record in load_records(generated):
         columns, constants = _mentions(record)
         assert columns, record.program
-        for word in columns | constants:
-            assert str(word) in record.question, f"{word!r} missing from: {record.question}\n{record.program}"
+        for word in columns | constants:  # whole words: `dep_time` must not pass as part of `sched_dep_time`
+            assert re.search(rf"(?<![\w.]){re.escape(str(word))}(?![\w])", record.question), \
+                f"{word!r} missing from: {record.question}\n{record.program}"
 
 
 def test_records_carry_what_training_needs(generated):
