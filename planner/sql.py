@@ -408,11 +408,22 @@ def answer_sql(plan: Plan) -> str:
     return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + f"SELECT {expr} AS answer"
 
 
+_CONNECTION = None
+
+
+def _connection():
+    # Connecting costs about 20 ms, more than most fuzzed programs take: one per process.
+    global _CONNECTION
+    if _CONNECTION is None:
+        import duckdb
+
+        _CONNECTION = duckdb.connect()
+    return _CONNECTION
+
+
 def run_oracle(plan: Plan, tables: dict[str, pd.DataFrame]):
     """The plan's answer computed by DuckDB: a Python scalar, a list, or (columns, rows)."""
-    import duckdb
-
-    connection = duckdb.connect()
+    connection = _connection().cursor()  # a cursor per run: results never left half-read
     for name, frame in tables.items():
         connection.register(name, frame.assign(**{ROW: np.arange(len(frame))}))
     attrs = plan.node(plan.root)
