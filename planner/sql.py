@@ -247,7 +247,7 @@ _FUNCTIONS = {
                          else f"(CASE WHEN {a[0]} > 0 THEN ln({a[0]}) / ln({literal(float(a[1]))}) END)"),
     "exp": lambda a, p: f"exp(CAST({a[0]} AS DOUBLE))",
     "coalesce": _plain("coalesce"),
-    "int": lambda a, p: f"CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS BIGINT)",
+    "int": lambda a, p: f"TRY_CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS BIGINT)",  # int(inf) is null
     "float": lambda a, p: f"TRY_CAST({a[0]} AS DOUBLE)",
     "str": _cast_text,
     # aggregates

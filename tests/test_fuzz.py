@@ -36,6 +36,7 @@ FOUND = [
     ("s0 = t | aggregate a0_0 = quantile(x, 0.0)\nanswer s0\n", {"x": [None, None, float("inf")]}),  # inf kept
     ("s0 = t | aggregate a0_0 = skew(x)\nanswer s0\n", {"x": [None, 0.0, 0.0, float("inf")]}),  # DuckDB raised
     ("s0 = t | aggregate a0_0 = quantile(x, 0.25)\nanswer s0\n", {"x": [None, 0.0, float("-inf")]}),  # -inf kept
+    ("s0 = t | derive c0 = int(x) + 1\nanswer s0.c0\n", {"x": [float("inf")]}),  # DuckDB could not cast inf
 ]
 
 
