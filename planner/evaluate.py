@@ -386,7 +386,12 @@ def _cumsum(expr, scope):
     if pd.api.types.is_bool_dtype(series) or series.dtype == "boolean":
         series = series.astype(float)
     with np.errstate(invalid="ignore"):  # inf + -inf is NaN (null), as in SQL engines
-        totals = _by_partition(expr, scope, series.fillna(0), "cumsum")
+        filled = series.fillna(0)
+        if expr.over and pd.api.types.is_float_dtype(filled) and np.isinf(filled.to_numpy()).any():
+            # pandas' grouped cumsum compensates rounding and turns inf + 0 into NaN
+            totals = filled.groupby(_partition(expr, scope), dropna=False, sort=False).transform(lambda s: s.cumsum())
+        else:
+            totals = _by_partition(expr, scope, filled, "cumsum")
     if totals.dtype == np.int64:
         exact = _by_partition(expr, scope, series.fillna(0).astype(float), "cumsum")
         if (np.abs(exact) >= 2.0**63).any():

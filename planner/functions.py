@@ -93,6 +93,11 @@ def _string_predicate(method):
     return run
 
 
+def _replace(s, old, new):
+    # SQL: replacing the empty string changes nothing (Python would insert `new` everywhere).
+    return s if old == "" else s.str.replace(old, new, regex=False)
+
+
 def _substr(s, start, length=None):
     # SQL positions: 1 is the first character; positions before it count toward the length.
     begin = int(start) - 1
@@ -322,7 +327,7 @@ _register(
     Function("contains", "scalar", ("s", "part"), (TEXT, TEXT), _const(BOOL), _string_predicate("contains"), "{0} contains {1}", constant=(1,)),
     Function("starts_with", "scalar", ("s", "prefix"), (TEXT, TEXT), _const(BOOL), _string_predicate("startswith"), "{0} starts with {1}", constant=(1,)),
     Function("ends_with", "scalar", ("s", "suffix"), (TEXT, TEXT), _const(BOOL), _string_predicate("endswith"), "{0} ends with {1}", constant=(1,)),
-    Function("replace", "scalar", ("s", "old", "new"), (TEXT, TEXT, TEXT), _const(STRING), lambda s, old, new: s.str.replace(old, new, regex=False), "{0} with {1} replaced by {2}", constant=(1, 2)),
+    Function("replace", "scalar", ("s", "old", "new"), (TEXT, TEXT, TEXT), _const(STRING), _replace, "{0} with {1} replaced by {2}", constant=(1, 2)),
     Function("substr", "scalar", ("s", "start", "length"), (TEXT, frozenset({INT}), frozenset({INT})), _const(STRING), _substr, "the part of {0} from position {1}", required=2, constant=(1, 2),
              check_constants=_all(_between(1, "start", -1e9, 1e9), _between(2, "length", 0, 1e9))),
     Function("concat", "scalar", ("s",), (ANY,), _const(STRING), _concat, "{0} joined together", variadic=True),

@@ -37,6 +37,8 @@ FOUND = [
     ("s0 = t | aggregate a0_0 = skew(x)\nanswer s0\n", {"x": [None, 0.0, 0.0, float("inf")]}),  # DuckDB raised
     ("s0 = t | aggregate a0_0 = quantile(x, 0.25)\nanswer s0\n", {"x": [None, 0.0, float("-inf")]}),  # -inf kept
     ("s0 = t | derive c0 = int(x) + 1\nanswer s0.c0\n", {"x": [float("inf")]}),  # DuckDB could not cast inf
+    ('s0 = t | derive c0 = replace("", "", "a")\nanswer s0\n', {"y": [0]}),  # Python inserted into ""
+    ("s0 = t | derive w0 = cumsum(x) over k\nanswer s0\n", {"x": [None, float("inf"), None]}),  # pandas gave NaN
 ]
 
 
