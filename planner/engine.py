@@ -35,6 +35,24 @@ def frame_bytes(frame) -> int:
     return 64
 
 
+class LruDict(OrderedDict):
+    """A mapping that keeps its ``capacity`` most recently used entries."""
+
+    def __init__(self, capacity: int):
+        super().__init__()
+        self.capacity = capacity
+
+    def remember(self, key, make):
+        """The value for ``key``, made by ``make()`` the first time."""
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.capacity:
+            self.popitem(last=False)
+        return value
+
+
 class ResultCache:
     """Node results by id, least recently used evicted first once ``capacity`` bytes are held."""
 

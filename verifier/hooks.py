@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from planner.compile import Plan
+from planner.engine import LruDict
 from verifier.answers import column_assignments
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -84,22 +84,14 @@ def fingerprints_for(engine) -> "FingerprintCache":
     return cache
 
 
-class FingerprintCache:
+class FingerprintCache(LruDict):
     """Fingerprints by node id (a node id names one computation on one catalog)."""
 
     def __init__(self, capacity: int = 1024):
-        self._entries: OrderedDict[str, Fingerprint] = OrderedDict()
-        self.capacity = capacity
+        super().__init__(capacity)
 
     def get(self, node_id: str, frame: pd.DataFrame) -> Fingerprint:
-        found = self._entries.get(node_id)
-        if found is None:
-            found = self._entries[node_id] = fingerprint(frame)
-            if len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(node_id)
-        return found
+        return self.remember(node_id, lambda: fingerprint(frame))
 
 
 @dataclass

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections import OrderedDict
 
 from csvdsl.errors import DslError
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
-from planner.engine import Engine
+from planner.engine import Engine, LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
@@ -26,24 +25,9 @@ _FENCE = re.compile(r"```[ \t]*csvdsl[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)  # a c
 _ANY_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
 
 
-class _Lru(OrderedDict):
-    def __init__(self, capacity: int):
-        super().__init__()
-        self.capacity = capacity
-
-    def remember(self, key, make):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = make()
-        if len(self) > self.capacity:
-            self.popitem(last=False)
-        return value
-
-
-_ENGINES = _Lru(8)  # tables key -> Engine
-_RUNS = _Lru(4096)  # (tables key, program) -> ProgramRun | DslError
-_HOOKS = _Lru(4096)  # (tables key, teacher, student) -> hook coverage
+_ENGINES = LruDict(8)  # tables key -> Engine
+_RUNS = LruDict(4096)  # (tables key, program) -> ProgramRun | DslError
+_HOOKS = LruDict(4096)  # (tables key, teacher, student) -> hook coverage
 
 
 def completion_text(completion) -> str:
