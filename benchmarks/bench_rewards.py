@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -78,7 +77,7 @@ def main(directory: Path):
     print(f"{'':46} {len(completions) / with_engine:,.0f} completions/s with the Engine, "
           f"{len(completions) / without:,.0f} without ({without / with_engine:.2f}x)")
 
-    teacher = "\n".join([f"s0 = flights | filter dep_delay > 0"] + [
+    teacher = "\n".join(["s0 = flights | filter dep_delay > 0"] + [
         f"s{i} = s{i - 1} | derive c{i} = dep_delay * {i}" if i % 2 else f"s{i} = s{i - 1} | filter c{i - 1} > {i}" for i in range(1, 17)
     ] + ["g = s16 | group carrier aggregate n = count() | sort n desc | take 1", "answer g.carrier"])
     student = teacher.replace("dep_delay * 5", "dep_delay * 6")

@@ -114,7 +114,7 @@ _explicit = {
 def test_text_from_the_grammar_parses(text):
     try:
         program = parse(text)
-    except ParseError as error:
+    except ParseError:
         # The generator joins tokens without regard to keyword boundaries ("a" + "in" -> "ain").
         assume(False)
     assert parse(format_program(program)) == program

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from conftest import ROOT
 from csvdsl.program import plan_program
-from csvdsl.tables import Catalog
 from planner.engine import Engine
 from planner.execute import Limits
 from verifier.report import verify

@@ -8,7 +8,6 @@ from pydantic import BaseModel
 
 from csvdsl.errors import DslError, internal_error
 from csvdsl.program import ProgramRun
-from csvdsl.render import to_json
 from planner.engine import Engine
 from planner.execute import Limits
 from verifier.answers import Options, compare, typed

@@ -132,7 +132,6 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
     On a disagreement, write program, table and both answers to ``out`` and return 1."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
-    from hypothesis import strategies as st
 
     from csvdsl.testing.strategies import SCHEMA, programs, tables
 
