@@ -213,6 +213,17 @@ def _finite_only(function: str, x: str) -> str:
             f"ELSE {function}({value}) FILTER (WHERE NOT isinf({value})) END)")
 
 
+def _substring(args) -> str:
+    """SQL-standard positions (as Postgres): a start before 1 eats into the length; DuckDB
+    would count a negative start from the end."""
+    text, start = args[0], int(args[1])
+    first = max(start, 1)
+    if len(args) < 3:
+        return f"substring({text}, {first})"
+    length = max(start + int(args[2]) - first, 0)
+    return f"substring({text}, {first}, {length})"
+
+
 def _plain(name):
     return lambda args, partition: f"{name}({', '.join(str(a) for a in args)})"
 
@@ -226,7 +237,7 @@ _FUNCTIONS = {
     "starts_with": lambda a, p: f"starts_with({a[0]}, {literal(a[1])})",
     "ends_with": lambda a, p: f"suffix({a[0]}, {literal(a[1])})",
     "replace": lambda a, p: f"replace({a[0]}, {literal(a[1])}, {literal(a[2])})",
-    "substr": lambda a, p: f"substring({a[0]}, {a[1]}" + (f", {a[2]})" if len(a) > 2 else ")"),
+    "substr": lambda a, p: _substring(a),
     "concat": lambda a, p: "(" + " || ".join(_text_of(x, kind) for x, kind in a) + ")",
     "year": _plain("year"),
     "month": _plain("month"),

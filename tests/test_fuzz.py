@@ -39,6 +39,7 @@ FOUND = [
     ("s0 = t | derive c0 = int(x) + 1\nanswer s0.c0\n", {"x": [float("inf")]}),  # DuckDB could not cast inf
     ('s0 = t | derive c0 = replace("", "", "a")\nanswer s0\n', {"y": [0]}),  # Python inserted into ""
     ("s0 = t | derive w0 = cumsum(x) over k\nanswer s0\n", {"x": [None, float("inf"), None]}),  # pandas gave NaN
+    ('s0 = t | derive c3 = substr("a", -1, 1)\nanswer s0\n', {"y": [0]}),  # DuckDB counts -1 from the end
 ]
 
 
