@@ -46,10 +46,11 @@ FOUND = [
 @pytest.mark.parametrize("program, columns", FOUND)
 def test_found_disagreements_stay_fixed(program, columns):
     n = len(next(iter(columns.values())))
-    frame = pd.DataFrame({"k": [None] * n, "g": [None] * n, "x": [None] * n, "y": [0] * n, "b": [None] * n, "d": [None] * n})
+    frame = pd.DataFrame({name: [None] * n for name in SCHEMA} | {"y": [0] * n})
     for name, values in columns.items():
         frame[name] = values
-    frame = frame.astype({"k": "float64", "g": "str", "x": "float64", "y": "int64", "b": "boolean", "d": "datetime64[us]"})
+    frame = frame.astype({"k": "float64", "g": "str", "x": "float64", "y": "int64", "b": "boolean", "d": "datetime64[us]",
+                          "ts": "datetime64[us]"})
     assert fuzz.check_program(program, frame, SCHEMA) == "agree"
 
 

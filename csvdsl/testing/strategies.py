@@ -17,6 +17,7 @@ from csvdsl import ast
 TEXT = st.sampled_from(["", " ", "a", "b", "A b", "ü", "é ö", "x y", "JFK", "lga", "a,b", "'q'", "z"])
 FLOATS = st.one_of(st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: round(v, 3)), st.sampled_from([0.0, -0.0, 1.5, float("inf"), float("-inf")]))
 DATES = st.dates(dt.date(1999, 1, 1), dt.date(2030, 12, 31))
+TIMES = st.datetimes(dt.datetime(1999, 1, 1), dt.datetime(2030, 12, 31)).map(lambda t: t.replace(microsecond=0))
 
 
 def _maybe(strategy, null_chance: bool = True):
@@ -25,7 +26,8 @@ def _maybe(strategy, null_chance: bool = True):
 
 @st.composite
 def tables(draw, min_rows: int = 0, max_rows: int = 8):
-    """A table with columns k (int key, repeats), g (text), x (float), y (int), b (bool), d (date)."""
+    """A table with columns k (int key, repeats), g (text), x (float), y (int), b (bool), d (date),
+    ts (datetime)."""
     n = draw(st.integers(min_rows, max_rows))
     column = lambda strategy: draw(st.lists(strategy, min_size=n, max_size=n))  # noqa: E731
     frame = pd.DataFrame({
@@ -35,11 +37,12 @@ def tables(draw, min_rows: int = 0, max_rows: int = 8):
         "y": pd.Series(column(st.integers(-50, 50)), dtype="int64"),
         "b": pd.Series(column(_maybe(st.booleans())), dtype="boolean"),
         "d": pd.to_datetime(pd.Series(column(_maybe(DATES)), dtype="object")).astype("datetime64[us]"),
+        "ts": pd.to_datetime(pd.Series(column(_maybe(TIMES)), dtype="object")).astype("datetime64[us]"),
     })
     return frame
 
 
-SCHEMA = {"k": "int", "g": "string", "x": "float", "y": "int", "b": "bool", "d": "date"}
+SCHEMA = {"k": "int", "g": "string", "x": "float", "y": "int", "b": "bool", "d": "date", "ts": "datetime"}
 
 
 def _lit(value) -> str:
@@ -57,7 +60,7 @@ class _Exprs:
 
     def number(self, depth=0) -> str:
         draw = self.draw
-        options = ["column", "literal"] + (["arith", "func", "case", "coalesce"] if depth < 2 else [])
+        options = ["column", "literal"] + (["arith", "func", "case", "coalesce", "neg", "clock"] if depth < 2 else [])
         choice = draw(st.sampled_from(options))
         columns = self.of(("int", "float"))
         if choice == "column" and columns:
@@ -85,6 +88,12 @@ class _Exprs:
             return f"case when {self.boolean(depth + 1)} then {self.number(depth + 1)} else {self.number(depth + 1)} end"
         if choice == "coalesce":
             return f"coalesce({self.number(depth + 1)}, {self.number(depth + 1)})"
+        if choice == "neg":
+            return f"-({self.number(depth + 1)})"
+        if choice == "clock" and self.of(("datetime",)):
+            column = draw(st.sampled_from(self.of(("datetime",))))
+            part = draw(st.sampled_from(["hour", "minute", "day", "year"]))
+            return f"{part}({column})"
         return _lit(draw(st.one_of(st.integers(-20, 20), st.sampled_from([0.5, 2.5, -1.25, 100.0]))))
 
     def text(self, depth=0) -> str:
@@ -111,7 +120,13 @@ class _Exprs:
         return _lit(draw(TEXT))
 
     def date(self) -> str:
-        return self.draw(st.sampled_from(self.of(("date",))))
+        draw = self.draw
+        choice = draw(st.sampled_from(["column", "parse", "truncate"]))
+        if choice == "parse":
+            return f'date({_lit(str(draw(DATES)))})'
+        if choice == "truncate" and self.of(("datetime",)):
+            return f"date({draw(st.sampled_from(self.of(('datetime',))))})"
+        return draw(st.sampled_from(self.of(("date",))))
 
     def boolean(self, depth=0) -> str:
         draw = self.draw
