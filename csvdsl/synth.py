@@ -95,6 +95,7 @@ class Candidate:
     family: str
     program: str
     question: str
+    baseline: str | None = None  # the same question without its filter: an equal answer means the filter is idle
 
 
 # ---------------------------------------------------------------- conditions
@@ -272,7 +273,8 @@ def distinct_where(rng, profile, profiles):
         return None
     program = f"t = {_q(profile.name)} | filter {found[0]} | aggregate n = count_distinct({_q(column)})\nanswer t.n"
     question = f"In {profile.name}, how many distinct values of {column} appear where {found[1]}?"
-    return Candidate("distinct_where", program, question)
+    baseline = f"t = {_q(profile.name)} | aggregate n = count_distinct({_q(column)})\nanswer t.n"
+    return Candidate("distinct_where", program, question, baseline)
 
 
 FAMILIES = (count_where, aggregate_where, top_values, best_group, above_average, joined_top,
@@ -336,6 +338,8 @@ def candidates(engine: Engine, table: str, profiles: dict[str, Profile], seed: i
             yield Attempt(candidate, reason=f"error:{error.code}")
             continue
         reason = rejection(run)
+        if reason is None and candidate.baseline and engine.run(candidate.baseline).answer.value == run.answer.value:
+            reason = "filter-does-not-matter"
         if reason is None and run.plan.root in seen:
             reason = "duplicate"
         if reason is None:
