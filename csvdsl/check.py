@@ -382,7 +382,16 @@ class _Checker:
 
     def logical(self, expr: ast.Logical, context):
         for operand in expr.operands:
-            self.expect_bool(operand, self.expr(operand, context), f"`{expr.op}`")
+            kind = self.expr(operand, context)
+            if kind not in (BOOL, NULL) and expr.op == "or" and isinstance(operand, ast.Literal):
+                # `city == "London" or "Paris"`: the second value lost its comparison
+                compared = next((o for o in expr.operands if isinstance(o, ast.Binary) and o.op == "=="
+                                 and isinstance(o.left, ast.Column) and isinstance(o.right, ast.Literal)), None)
+                if compared is not None:
+                    values = ", ".join(format_expr(v) for v in (compared.right, operand))
+                    raise CheckError("not-boolean", f"`or` needs a true/false condition, but `{format_expr(operand)}` is {_a(kind)}",
+                                     span=operand.span, hint=f"to test several values write `{format_expr(compared.left)} in [{values}]`")
+            self.expect_bool(operand, kind, f"`{expr.op}`")
         return BOOL
 
     def in_list(self, expr: ast.InList, context):

@@ -414,7 +414,8 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
         if close is not None:
             hint = f"did you mean `{close}`? " + (hint or "")
     elif token is not None and token.type in ("_NL", "_CONT"):
-        hint = (hint + "; " if hint else "") + "a statement continues on the next line only when that line starts with `|`"
+        hint = (hint + "; " if hint else "") + ("a statement continues on the next line only when that line starts "
+                                               "with `|`: write the rest on one line")
 
     code = "unexpected-end" if isinstance(error, UnexpectedEOF) or _is_end(error) else "unexpected-token"
     return ParseError(code, _unexpected(error, text), span=span, hint=hint)
