@@ -33,7 +33,11 @@ CASES = [
     (lst(["B6", "DL", "9E"]), lst(["9E", "B6", "DL"]), 1.0, "order not asked for"),
     (lst(["B6", "DL", "9E"], ordered=True), lst(["9E", "B6", "DL"]), 0.0, "order was asked for"),
     (lst(["B6", "DL", "9E"], ordered=True), lst(["B6", "DL", "9E"]), 1.0, "same order"),
-    (lst(["a", "a", "b"]), lst(["a", "b", "b"]), 0.0, "missing"),
+    (lst(["a", "a", "b"]), lst(["a", "b", "b"]), 0.0, "appears 1 time(s), expected 2"),
+    (lst([71707389571.63391, 1.0]), lst([1.0, 71707389571.63393]), 1.0, "same 2 items"),  # relative tolerance
+    (table(["v"], [[71707389571.63391]]), table(["v"], [[71707389571.63393]]), 1.0, "rows"),
+    (lst([1e-8, 5]), lst([2e-8, 5]), 0.0, "appears"),  # as for scalars: beyond the absolute tolerance
+    (lst([1e12, 5]), lst([1e12 + 1, 5]), 1.0, "same"),  # within the relative tolerance
     (lst([1, 2]), lst([1, 2, 3]), 0.0, "expected 2 items"),
     (num(5), lst([5]), 1.0, "unwrapped"),
     (num(5), table(["n"], [[5]]), 1.0, "unwrapped"),

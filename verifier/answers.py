@@ -9,7 +9,6 @@ import datetime as dt
 import itertools
 import json
 import math
-from collections import Counter
 from dataclasses import dataclass
 
 from csvdsl.render import to_json
@@ -152,18 +151,26 @@ def _scalars(teacher, student, options):
     return AnswerMatch(0.0, f"expected {_show(a)}, got {_show(b)}")
 
 
-def _key(value, options: Options):
-    """A hashable stand-in for a cell, equal for values ``same_value`` would call equal
-    (numbers rounded to the tolerance; a stand-in only, confirmed by ``same_value``)."""
+def _order_key(value) -> tuple:
+    """A total order over cells of any type, so that equal multisets sort alike."""
+    if value is None:
+        return (0, 0.0, "")
     if _number(value):
-        return ("n", round(float(value), 6))
+        number = float(value)
+        return (1, 0.0 if math.isnan(number) else number, "")
     if isinstance(value, str):
-        text = value.strip()
-        parsed = _date(text)
-        if parsed is not None:
-            return ("d", parsed)
-        return ("s", text.casefold() if options.case_insensitive else text)
-    return ("o", value)
+        parsed = _date(value.strip())
+        return (2, parsed.timestamp() if parsed else 0.0, value.strip())
+    return (3, 0.0, repr(value))
+
+
+def _same_sequence(a: list, b: list, options: Options) -> bool:
+    return len(a) == len(b) and all(same_value(x, y, options) for x, y in zip(a, b))
+
+
+def same_multiset(a: list, b: list, options: Options) -> bool:
+    """Equal as multisets, cells within tolerance: sorted, then compared in pairs."""
+    return _same_sequence(sorted(a, key=_order_key), sorted(b, key=_order_key), options)
 
 
 def _lists(teacher, student, options):
@@ -173,28 +180,34 @@ def _lists(teacher, student, options):
     if teacher.get("ordered"):
         for i, (x, y) in enumerate(zip(a, b)):
             if not same_value(x, y, options):
-                if Counter(_key(v, options) for v in a) == Counter(_key(v, options) for v in b):
+                if same_multiset(a, b, options):
                     return AnswerMatch(0.0, f"the same items in another order (item {i + 1}: expected {_show(x)}, got {_show(y)}); the order was asked for")
                 return AnswerMatch(0.0, f"item {i + 1}: expected {_show(x)}, got {_show(y)}")
         return AnswerMatch(1.0, f"the same {len(a)} items in the same order")
-    missing = Counter(_key(v, options) for v in a) - Counter(_key(v, options) for v in b)
-    if missing:
-        example = next(iter(missing))[1]
-        return AnswerMatch(0.0, f"{sum(missing.values())} expected item(s) missing, e.g. {example!r}")
+    if not same_multiset(a, b, options):
+        for x in a:
+            expected = sum(same_value(x, y, options) for y in a)
+            got = sum(same_value(x, y, options) for y in b)
+            if expected != got:
+                return AnswerMatch(0.0, f"the items differ: {_show(x)} appears {got} time(s), expected {expected}")
+        return AnswerMatch(0.0, "the items differ")
     return AnswerMatch(1.0, f"the same {len(a)} items" + (" (order not asked for)" if a != b else ""))
-
-
-def _column_keys(table, options):
-    columns = table["value"]["columns"]
-    rows = table["value"]["rows"]
-    return [Counter(_key(row[i], options) for row in rows) for i in range(len(columns))]
 
 
 def column_mapping(teacher_table: dict, student_table: dict, options: Options | None = None) -> list[list[int]]:
     """For each teacher column, the student columns holding the same values (names ignored)."""
     options = options or Options()
-    ours, theirs = _column_keys(teacher_table, options), _column_keys(student_table, options)
-    return [[j for j, candidate in enumerate(theirs) if candidate == column] for column in ours]
+    ours, theirs = teacher_table["value"], student_table["value"]
+    columns = lambda table: [sorted((row[i] for row in table["rows"]), key=_order_key) for i in range(len(table["columns"]))]  # noqa: E731
+    mine, other = columns(ours), columns(theirs)
+    return [[j for j, candidate in enumerate(other) if _same_sequence(column, candidate, options)] for column in mine]
+
+
+def _rows_match(rows_a: list, rows_b: list, ordered: bool, options: Options) -> bool:
+    if not ordered:
+        rows_a = sorted(rows_a, key=lambda row: tuple(map(_order_key, row)))
+        rows_b = sorted(rows_b, key=lambda row: tuple(map(_order_key, row)))
+    return len(rows_a) == len(rows_b) and all(_same_sequence(x, y, options) for x, y in zip(rows_a, rows_b))
 
 
 def _tables(teacher, student, options):
@@ -207,9 +220,9 @@ def _tables(teacher, student, options):
             return AnswerMatch(0.0, f"no column holds the values of `{name}`")
     ordered = bool(teacher.get("ordered"))
     for mapping in itertools.islice(column_assignments(candidates), 200):
-        rows_a = [tuple(_key(row[i], options) for i in range(len(a["columns"]))) for row in a["rows"]]
-        rows_b = [tuple(_key(row[j], options) for j in mapping) for row in b["rows"]]
-        if (rows_a == rows_b) if ordered else (Counter(rows_a) == Counter(rows_b)):
+        rows_a = [[row[i] for i in range(len(a["columns"]))] for row in a["rows"]]
+        rows_b = [[row[j] for j in mapping] for row in b["rows"]]
+        if _rows_match(rows_a, rows_b, ordered, options):
             extra = len(b["columns"]) - len(a["columns"])
             renamed = [f"{a['columns'][i]}->{b['columns'][j]}" for i, j in enumerate(mapping) if a["columns"][i] != b["columns"][j]]
             notes = []
