@@ -77,7 +77,8 @@ class _Expr:
         if e.op == "/":
             return nan_null(f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))")
         if e.op == "%":
-            return f"({a} % NULLIF({b}, 0))"
+            remainder = f"({a} % NULLIF({b}, 0))"
+            return nan_null(remainder) if self.type_of(e) == "float" else remainder  # inf % x is NaN
         result = f"({a} {_OPERATORS.get(e.op, e.op)} {b})"
         if e.op in ("+", "-", "*") and self.type_of(e) == "float":
             return nan_null(result)  # inf - inf
