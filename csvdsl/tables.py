@@ -529,7 +529,7 @@ def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | No
     for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
         try:
             stamps = pc.cast(values, target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except pa.ArrowException:  # mixed zones or an unreadable value: the pandas path below decides
             continue
         return pd.Series(pc.cast(stamps, pa.timestamp("us")).to_numpy(), dtype=_TIME_UNIT)
     strings = pd.Series(pd.array(values, dtype="str"))

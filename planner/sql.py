@@ -164,11 +164,16 @@ def _over(partition: str, order: str) -> str:
     return f"OVER ({' '.join(parts)})"
 
 
+def _ordering(arg) -> tuple[str, str]:
+    """An ordered window argument (`x` or `x desc`) as its value and its ORDER BY term."""
+    value, descending = arg if isinstance(arg, tuple) else (arg, False)
+    return value, f"{value} {'DESC' if descending else 'ASC'} NULLS LAST"
+
+
 def _rank(kind):
     def sql(args, partition):
-        value, descending = args[0] if isinstance(args[0], tuple) else (args[0], False)
-        direction = "DESC" if descending else "ASC"
-        ranked = f"{kind}() {_over(partition, f'{value} {direction} NULLS LAST')}"
+        value, order = _ordering(args[0])
+        ranked = f"{kind}() {_over(partition, order)}"
         return f"(CASE WHEN {value} IS NULL THEN NULL ELSE {ranked} END)"
 
     return sql
@@ -177,9 +182,8 @@ def _rank(kind):
 def _row_number(args, partition):
     if not args:
         return f"row_number() {_over(partition, ROW)}"
-    value, descending = args[0] if isinstance(args[0], tuple) else (args[0], False)
-    direction = "DESC" if descending else "ASC"
-    return f"row_number() {_over(partition, f'{value} {direction} NULLS LAST, {ROW}')}"
+    _, order = _ordering(args[0])
+    return f"row_number() {_over(partition, f'{order}, {ROW}')}"
 
 
 def _shift(direction):
@@ -383,21 +387,13 @@ _OPS = {
 
 def plan_sql(plan: Plan, node: str) -> str:
     """A query giving the rows of ``node`` in order, the ``__rn`` column dropped."""
-    ctes = []
-    for current in plan.needed():
-        attrs = plan.node(current)
-        if current == node and attrs["op"] == "answer" or attrs["op"] in ("answer", "describe"):
-            continue
-        if nx_ancestor_or_self(plan, current, node):
-            ctes.append(f"{_cte(current)} AS ({_node_sql(plan, current, attrs)})")
-    final = f"SELECT * EXCLUDE ({ROW}) FROM {_cte(node)} ORDER BY {ROW}"
-    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + final
-
-
-def nx_ancestor_or_self(plan: Plan, candidate: str, node: str) -> bool:
     import networkx as nx
 
-    return candidate == node or candidate in nx.ancestors(plan.graph, node)
+    wanted = nx.ancestors(plan.graph, node) | {node}
+    ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed()
+            if n in wanted and plan.node(n)["op"] not in ("answer", "describe")]
+    final = f"SELECT * EXCLUDE ({ROW}) FROM {_cte(node)} ORDER BY {ROW}"
+    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + final
 
 
 def _node_sql(plan: Plan, node: str, attrs) -> str:

@@ -17,6 +17,7 @@ from csvdsl import ast
 from csvdsl.check import check
 from csvdsl.errors import DslError
 from csvdsl.parse import parse
+from csvdsl.program import table_types
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog, table_from_frame
 from planner.compile import compile_program
@@ -75,9 +76,8 @@ def check_program(program: str, frame: pd.DataFrame, schema: dict[str, str] | No
     table = table_from_frame(name, frame)
     if schema:
         table = type(table)(table.name, None, table.frame, dict(schema))
-    catalog = Catalog([table])
     tables = {name: table.frame}
-    types = {name: _table_type(table.schema)}
+    types = table_types(Catalog([table]))
     try:
         checked = check(parse(program), types)
         canonical, raw = compile_program(checked), compile_program(checked, canonical=False)
@@ -96,14 +96,7 @@ def check_program(program: str, frame: pd.DataFrame, schema: dict[str, str] | No
     match = compare(ours, theirs, TOLERANCE)
     if match.score < 1:
         raise Disagreement(f"pandas and DuckDB differ: {match.reason}", program, ours, theirs)
-    del catalog
     return "agree"
-
-
-def _table_type(schema):
-    from csvdsl.check import TableType
-
-    return TableType(tuple(schema.items()))
 
 
 def features(program: str) -> Counter:
