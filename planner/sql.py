@@ -403,7 +403,9 @@ def _node_sql(plan: Plan, node: str, attrs) -> str:
     if attrs["op"] not in _OPS:
         raise Unsupported(attrs["op"])
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
-    return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, types[0], types))
+    # Items of derive and select can read the columns earlier items made: type with those too.
+    visible = types[0].with_columns({**dict(types[0].columns), **dict(attrs["schema"].columns)}.items())
+    return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, visible, types))
 
 
 def answer_sql(plan: Plan) -> str:

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from conftest import ROOT
+from conftest import FLIGHT_TABLES, ROOT, csv_path
 from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.testing import fuzz
 from csvdsl.testing.strategies import SCHEMA, programs, tables
+from test_fixtures import FIXTURES, load_fixture
 
 
 @given(frame=tables(), program=programs(SCHEMA))
@@ -73,3 +74,23 @@ def test_csvdsl_fuzz_runs_a_small_campaign(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "30 examples" in done.stdout and "coverage:" in done.stdout
+
+
+_SMALL = [p for p in FIXTURES if load_fixture(p)["expect"] and not set(load_fixture(p)["csv"]) & set(FLIGHT_TABLES)
+          and "mode(" not in load_fixture(p)["program"]]
+
+
+@pytest.mark.parametrize("path", _SMALL, ids=lambda p: p.stem)
+def test_the_oracle_agrees_with_every_semantics_fixture(path):
+    from csvdsl.program import run_program
+    from csvdsl.render import to_json
+    from csvdsl.tables import Catalog
+    from planner.sql import run_oracle
+    from verifier.answers import compare
+
+    fixture = load_fixture(path)
+    catalog = Catalog.from_specs([str(csv_path(n, None)) for n in fixture["csv"]])
+    run = run_program(fixture["program"], catalog)
+    answer = run.plan.node(run.plan.root)["schema"]
+    theirs = fuzz.oracle_answer(run_oracle(run.plan, {n: catalog[n].frame for n in catalog.names()}), answer)
+    assert compare({**to_json(run.answer), "ordered": run.answer.ordered}, theirs, fuzz.TOLERANCE).score == 1.0
