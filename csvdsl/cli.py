@@ -170,6 +170,31 @@ def _export(args) -> int:
     return EXIT_OK
 
 
+def model_client(args):
+    """The ModelClient the model flags describe."""
+    import os
+
+    from csvdsl.llm import ModelClient, load_prices
+
+    cache = None
+    if not args.no_cache:
+        cache = args.cache or (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csvdsl" / "responses")
+    return ModelClient(args.model, base_url=args.base_url, api_key=args.api_key, constrain=args.constrain,
+                       concurrency=args.concurrency, timeout=args.request_timeout, retries=args.retries,
+                       cache_dir=cache, prices=load_prices(args.prices), temperature=args.temperature,
+                       max_tokens=args.max_tokens)
+
+
+def _ask(args) -> int:
+    from csvdsl.ask import ask
+
+    if len(args.items) < 2:
+        raise UsageError("give one or more CSV files, then the question")
+    *specs, question = args.items
+    return ask(model_client(args), specs, question, hint=args.hint, max_turns=args.max_turns,
+               token_budget=args.token_budget, fmt=args.format, limits=limits_from_args(args))
+
+
 def _fuzz(args) -> int:
     from csvdsl.testing.fuzz import campaign
 
@@ -218,6 +243,28 @@ def _add_limit_args(sub) -> None:
                      help=f"refuse longer programs (default {defaults.max_program_chars:,}; 0 = no limit)")
     sub.add_argument("--max-depth", type=int, default=defaults.max_expression_depth, metavar="N",
                      help=f"refuse more deeply nested expressions (default {defaults.max_expression_depth}; 0 = no limit)")
+
+
+def _add_model_args(sub, cache_help: str) -> None:
+    from csvdsl.constrain import MODES
+
+    sub.add_argument("--model", required=True, metavar="M", help="the model's name on the server")
+    sub.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server (default: OPENAI_BASE_URL, else OpenAI)")
+    sub.add_argument("--api-key", metavar="KEY", help="default: OPENAI_API_KEY (any value for a local server)")
+    sub.add_argument("--constrain", choices=MODES, default="off",
+                     help="grammar-constrained decoding: vllm (structured_outputs), openai (custom tool), llama (GBNF)")
+    sub.add_argument("--temperature", type=float, default=None, metavar="T", help="sampling temperature (default: the server's)")
+    sub.add_argument("--max-tokens", type=int, default=1024, metavar="N", help="tokens per reply (default 1,024)")
+    sub.add_argument("--max-turns", type=_positive, default=6, metavar="N", help="replies per solve (default 6)")
+    sub.add_argument("--token-budget", type=int, default=None, metavar="N", help="stop a solve after this many tokens in all")
+    sub.add_argument("--concurrency", type=_positive, default=8, metavar="N", help="requests in flight at once (default 8)")
+    sub.add_argument("--request-timeout", type=float, default=120.0, metavar="S", help="seconds per request (default 120)")
+    sub.add_argument("--retries", type=int, default=6, metavar="N",
+                     help="retries on 429, 5xx, timeouts and lost connections, with backoff (default 6)")
+    sub.add_argument("--cache", type=Path, default=None, metavar="DIR", help=cache_help)
+    sub.add_argument("--no-cache", action="store_true", help="always ask the server")
+    sub.add_argument("--prices", metavar="FILE", help='dollars per million tokens, {"model": {"input": 2.5, "output": 10}} '
+                     "(default: the file named by CSVDSL_PRICES)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -269,6 +316,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--hf", type=Path, metavar="PATH", help="a datasets.DatasetDict saved to disk, with a card")
     export.add_argument("--push", metavar="REPO", help="push the DatasetDict to the Hugging Face Hub")
     export.set_defaults(command=_export, format="text")
+
+    ask = subs.add_parser("ask", help="ask a model one question about CSV files and watch it work")
+    ask.add_argument("items", nargs="+", metavar="CSV... QUESTION", help="the tables ([NAME=]PATH), then the question")
+    ask.add_argument("--hint", metavar="TEXT", help="a hint given with the question")
+    ask.add_argument("--format", choices=["text", "json"], default="text",
+                     help="text streams the transcript; json prints the result at the end")
+    _add_model_args(ask, "the response cache (default ~/.cache/csvdsl/responses)")
+    _add_limit_args(ask)
+    ask.set_defaults(command=_ask)
 
     fuzz = subs.add_parser("fuzz", help="differential fuzzing: generated programs on generated tables, pandas vs DuckDB")
     fuzz.add_argument("--examples", type=_positive, default=1000, metavar="N", help="programs to try (default 1,000)")

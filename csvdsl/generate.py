@@ -56,7 +56,8 @@ def _existing(path: Path) -> set[str]:
     return {json.loads(line)["id"] for line in complete.decode("utf-8").splitlines() if line.strip()}
 
 
-def _table_info(catalog: Catalog, name: str) -> TableInfo:
+def table_info(catalog: Catalog, name: str) -> TableInfo:
+    """What a record says about one table of the catalog."""
     table = catalog[name]
     path = str(Path(table.path).resolve())  # records are read from anywhere: no relative paths
     return TableInfo(name=name, file=path, sha256=file_sha256(path), rows=len(table.frame),
@@ -82,7 +83,7 @@ def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "syn
     """A task record from a kept candidate and its run."""
     plan = run.plan
     used = sorted({plan.node(n)["spec"] for n in plan.needed() if plan.node(n)["op"] == "source"})
-    tables = [_table_info(catalog, name) for name in used]
+    tables = [table_info(catalog, name) for name in used]
     program = format_program(parse(candidate.program))
     answer = to_json(run.answer)
     hint = "\n".join(explain_english(plan))

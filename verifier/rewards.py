@@ -10,8 +10,8 @@ program runs through one Engine per set of tables, so shared steps are computed 
 from __future__ import annotations
 
 import json
-import re
 
+from csvdsl.agent import find_program
 from csvdsl.errors import DslError
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
@@ -21,8 +21,6 @@ from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
 
-_FENCE = re.compile(r"```[ \t]*csvdsl[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)  # a cut-off fence still counts
-_ANY_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
 
 
 _ENGINES = LruDict(8)  # tables key -> Engine
@@ -46,8 +44,8 @@ def completion_text(completion) -> str:
 def extract_program(completion) -> str:
     """The program in a completion: its last ```csvdsl block, else its last fenced block, else all of it."""
     text = completion_text(completion)
-    blocks = _FENCE.findall(text) or _ANY_FENCE.findall(text)
-    return blocks[-1] if blocks else text
+    program = find_program(text)
+    return text if program is None else program
 
 
 def _json(value):
