@@ -195,6 +195,13 @@ def _ask(args) -> int:
                token_budget=args.token_budget, fmt=args.format, limits=limits_from_args(args))
 
 
+def _grammar(args) -> int:
+    from csvdsl.constrain import gbnf_grammar, lark_grammar
+
+    print({"lark": lark_grammar, "gbnf": gbnf_grammar}[args.format](), end="")
+    return EXIT_OK
+
+
 def _fuzz(args) -> int:
     from csvdsl.testing.fuzz import campaign
 
@@ -325,6 +332,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_model_args(ask, "the response cache (default ~/.cache/csvdsl/responses)")
     _add_limit_args(ask)
     ask.set_defaults(command=_ask)
+
+    grammar = subs.add_parser("grammar", help="print the grammar sent for constrained decoding (Lark for llguidance, or GBNF)")
+    grammar.add_argument("--format", choices=["lark", "gbnf"], default="lark")
+    grammar.set_defaults(command=_grammar)
 
     fuzz = subs.add_parser("fuzz", help="differential fuzzing: generated programs on generated tables, pandas vs DuckDB")
     fuzz.add_argument("--examples", type=_positive, default=1000, metavar="N", help="programs to try (default 1,000)")

@@ -79,6 +79,7 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real server
+            disable_nagle_algorithm = True  # else headers and body wait on a delayed ACK (40 ms)
 
             def log_message(self, *args):
                 pass
