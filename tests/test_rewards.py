@@ -76,9 +76,9 @@ def test_tables_load_once_per_process():
 
 @pytest.mark.parametrize("completion, program", [
     ("answer 1", "answer 1"),
-    ("text\n```csvdsl\nanswer 1\n```\nmore\n```csvdsl\nanswer 2\n```", "answer 2\n"),
-    ("```\nanswer 3\n```", "answer 3\n"),
-    ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "```csvdsl\nanswer 4\n```"}], "answer 4\n"),
+    ("text\n```csvdsl\nanswer 1\n```\nmore\n```csvdsl\nanswer 2\n```", "answer 2"),
+    ("```\nanswer 3\n```", "answer 3"),
+    ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "```csvdsl\nanswer 4\n```"}], "answer 4"),
 ])
 def test_extract_program(completion, program):
     assert extract_program(completion) == program
