@@ -146,9 +146,25 @@ def _verify(args) -> int:
 def _generate(args) -> int:
     from csvdsl.generate import generate, print_summary
 
-    if args.teacher != "synth":
-        raise UsageError(f"unknown teacher {args.teacher!r}; this version has the built-in teacher `synth`")
     out = Path(args.out)
+    if args.teacher == "model":
+        import asyncio
+
+        from csvdsl.llm import usage_report
+        from csvdsl.teacher import generate_with_model
+
+        if not args.model:
+            raise UsageError("--teacher model needs --model")
+        if args.cache is None:
+            args.cache = out / "cache"
+        client = model_client(args)
+        summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client, args.explore_turns))
+        if not args.quiet:
+            print_summary(summary, out)
+        print(usage_report(client.usage_table()), file=sys.stderr)
+        return EXIT_OK
+    if args.teacher != "synth":
+        raise UsageError(f"unknown teacher {args.teacher!r}: `synth` (built in, offline) or `model`")
     summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet)
     if not args.quiet:
         print_summary(summary, out)
@@ -202,6 +218,26 @@ def _grammar(args) -> int:
     return EXIT_OK
 
 
+def _solve(args) -> int:
+    import asyncio
+
+    from csvdsl.llm import usage_report
+    from csvdsl.students import solve_tasks
+
+    directory = Path(args.directory)
+    if not (directory / "tasks.jsonl").is_file():
+        raise UsageError(f"no tasks.jsonl in {args.directory}; run `csvdsl generate ... --out {args.directory}` first")
+    if args.cache is None:
+        args.cache = directory / "cache"
+    client = model_client(args)
+    counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.temperature,
+                                     args.max_turns, args.token_budget))
+    print("tasks by status: " + ", ".join(f"{status} {counts.get(status, 0):,}"
+                                          for status in ("verified", "hint-only", "unsolved", "suspect")))
+    print(usage_report(client.usage_table()), file=sys.stderr)
+    return EXIT_OK
+
+
 def _fuzz(args) -> int:
     from csvdsl.testing.fuzz import campaign
 
@@ -252,10 +288,10 @@ def _add_limit_args(sub) -> None:
                      help=f"refuse more deeply nested expressions (default {defaults.max_expression_depth}; 0 = no limit)")
 
 
-def _add_model_args(sub, cache_help: str) -> None:
+def _add_model_args(sub, cache_help: str, required: bool = True) -> None:
     from csvdsl.constrain import MODES
 
-    sub.add_argument("--model", required=True, metavar="M", help="the model's name on the server")
+    sub.add_argument("--model", required=required, metavar="M", help="the model's name on the server")
     sub.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server (default: OPENAI_BASE_URL, else OpenAI)")
     sub.add_argument("--api-key", metavar="KEY", help="default: OPENAI_API_KEY (any value for a local server)")
     sub.add_argument("--constrain", choices=MODES, default="off",
@@ -312,8 +348,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True, metavar="DIR", help="where tasks.jsonl and summary.json go")
     generate.add_argument("--per-table", type=_positive, default=20, metavar="N", help="tasks per table (default 20)")
     generate.add_argument("--seed", type=int, default=0, metavar="S", help="the same seed gives the same tasks (default 0)")
-    generate.add_argument("--teacher", default="synth", help="who writes the tasks (default: synth, offline)")
+    generate.add_argument("--teacher", default="synth", choices=["synth", "model"],
+                          help="who writes the tasks: synth (built in, offline; default) or a model (--model)")
+    generate.add_argument("--explore-turns", type=_positive, default=4, metavar="K",
+                          help="programs the model teacher may run to explore a table first (default 4)")
     generate.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _add_model_args(generate, "the response cache (default DIR/cache)", required=False)
     generate.set_defaults(command=_generate, format="text")
 
     export = subs.add_parser("export", help="turn tasks.jsonl into SFT and RL training data and a Hugging Face dataset")
@@ -332,6 +372,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_model_args(ask, "the response cache (default ~/.cache/csvdsl/responses)")
     _add_limit_args(ask)
     ask.set_defaults(command=_ask)
+
+    solve = subs.add_parser("solve", help="students solve the tasks in DIR (hint first, then n without); label each task")
+    solve.add_argument("directory", metavar="DIR", help="a directory holding tasks.jsonl")
+    solve.add_argument("--n", type=_positive, default=8, metavar="N", help="attempts without the hint (default 8)")
+    solve.add_argument("--hint-attempts", type=int, default=1, metavar="H", help="attempts with the hint (default 1)")
+    _add_model_args(solve, "the response cache (default DIR/cache)")
+    solve.set_defaults(command=_solve, format="text")
 
     grammar = subs.add_parser("grammar", help="print the grammar sent for constrained decoding (Lark for llguidance, or GBNF)")
     grammar.add_argument("--format", choices=["lark", "gbnf"], default="lark")

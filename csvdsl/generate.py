@@ -56,6 +56,14 @@ def _existing(path: Path) -> set[str]:
     return {json.loads(line)["id"] for line in complete.decode("utf-8").splitlines() if line.strip()}
 
 
+def append_line(path: Path, line: str) -> None:
+    """Append one JSON line and sync it: a killed run keeps every line written before."""
+    with open(path, "a", encoding="utf-8") as sink:
+        sink.write(line + "\n")
+        sink.flush()
+        os.fsync(sink.fileno())
+
+
 def table_info(catalog: Catalog, name: str) -> TableInfo:
     """What a record says about one table of the catalog."""
     table = catalog[name]

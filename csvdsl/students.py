@@ -1,0 +1,149 @@
+"""Students: for each task, attempts with the hint, then n without, each through the agent
+loop and verified against the teacher's program (answer, plan similarity, hooks). Attempts
+are appended to ``DIR/solutions.jsonl`` as they finish (a re-run skips them), and each task
+gets a label in ``DIR/labels.jsonl``: pass rates, a status and a difficulty."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+
+from csvdsl.agent import solve
+from csvdsl.generate import TASKS, append_line
+from csvdsl.llm import ModelClient
+from csvdsl.records import TableInfo, TaskRecord, user_prompt
+from csvdsl.render import to_json
+from csvdsl.session import Session
+from csvdsl.teacher import _lines
+from planner.engine import Engine, LruDict
+from verifier.answers import compare, typed
+from verifier.report import verify
+
+SOLUTIONS, LABELS = "solutions.jsonl", "labels.jsonl"
+STATUSES = ("verified", "hint-only", "unsolved", "suspect")
+
+
+def attempt_key(task: str, hint: bool, index: int, model: str) -> str:
+    return f"{task}/{'hint' if hint else 'nohint'}/{index}/{model}"
+
+
+def _tasks(directory: Path):
+    """Task records one at a time: thousands of tasks never sit in memory together."""
+    with open(directory / TASKS, encoding="utf-8") as source:
+        for line in source:
+            if line.strip():
+                yield TaskRecord.model_validate_json(line)
+
+
+async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_attempts: int = 1,
+                      temperature: float | None = None, max_turns: int = 6, token_budget: int | None = None) -> dict:
+    """Run every missing attempt, then label every task. Returns the counts by status."""
+    path = directory / SOLUTIONS
+    done = {json.loads(line)["key"] for line in _lines(path)}
+    engines = LruDict(8)  # tables -> Engine, loaded once
+    queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
+
+    async def worker():
+        while (job := await queue.get()) is not None:
+            record, hint, index = job
+            line = await _attempt(client, engines, record, hint, index, temperature, max_turns, token_budget)
+            append_line(path, json.dumps(line, ensure_ascii=False))
+            queue.task_done()
+        queue.task_done()
+
+    workers = [asyncio.create_task(worker()) for _ in range(client.concurrency * 2)]
+    try:
+        for record in _tasks(directory):
+            for hint, count in ((True, hint_attempts), (False, n)):
+                for index in range(count):
+                    if attempt_key(record.id, hint, index, client.model) not in done:
+                        await queue.put((record, hint, index))
+        for _ in workers:
+            await queue.put(None)
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await client.aclose()
+    return write_labels(directory)
+
+
+def _engine(engines: LruDict, tables: list[TableInfo]) -> Engine:
+    key = json.dumps(sorted((t.name, t.file) for t in tables))
+    return engines.remember(key, lambda: Engine({t.name: t.file for t in tables}))
+
+
+async def _attempt(client, engines, record: TaskRecord, hint: bool, index: int, temperature, max_turns, token_budget) -> dict:
+    engine = _engine(engines, record.tables)
+    prompt = user_prompt(record.question, record.tables, record.hint if hint else None)
+    result = await solve(client, Session(engine), prompt, max_turns=max_turns, token_budget=token_budget,
+                         sample=index, temperature=temperature)
+    line = {"key": attempt_key(record.id, hint, index, client.model), "task": record.id, "hint": hint,
+            "attempt": index, "model": client.model, "stop": result.stop, "turns": result.turns,
+            "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
+            "answer": to_json(result.answer) if result.answer is not None else None, "program": result.program,
+            "correct": False, "answer_match": 0.0, "similarity": 0.0, "hook_coverage": 0.0,
+            "messages": result.messages}
+    if result.answer is not None:
+        # Verification runs the programs: on the worker thread, like the agent's own runs.
+        from csvdsl.agent import _RUNNER
+
+        report = await asyncio.get_running_loop().run_in_executor(_RUNNER, verify, record.program, result.program, engine)
+        line.update(correct=report.answer_match == 1.0, answer_match=report.answer_match,
+                    similarity=report.similarity, hook_coverage=report.hook_coverage)
+    return line
+
+
+def label(attempts: list[dict]) -> dict:
+    """Pass rates with and without the hint, a status and a difficulty for one task."""
+    hinted = [a for a in attempts if a["hint"]]
+    plain = [a for a in attempts if not a["hint"]]
+    rate = lambda group: sum(a["correct"] for a in group) / len(group) if group else None  # noqa: E731
+    with_hint, without = rate(hinted), rate(plain)
+    # Students agreeing with each other on one wrong answer: the question, or the teacher, is off.
+    wrong = [typed(a["answer"]) for a in plain if a["answer"] is not None and not a["correct"]]
+    largest = _largest_agreement(wrong)
+    if plain and largest > len(plain) / 2:
+        status = "suspect"
+    elif without:
+        status = "verified"
+    elif with_hint:
+        status = "hint-only"
+    else:
+        status = "unsolved"
+    difficulty = None if without is None else "easy" if without >= 0.75 else "medium" if without >= 0.25 else \
+        "hard" if without > 0 else "unsolved"
+    return {"pass_rate": without, "pass_rate_hint": with_hint, "attempts": len(plain), "hint_attempts": len(hinted),
+            "status": status, "difficulty": difficulty}
+
+
+def _largest_agreement(answers: list[dict]) -> int:
+    groups: list[list[dict]] = []
+    for answer in answers:
+        for group in groups:
+            if compare(group[0], answer).score == 1.0:
+                group.append(answer)
+                break
+        else:
+            groups.append([answer])
+    return max((len(g) for g in groups), default=0)
+
+
+def write_labels(directory: Path) -> dict:
+    """``labels.jsonl`` from the tasks and every attempt on disk (rewritten whole, atomically)."""
+    by_task: dict[str, list[dict]] = {}
+    for line in _lines(directory / SOLUTIONS):
+        attempt = json.loads(line)
+        attempt.pop("messages", None)  # the labels need the verdicts, not the transcripts
+        by_task.setdefault(attempt["task"], []).append(attempt)
+    counts = Counter()
+    temporary = directory / (LABELS + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as sink:
+        for record in _tasks(directory):
+            entry = {"task": record.id, "question": record.question} | label(by_task.get(record.id, []))
+            counts[entry["status"]] += 1
+            sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    temporary.replace(directory / LABELS)
+    return dict(counts)

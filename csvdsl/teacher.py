@@ -1,0 +1,209 @@
+"""The model teacher: it explores the tables through the agent loop, then writes tasks as
+``### Task`` blocks (question, optional hint, program). Every program is checked and run: the
+answer is computed, never taken from the model. A failing program gets one repair turn;
+still failing, degenerate or a duplicate plan, the task is rejected with its reason counted."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from csvdsl.agent import find_program, solve
+from csvdsl.errors import DslError
+from csvdsl.llm import ModelClient
+from csvdsl.records import TableInfo, TaskRecord, prompt_text, user_prompt
+from csvdsl.session import Session
+from planner.engine import Engine
+
+MAX_ITEMS = 10  # a list or table answer longer than this is not a question with an answer
+
+_TASK = re.compile(r"^#{2,4}\s*Task\b[^\n]*$", re.MULTILINE)
+_FIELD = re.compile(r"^\s*(Question|Hint)\s*:\s*", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TaskBlock:
+    question: str
+    hint: str
+    program: str | None
+
+
+def parse_tasks(text: str) -> list[TaskBlock]:
+    """The task blocks of a reply; any text outside them (a claimed answer included) is ignored."""
+    starts = [m.end() for m in _TASK.finditer(text)]
+    ends = [m.start() for m in _TASK.finditer(text)][1:] + [len(text)]
+    blocks = []
+    for start, end in zip(starts, ends):
+        body = text[start:end]
+        program = find_program(body)
+        prose = body.split("```", 1)[0]
+        fields, marks = {}, list(_FIELD.finditer(prose))
+        for mark, following in zip(marks, marks[1:] + [None]):
+            fields[mark.group(1).lower()] = prose[mark.end(): following.start() if following else len(prose)].strip()
+        if fields.get("question"):
+            blocks.append(TaskBlock(" ".join(fields["question"].split()), fields.get("hint", "").strip(), program))
+    return blocks
+
+
+def degenerate(answer) -> str | None:
+    """Why an answer makes a poor task (null, empty, too many items), or None."""
+    if answer is None:
+        return "no-answer"
+    if answer.kind == "null":
+        return "degenerate-null"
+    if answer.kind in ("list", "table"):
+        size = len(answer.value)
+        if size == 0:
+            return "degenerate-empty"
+        if size > MAX_ITEMS:
+            return "degenerate-too-many"
+    return None
+
+
+def teacher_system() -> str:
+    return prompt_text("teacher.md").strip() + "\n\n" + prompt_text("language_card.md").strip()
+
+
+def writing_request(count: int) -> str:
+    return (f"Now write {count} tasks about these tables, each exactly as:\n\n### Task\nQuestion: <one question in "
+            "plain English>\nHint: <optional: the steps in plain English>\n```csvdsl\n<program ending in an answer "
+            "statement>\n```\n\nEach program must stand alone (no bindings from the exploration).")
+
+
+@dataclass
+class Teaching:
+    """What one table's teaching gave: kept tasks (block, run), rejections, the conversation."""
+
+    kept: list = field(default_factory=list)
+    rejected: Counter = field(default_factory=Counter)
+    messages: list[dict] = field(default_factory=list)
+
+
+async def teach(client: ModelClient, engine: Engine, tables: list[TableInfo], count: int, *,
+                explore_turns: int = 4, seen: set[str] | None = None, sample: int = 0) -> Teaching:
+    """Explore ``tables``, ask for ``count`` tasks, run them, repair once, keep the good ones."""
+    seen = seen if seen is not None else set()
+    intro = user_prompt("Explore these tables to find what is worth asking about. Write one program per reply; "
+                        "you will be asked for tasks afterwards.", tables).replace("Question: ", "Task: ", 1)
+    explored = await solve(client, Session(engine), intro, system=teacher_system(), max_turns=explore_turns, sample=sample)
+    messages = explored.messages + [{"role": "user", "content": writing_request(count)}]
+    reply = await client.complete(messages, sample=sample)
+    messages.append({"role": "assistant", "content": reply.text})
+    teaching = Teaching(messages=messages)
+    blocks = parse_tasks(reply.text)
+    if not blocks:
+        teaching.rejected["no-task-blocks"] += 1
+    failures = []
+    for index, block in enumerate(blocks):
+        outcome = _try(engine, block)
+        if isinstance(outcome, DslError):
+            failures.append((index, block, outcome))
+        else:
+            _keep(teaching, block, outcome, seen)
+    if failures:  # one repair turn for all the failing programs at once
+        notes = "\n\n".join(f"Task {i + 1} ({b.question}) failed:\n{e.render()}" for i, b, e in failures)
+        messages.append({"role": "user", "content": notes + "\n\nReply with the corrected task blocks only, "
+                         "in the same order, in the same format."})
+        repair = await client.complete(messages, sample=sample)
+        messages.append({"role": "assistant", "content": repair.text})
+        fixed = parse_tasks(repair.text)
+        for position, (index, block, error) in enumerate(failures):
+            if position >= len(fixed):
+                teaching.rejected[f"fails:{error.code}"] += 1
+                continue
+            outcome = _try(engine, fixed[position])
+            if isinstance(outcome, DslError):
+                teaching.rejected[f"fails:{outcome.code}"] += 1
+            else:
+                _keep(teaching, fixed[position], outcome, seen)
+    return teaching
+
+
+def _try(engine: Engine, block: TaskBlock):
+    if not block.program:
+        from csvdsl.errors import ParseError
+
+        return ParseError("no-program", "the task has no ```csvdsl program", hint="put the program in a ```csvdsl block")
+    try:
+        return engine.run(block.program)
+    except DslError as error:
+        return error.with_source(block.program)
+
+
+def _keep(teaching: Teaching, block: TaskBlock, run, seen: set[str]) -> None:
+    reason = degenerate(run.answer)
+    if reason is None and run.plan.root in seen:
+        reason = "duplicate"
+    if reason:
+        teaching.rejected[reason] += 1
+        return
+    seen.add(run.plan.root)
+    teaching.kept.append((block, run))
+
+
+def record_for(block: TaskBlock, run, catalog, model: str, seed: int) -> TaskRecord:
+    """The same record the synthesizer writes; the model's hint when it gave one."""
+    from csvdsl.generate import make_record
+
+    record = make_record(SimpleNamespace(program=block.program, question=block.question), run, catalog, seed, teacher=model)
+    return record.model_copy(update={"hint": block.hint}) if block.hint else record
+
+
+async def generate_with_model(specs: list[str], out, per_table: int, seed: int, client: ModelClient,
+                              explore_turns: int = 4):
+    """``csvdsl generate --teacher model``: each table taught (concurrently), tasks appended to
+    ``out/tasks.jsonl`` as they are kept, each table's conversation to ``out/teacher.jsonl``.
+    A table whose conversation is on disk is done: a re-run makes no requests for it."""
+    import asyncio
+    import json
+
+    from csvdsl.generate import TASKS, Summary, _existing, append_line, table_info
+    from csvdsl.tables import Catalog
+
+    catalog = Catalog.from_specs(specs)
+    engine = Engine(catalog)
+    out.mkdir(parents=True, exist_ok=True)
+    written = _existing(out / TASKS)
+    conversations = out / "teacher.jsonl"
+    done = {json.loads(line)["table"] for line in _lines(conversations)}
+    summary = Summary()
+    seen: set[str] = set()
+
+    async def one(name: str):
+        summary.tasks[name] += 0
+        if name in done:
+            summary.resumed += 1
+            return
+        teaching = await teach(client, engine, [table_info(catalog, name)], per_table, explore_turns=explore_turns,
+                               seen=seen, sample=seed)
+        summary.rejected.update(teaching.rejected)
+        for block, run in teaching.kept:
+            record = record_for(block, run, catalog, client.model, seed)
+            summary.tasks[name] += 1
+            summary.difficulty[record.difficulty.level] += 1
+            if record.id not in written:
+                append_line(out / TASKS, record.model_dump_json())
+                written.add(record.id)
+        append_line(conversations, json.dumps({"table": name, "model": client.model, "kept": len(teaching.kept),
+                                               "rejected": dict(teaching.rejected), "messages": teaching.messages}))
+
+    try:
+        await asyncio.gather(*(one(name) for name in catalog.names()))
+    finally:
+        await client.aclose()
+    (out / "summary.json").write_text(json.dumps(summary.as_dict() | {"usage": client.usage_table()}, indent=2,
+                                                 sort_keys=True) + "\n", encoding="utf-8")
+    return summary
+
+
+def _lines(path) -> list[str]:
+    """Whole lines of a JSONL file; a last line cut off by a kill is removed from the file."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        path.write_bytes(complete)
+    return [line for line in complete.decode("utf-8").splitlines() if line.strip()]
