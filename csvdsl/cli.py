@@ -180,9 +180,10 @@ def _export(args) -> int:
     chosen = [args.sft, args.rl, args.hf, args.push]
     if not any(chosen):  # nothing asked for: everything, next to the tasks
         args.sft, args.rl, args.hf = directory / "sft.jsonl", directory / "rl.jsonl", directory / "hf"
-    counts = export(directory, args.sft, args.rl, args.hf, args.push)
+    counts = export(directory, args.sft, args.rl, args.hf, args.push, args.all_traces, (args.min_pass, args.max_pass))
     written = ", ".join(f"{kind} -> {path}" for kind, path in (("sft", args.sft), ("rl", args.rl), ("hf", args.hf), ("hub", args.push)) if path)
-    print(f"{counts['records']} tasks exported: {written}")
+    review = f"; {counts['review']} suspect tasks left out, listed in {directory / 'review.jsonl'}" if counts["review"] else ""
+    print(f"{counts['records']} tasks exported: {written}{review}")
     return EXIT_OK
 
 
@@ -362,6 +363,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--rl", type=Path, metavar="PATH", help="RL (GRPO) rows as JSONL")
     export.add_argument("--hf", type=Path, metavar="PATH", help="a datasets.DatasetDict saved to disk, with a card")
     export.add_argument("--push", metavar="REPO", help="push the DatasetDict to the Hugging Face Hub")
+    export.add_argument("--all-traces", action="store_true",
+                        help="every verified student trace in SFT (default: the shortest per task)")
+    export.add_argument("--min-pass", type=float, default=0.0, metavar="P",
+                        help="RL keeps tasks whose pass rate without the hint is above P (default 0), once solved")
+    export.add_argument("--max-pass", type=float, default=1.0, metavar="P",
+                        help="... and below P (default 1)")
     export.set_defaults(command=_export, format="text")
 
     ask = subs.add_parser("ask", help="ask a model one question about CSV files and watch it work")

@@ -182,3 +182,31 @@ def test_a_killed_solve_resumes_without_duplicates(tmp_path):
         assert len(server.requests) - asked == 13 - before
     keys = [json.loads(line)["key"] for line in solutions.read_text().splitlines()]
     assert len(keys) == len(set(keys)) == 13
+
+
+def test_export_after_solving(tmp_path):
+    from csvdsl.export import export
+
+    out = task_dir(tmp_path)
+    wrong = 'x = people | aggregate n = count()\nanswer x.n'
+    with ScriptedServer(students([GOOD, GOOD, wrong, GOOD])) as server:
+        solve(out, server, tmp_path)
+    counts = export(out, tmp_path / "sft.jsonl", tmp_path / "rl.jsonl", tmp_path / "hf")
+    sft = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
+    assert [row["source"] for row in sft] == ["teacher", "student"]  # the shortest correct trace only
+    [rl] = [json.loads(line) for line in (tmp_path / "rl.jsonl").read_text().splitlines()]
+    assert rl["pass_rate"] == 0.75 and rl["status"] == "verified" and counts["review"] == 0
+    assert export(out, tmp_path / "all.jsonl", all_traces=True)["sft"] == 4  # the teacher's and three students'
+    assert export(out, rl=tmp_path / "none.jsonl", pass_range=(0.8, 1.0))["rl"] == 0
+
+
+def test_suspect_tasks_are_never_exported(tmp_path):
+    from csvdsl.export import export
+
+    out = task_dir(tmp_path)
+    with ScriptedServer(students(['x = people | aggregate n = count()\nanswer x.n'])) as server:
+        solve(out, server, tmp_path)
+    counts = export(out, tmp_path / "sft.jsonl", tmp_path / "rl.jsonl")
+    assert counts == {"records": 0, "sft": 0, "rl": 0, "review": 1}
+    [review] = [json.loads(line) for line in (out / "review.jsonl").read_text().splitlines()]
+    assert review["status"] == "suspect" and review["question"] == "How many people live in London?"
