@@ -30,6 +30,11 @@ CONTINUE = "The program ran. Continue; end with an `answer` statement when you k
 _RUNNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csvdsl-run")
 
 
+async def off_loop(fn, *args):
+    """``fn(*args)`` on the program thread (running programs, verifying them)."""
+    return await asyncio.get_running_loop().run_in_executor(_RUNNER, fn, *args)
+
+
 def find_program(text: str) -> str | None:
     """The program in a reply: its last ```csvdsl block, else its last fenced block."""
     blocks = _FENCE.findall(text) or _ANY_FENCE.findall(text)
@@ -87,7 +92,7 @@ async def solve(client: ModelClient, session: Session, user: str, *, system: str
             feedback = NO_PROGRAM
             result.errors += 1
         else:
-            observation: Observation = await asyncio.get_running_loop().run_in_executor(_RUNNER, session.run, program)
+            observation: Observation = await off_loop(session.run, program)
             if observation.ok:
                 result.programs.append(program)
                 if observation.answer is not None:

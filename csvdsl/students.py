@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from csvdsl.agent import solve
+from csvdsl.agent import off_loop, solve
 from csvdsl.generate import TASKS, append_line
 from csvdsl.llm import ModelClient
 from csvdsl.records import TableInfo, TaskRecord, user_prompt
@@ -87,10 +87,7 @@ async def _attempt(client, engines, record: TaskRecord, hint: bool, index: int, 
             "correct": False, "answer_match": 0.0, "similarity": 0.0, "hook_coverage": 0.0,
             "messages": result.messages}
     if result.answer is not None:
-        # Verification runs the programs: on the worker thread, like the agent's own runs.
-        from csvdsl.agent import _RUNNER
-
-        report = await asyncio.get_running_loop().run_in_executor(_RUNNER, verify, record.program, result.program, engine)
+        report = await off_loop(verify, record.program, result.program, engine)
         line.update(correct=report.answer_match == 1.0, answer_match=report.answer_match,
                     similarity=report.similarity, hook_coverage=report.hook_coverage)
     return line

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from csvdsl.agent import find_program, solve
-from csvdsl.errors import DslError
+from csvdsl.errors import DslError, ParseError
 from csvdsl.llm import ModelClient
 from csvdsl.records import TableInfo, TaskRecord, prompt_text, user_prompt
 from csvdsl.session import Session
@@ -123,8 +123,6 @@ async def teach(client: ModelClient, engine: Engine, tables: list[TableInfo], co
 
 def _try(engine: Engine, block: TaskBlock):
     if not block.program:
-        from csvdsl.errors import ParseError
-
         return ParseError("no-program", "the task has no ```csvdsl program", hint="put the program in a ```csvdsl block")
     try:
         return engine.run(block.program)
