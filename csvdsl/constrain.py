@@ -8,9 +8,9 @@ rewrites apply, each found from the grammar rather than named:
 
 - an ignored terminal that ends in a lookahead for a literal (the line continuation before
   ``|``) becomes an optional prefix of that literal's terminal;
-- a negative lookahead that keeps a keyword from being a prefix of a name is dropped: in
-  Lark the lexer's longest match does its work, and in GBNF a space is required between two
-  symbols that could both touch a letter or digit.
+- a negative lookahead that keeps a keyword from being a prefix of a name is dropped, and
+  the blanks the lexer skipped are written out instead: required between two symbols that
+  could both touch a letter or digit (``take 3``, never ``take3``), allowed elsewhere.
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def _names(style: str) -> dict[str, str]:
     return out
 
 
-def _render(style: str, rule_line, terminal_line, specials: dict[str, str], blank: str, comment: str) -> list[str]:
+def _render(style: str, rule_line, terminal_line, specials: dict[str, str]) -> list[str]:
     names = _names(style)
     names.update(specials)
     lines = [rule_line(names[name], " | ".join(" ".join(names[s] for s in alt) or '""' for alt in alternatives))
@@ -272,7 +272,7 @@ def lark_grammar() -> str:
         return f"{name}: " + (_lark_string(term.literal) if term.literal is not None else _slashed(term.regex))
 
     lines = _render("lark", lambda name, body: f"{name}: {body}", terminal,
-                    {WS: "BLANK?", SP: "BLANK", EOL: "COMMENT?"}, blank, comment)
+                    {WS: "BLANK?", SP: "BLANK", EOL: "COMMENT?"})
     lines += [f"BLANK: {_slashed(f'(?:{blank})+')}", f"COMMENT: {_slashed(comment)}"]
     return "// Derived from grammar/csvdsl.lark by csvdsl.constrain; do not edit.\n" + "\n".join(lines) + "\n"
 
@@ -288,7 +288,7 @@ def gbnf_grammar() -> str:
         return f"{name} ::= {body}"
 
     lines = _render("gbnf", lambda name, body: f"{name} ::= {body}", terminal,
-                    {WS: "ws", SP: "sp", EOL: "eol?"}, blank, comment)
+                    {WS: "ws", SP: "sp", EOL: "eol?"})
     lines += [f"ws ::= ({blank})*", f"sp ::= ({blank})+", f"eol ::= {comment}"]
     return "# Derived from grammar/csvdsl.lark by csvdsl.constrain; do not edit.\n" + "\n".join(lines) + "\n"
 
