@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from csvdsl.generate import TASKS
+from csvdsl.jsonl import rows
 from csvdsl.records import TaskRecord
 
 CARD = """---
@@ -74,20 +75,15 @@ def _labels(directory: Path) -> dict[str, dict]:
 
 def _student_traces(directory: Path, keep: set[str], every: bool) -> dict[str, list[list[dict]]]:
     """Correct traces without the hint per task: the shortest (fewest characters), or all."""
-    path = Path(directory) / "solutions.jsonl"
     traces: dict[str, list[list[dict]]] = {}
-    if not path.exists():
-        return traces
-    with open(path, encoding="utf-8") as source:
-        for line in source:
-            attempt = json.loads(line) if line.strip() else None
-            if not attempt or attempt["hint"] or not attempt["correct"] or attempt["task"] not in keep:
-                continue
-            found = traces.setdefault(attempt["task"], [])
-            if every:
-                found.append(attempt["messages"])
-            elif not found or _size(attempt["messages"]) < _size(found[0]):
-                found[:] = [attempt["messages"]]
+    for attempt in rows(Path(directory) / "solutions.jsonl"):
+        if attempt["hint"] or not attempt["correct"] or attempt["task"] not in keep:
+            continue
+        found = traces.setdefault(attempt["task"], [])
+        if every:
+            found.append(attempt["messages"])
+        elif not found or _size(attempt["messages"]) < _size(found[0]):
+            found[:] = [attempt["messages"]]
     return traces
 
 

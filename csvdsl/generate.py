@@ -15,6 +15,7 @@ import networkx as nx
 
 from csvdsl import ast
 from csvdsl.format import format_program
+from csvdsl.jsonl import rows
 from csvdsl.parse import parse
 from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
                             task_id, user_prompt)
@@ -47,13 +48,7 @@ class Summary:
 
 def _existing(path: Path) -> set[str]:
     """Ids already written; a last line cut off by a kill is removed first."""
-    if not path.exists():
-        return set()
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) != len(data):
-        path.write_bytes(complete)
-    return {json.loads(line)["id"] for line in complete.decode("utf-8").splitlines() if line.strip()}
+    return {row["id"] for row in rows(path)}
 
 
 def append_line(path: Path, line: str) -> None:

@@ -11,12 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 from csvdsl.agent import off_loop, solve
-from csvdsl.generate import TASKS, append_line
+from csvdsl.generate import TASKS
+from csvdsl.jsonl import append_line, rows
 from csvdsl.llm import ModelClient
 from csvdsl.records import TableInfo, TaskRecord, user_prompt
 from csvdsl.render import to_json
 from csvdsl.session import Session
-from csvdsl.teacher import _lines
 from planner.engine import Engine, LruDict
 from verifier.answers import compare, typed
 from verifier.report import verify
@@ -41,7 +41,7 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
                       temperature: float | None = None, max_turns: int = 6, token_budget: int | None = None) -> dict:
     """Run every missing attempt, then label every task. Returns the counts by status."""
     path = directory / SOLUTIONS
-    done = {json.loads(line)["key"] for line in _lines(path)}
+    done = {row["key"] for row in rows(path)}
     engines = LruDict(8)  # tables -> Engine, loaded once
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
 
@@ -131,8 +131,7 @@ def _largest_agreement(answers: list[dict]) -> int:
 def write_labels(directory: Path) -> dict:
     """``labels.jsonl`` from the tasks and every attempt on disk (rewritten whole, atomically)."""
     by_task: dict[str, list[dict]] = {}
-    for line in _lines(directory / SOLUTIONS):
-        attempt = json.loads(line)
+    for attempt in rows(directory / SOLUTIONS):
         attempt.pop("messages", None)  # the labels need the verdicts, not the transcripts
         by_task.setdefault(attempt["task"], []).append(attempt)
     counts = Counter()

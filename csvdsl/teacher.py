@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from csvdsl.agent import find_program, solve
 from csvdsl.errors import DslError, ParseError
+from csvdsl.jsonl import append_line, rows
 from csvdsl.llm import ModelClient
 from csvdsl.records import TableInfo, TaskRecord, prompt_text, user_prompt
 from csvdsl.session import Session
@@ -157,7 +158,7 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
     import asyncio
     import json
 
-    from csvdsl.generate import TASKS, Summary, _existing, append_line, table_info
+    from csvdsl.generate import TASKS, Summary, _existing, table_info
     from csvdsl.tables import Catalog
 
     catalog = Catalog.from_specs(specs)
@@ -165,7 +166,7 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
     out.mkdir(parents=True, exist_ok=True)
     written = _existing(out / TASKS)
     conversations = out / "teacher.jsonl"
-    done = {json.loads(line)["table"] for line in _lines(conversations)}
+    done = {row["table"] for row in rows(conversations)}
     summary = Summary()
     seen: set[str] = set()
 
@@ -194,14 +195,3 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
     (out / "summary.json").write_text(json.dumps(summary.as_dict() | {"usage": client.usage_table()}, indent=2,
                                                  sort_keys=True) + "\n", encoding="utf-8")
     return summary
-
-
-def _lines(path) -> list[str]:
-    """Whole lines of a JSONL file; a last line cut off by a kill is removed from the file."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) != len(data):
-        path.write_bytes(complete)
-    return [line for line in complete.decode("utf-8").splitlines() if line.strip()]
