@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -150,7 +151,6 @@ def _generate(args) -> int:
     if args.teacher == "model":
         import asyncio
 
-        from csvdsl.llm import usage_report
         from csvdsl.teacher import generate_with_model
 
         if not args.model:
@@ -158,14 +158,17 @@ def _generate(args) -> int:
         if args.cache is None:
             args.cache = out / "cache"
         client = model_client(args)
-        summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client, args.explore_turns))
+        try:
+            summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client,
+                                                      args.explore_turns, _shard(args)))
+        finally:
+            _record_usage(out, "generate", client)
         if not args.quiet:
             print_summary(summary, out)
-        print(usage_report(client.usage_table()), file=sys.stderr)
         return EXIT_OK
     if args.teacher != "synth":
         raise UsageError(f"unknown teacher {args.teacher!r}: `synth` (built in, offline) or `model`")
-    summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet)
+    summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet, shard=_shard(args))
     if not args.quiet:
         print_summary(summary, out)
     return EXIT_OK
@@ -222,7 +225,6 @@ def _grammar(args) -> int:
 def _solve(args) -> int:
     import asyncio
 
-    from csvdsl.llm import usage_report
     from csvdsl.students import solve_tasks
 
     directory = Path(args.directory)
@@ -231,11 +233,71 @@ def _solve(args) -> int:
     if args.cache is None:
         args.cache = directory / "cache"
     client = model_client(args)
-    counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.temperature,
-                                     args.max_turns, args.token_budget))
+    try:
+        counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.temperature,
+                                         args.max_turns, args.token_budget, _shard(args)))
+    finally:
+        _record_usage(directory, "solve", client)
     print("tasks by status: " + ", ".join(f"{status} {counts.get(status, 0):,}"
                                           for status in ("verified", "hint-only", "unsolved", "suspect")))
-    print(usage_report(client.usage_table()), file=sys.stderr)
+    return EXIT_OK
+
+
+def _shard(args) -> tuple[int, int]:
+    from csvdsl.shards import ShardError, parse_shard
+
+    try:
+        return parse_shard(args.shard)
+    except ShardError as error:
+        raise UsageError(str(error)) from None
+
+
+def _record_usage(directory: Path, command: str, client) -> None:
+    """Token use goes to the terminal and to DIR/usage.jsonl (for `csvdsl stats`)."""
+    import json
+
+    from csvdsl.jsonl import append_line
+    from csvdsl.llm import usage_report
+
+    rows = [row for row in client.usage_table() if row["requests"] or row["cached"]]
+    if rows:
+        directory.mkdir(parents=True, exist_ok=True)
+        for row in rows:
+            append_line(directory / "usage.jsonl", json.dumps({"command": command} | row))
+        print(usage_report(rows), file=sys.stderr)
+
+
+def _merge(args) -> int:
+    from csvdsl.shards import merge
+
+    sources = [Path(d) for d in args.directories]
+    missing = [str(d) for d in sources if not (d / "tasks.jsonl").is_file()]
+    if missing:
+        raise UsageError(f"no tasks.jsonl in {', '.join(missing)}")
+    counts = merge(Path(args.out), sources)
+    print(f"merged {len(sources)} directories into {args.out}: " + ", ".join(
+        f"{counts.get(name, 0):,} new {what}" for name, what in (("tasks.jsonl", "tasks"), ("teacher.jsonl", "teacher conversations"),
+                                                                ("solutions.jsonl", "attempts"))))
+    return EXIT_OK
+
+
+def _stats(args) -> int:
+    from csvdsl.stats import collect, plot, print_stats
+
+    directory = Path(args.directory)
+    if not (directory / "tasks.jsonl").is_file():
+        raise UsageError(f"no tasks.jsonl in {args.directory}")
+    figures = collect(directory)
+    if args.format == "json":
+        print(json.dumps(figures, indent=2))
+    else:
+        print_stats(figures)
+    if args.plot:
+        try:
+            plot(figures, Path(args.plot))
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'csvdsl[plot]'") from None
+        print(f"plot written to {args.plot}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -354,6 +416,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--explore-turns", type=_positive, default=4, metavar="K",
                           help="programs the model teacher may run to explore a table first (default 4)")
     generate.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    generate.add_argument("--shard", metavar="I/N", help="only every N-th table, from the I-th (0-based); merge later")
     _add_model_args(generate, "the response cache (default DIR/cache)", required=False)
     generate.set_defaults(command=_generate, format="text")
 
@@ -384,8 +447,21 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("directory", metavar="DIR", help="a directory holding tasks.jsonl")
     solve.add_argument("--n", type=_positive, default=8, metavar="N", help="attempts without the hint (default 8)")
     solve.add_argument("--hint-attempts", type=int, default=1, metavar="H", help="attempts with the hint (default 1)")
+    solve.add_argument("--shard", metavar="I/N",
+                       help="only every N-th task (by id), from the I-th; shards can share DIR (each writes its own file)")
     _add_model_args(solve, "the response cache (default DIR/cache)")
     solve.set_defaults(command=_solve, format="text")
+
+    merge = subs.add_parser("merge", help="merge shard directories (tasks, conversations, attempts, usage) into one")
+    merge.add_argument("directories", nargs="+", metavar="DIR", help="the shard directories")
+    merge.add_argument("--out", required=True, metavar="DIR", help="the merged directory (can be merged into again)")
+    merge.set_defaults(command=_merge, format="text")
+
+    stats = subs.add_parser("stats", help="tasks by status and difficulty, pass rates, rejections, token use and cost")
+    stats.add_argument("directory", metavar="DIR")
+    stats.add_argument("--format", choices=["text", "json"], default="text")
+    stats.add_argument("--plot", metavar="FILE.png", help="also draw the figures to a PNG (needs matplotlib)")
+    stats.set_defaults(command=_stats)
 
     grammar = subs.add_parser("grammar", help="print the grammar sent for constrained decoding (Lark for llguidance, or GBNF)")
     grammar.add_argument("--format", choices=["lark", "gbnf"], default="lark")

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from csvdsl.generate import TASKS
-from csvdsl.jsonl import rows
+from csvdsl.shards import solution_rows
 from csvdsl.records import TaskRecord
 
 CARD = """---
@@ -76,7 +76,7 @@ def _labels(directory: Path) -> dict[str, dict]:
 def _student_traces(directory: Path, keep: set[str], every: bool) -> dict[str, list[list[dict]]]:
     """Correct traces without the hint per task: the shortest (fewest characters), or all."""
     traces: dict[str, list[list[dict]]] = {}
-    for attempt in rows(Path(directory) / "solutions.jsonl"):
+    for attempt in solution_rows(directory):
         if attempt["hint"] or not attempt["correct"] or attempt["task"] not in keep:
             continue
         found = traces.setdefault(attempt["task"], [])

@@ -16,6 +16,7 @@ import networkx as nx
 from csvdsl import ast
 from csvdsl.format import format_program
 from csvdsl.jsonl import rows
+from csvdsl.shards import mine
 from csvdsl.parse import parse
 from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
                             task_id, user_prompt)
@@ -57,6 +58,11 @@ def append_line(path: Path, line: str) -> None:
         sink.write(line + "\n")
         sink.flush()
         os.fsync(sink.fileno())
+
+
+def shard_tables(catalog: Catalog, shard: tuple[int, int]) -> list[str]:
+    """The tables a shard writes tasks for (every table is still loaded, for joins)."""
+    return [name for position, name in enumerate(catalog.names()) if mine(position, shard)]
 
 
 def table_info(catalog: Catalog, name: str) -> TableInfo:
@@ -103,7 +109,7 @@ def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "syn
 
 
 def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, teacher: str = "synth",
-             progress: bool = True) -> Summary:
+             progress: bool = True, shard: tuple[int, int] = (0, 1)) -> Summary:
     """Write ``per_table`` tasks for each table to ``out/tasks.jsonl`` (resuming), and a summary."""
     catalog = Catalog.from_specs(specs)
     engine = Engine(catalog)
@@ -116,7 +122,7 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
     written = _existing(path)
     summary = Summary()
     with open(path, "a", encoding="utf-8") as sink, _progress(progress, per_table * len(catalog.names())) as advance:
-        for table in catalog.names():
+        for table in shard_tables(catalog, shard):
             summary.tasks[table] += 0  # a table with nothing to ask is listed too
             stream = candidates(engine, table, profiles, seed)
             kept = 0

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
 from csvdsl.agent import off_loop, solve
 from csvdsl.generate import TASKS
 from csvdsl.jsonl import append_line, rows
+from csvdsl.shards import solution_rows, solutions_file, task_shard
 from csvdsl.llm import ModelClient
 from csvdsl.records import TableInfo, TaskRecord, user_prompt
 from csvdsl.render import to_json
@@ -21,7 +23,7 @@ from planner.engine import Engine, LruDict
 from verifier.answers import compare, typed
 from verifier.report import verify
 
-SOLUTIONS, LABELS = "solutions.jsonl", "labels.jsonl"
+LABELS = "labels.jsonl"
 STATUSES = ("verified", "hint-only", "unsolved", "suspect")
 
 
@@ -38,9 +40,11 @@ def _tasks(directory: Path):
 
 
 async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_attempts: int = 1,
-                      temperature: float | None = None, max_turns: int = 6, token_budget: int | None = None) -> dict:
-    """Run every missing attempt, then label every task. Returns the counts by status."""
-    path = directory / SOLUTIONS
+                      temperature: float | None = None, max_turns: int = 6, token_budget: int | None = None,
+                      shard: tuple[int, int] = (0, 1)) -> dict:
+    """Run every missing attempt (of this shard's tasks), then label every task. Returns the
+    counts by status."""
+    path = directory / solutions_file(shard)
     done = {row["key"] for row in rows(path)}
     engines = LruDict(8)  # tables -> Engine, loaded once
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
@@ -56,6 +60,8 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     workers = [asyncio.create_task(worker()) for _ in range(client.concurrency * 2)]
     try:
         for record in _tasks(directory):
+            if not task_shard(record.id, shard):
+                continue
             for hint, count in ((True, hint_attempts), (False, n)):
                 for index in range(count):
                     if attempt_key(record.id, hint, index, client.model) not in done:
@@ -131,11 +137,11 @@ def _largest_agreement(answers: list[dict]) -> int:
 def write_labels(directory: Path) -> dict:
     """``labels.jsonl`` from the tasks and every attempt on disk (rewritten whole, atomically)."""
     by_task: dict[str, list[dict]] = {}
-    for attempt in rows(directory / SOLUTIONS):
+    for attempt in solution_rows(directory):
         attempt.pop("messages", None)  # the labels need the verdicts, not the transcripts
         by_task.setdefault(attempt["task"], []).append(attempt)
     counts = Counter()
-    temporary = directory / (LABELS + ".tmp")
+    temporary = directory / f"{LABELS}.{os.getpid()}.tmp"  # shards may label at the same time
     with open(temporary, "w", encoding="utf-8") as sink:
         for record in _tasks(directory):
             entry = {"task": record.id, "question": record.question} | label(by_task.get(record.id, []))

@@ -151,14 +151,14 @@ def record_for(block: TaskBlock, run, catalog, model: str, seed: int) -> TaskRec
 
 
 async def generate_with_model(specs: list[str], out, per_table: int, seed: int, client: ModelClient,
-                              explore_turns: int = 4):
+                              explore_turns: int = 4, shard: tuple[int, int] = (0, 1)):
     """``csvdsl generate --teacher model``: each table taught (concurrently), tasks appended to
     ``out/tasks.jsonl`` as they are kept, each table's conversation to ``out/teacher.jsonl``.
     A table whose conversation is on disk is done: a re-run makes no requests for it."""
     import asyncio
     import json
 
-    from csvdsl.generate import TASKS, Summary, _existing, table_info
+    from csvdsl.generate import TASKS, Summary, _existing, shard_tables, table_info
     from csvdsl.tables import Catalog
 
     catalog = Catalog.from_specs(specs)
@@ -189,7 +189,7 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
                                                "rejected": dict(teaching.rejected), "messages": teaching.messages}))
 
     try:
-        await asyncio.gather(*(one(name) for name in catalog.names()))
+        await asyncio.gather(*(one(name) for name in shard_tables(catalog, shard)))
     finally:
         await client.aclose()
     (out / "summary.json").write_text(json.dumps(summary.as_dict() | {"usage": client.usage_table()}, indent=2,

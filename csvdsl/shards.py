@@ -1,0 +1,103 @@
+"""Spreading a run over processes or machines: ``--shard i/n`` takes every n-th table (for
+``generate``) or task (for ``solve``), and ``csvdsl merge`` puts shard directories back
+together without duplicates."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from csvdsl.jsonl import append_line, rows
+
+SOLUTION_FILES = "solutions*.jsonl"
+
+
+class ShardError(ValueError):
+    pass
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"2/4"`` -> (2, 4): shard 2 of 4, counted from 0 (``None`` is the whole run)."""
+    if text is None:
+        return 0, 1
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ShardError(f"--shard takes I/N, such as 0/4, not {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise ShardError(f"--shard {text}: I must be from 0 to N-1")
+    return index, count
+
+
+def mine(position: int, shard: tuple[int, int]) -> bool:
+    return position % shard[1] == shard[0]
+
+
+def task_shard(task_id: str, shard: tuple[int, int]) -> bool:
+    """Tasks are dealt by id (hex), so a shard's share does not depend on file order."""
+    return mine(int(task_id, 16), shard)
+
+
+def solutions_file(shard: tuple[int, int]) -> str:
+    return "solutions.jsonl" if shard[1] == 1 else f"solutions-{shard[0]}-of-{shard[1]}.jsonl"
+
+
+def solution_rows(directory: Path):
+    """Every attempt in a directory, whichever shard wrote it."""
+    for path in sorted(Path(directory).glob(SOLUTION_FILES)):
+        yield from rows(path)
+
+
+def merge(out: Path, directories: list[Path]) -> dict:
+    """Merge shard directories into ``out``: tasks by id, teacher conversations by table,
+    attempts by key (first seen wins), usage lines appended, summaries added up; then the
+    labels are computed afresh. Returns what was merged."""
+    from csvdsl.students import write_labels
+
+    out.mkdir(parents=True, exist_ok=True)
+    counts = Counter()
+    for name, key in (("tasks.jsonl", "id"), ("teacher.jsonl", "table")):
+        seen = {row[key] for row in rows(out / name)}
+        for directory in directories:
+            for row in rows(Path(directory) / name):
+                if row[key] not in seen:
+                    seen.add(row[key])
+                    append_line(out / name, json.dumps(row, ensure_ascii=False))
+                    counts[name] += 1
+    seen = {row["key"] for row in solution_rows(out)}
+    for directory in directories:
+        for row in solution_rows(directory):
+            if row["key"] not in seen:
+                seen.add(row["key"])
+                append_line(out / "solutions.jsonl", json.dumps(row, ensure_ascii=False))
+                counts["solutions.jsonl"] += 1
+    # Counts are added once per source directory, however often the merge is run.
+    ledger = out / "merged.json"
+    merged = json.loads(ledger.read_text()) if ledger.exists() else []
+    fresh = [d for d in directories if str(Path(d).resolve()) not in merged]
+    for directory in fresh:
+        for row in rows(Path(directory) / "usage.jsonl"):
+            append_line(out / "usage.jsonl", json.dumps(row))
+    summaries = [json.loads(p.read_text()) for d in [out, *fresh] if (p := Path(d) / "summary.json").exists()]
+    ledger.write_text(json.dumps(merged + [str(Path(d).resolve()) for d in fresh], indent=1) + "\n", encoding="utf-8")
+    if summaries:
+        (out / "summary.json").write_text(json.dumps(_add(summaries), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if any(Path(out).glob(SOLUTION_FILES)):
+        write_labels(out)
+    return dict(counts)
+
+
+def _add(summaries: list[dict]) -> dict:
+    """Counters added key by key; lists (usage) concatenated."""
+    total: dict = {}
+    for summary in summaries:
+        for field, value in summary.items():
+            if isinstance(value, dict):
+                bucket = total.setdefault(field, Counter())
+                bucket.update(value)
+            elif isinstance(value, list):
+                total.setdefault(field, []).extend(value)
+            elif isinstance(value, (int, float)):
+                total[field] = total.get(field, 0) + value
+    return {k: dict(v) if isinstance(v, Counter) else v for k, v in total.items()}

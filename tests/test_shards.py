@@ -1,0 +1,91 @@
+"""Spreading runs with --shard and putting them together with merge; csvdsl stats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csvdsl.generate import generate
+from csvdsl.shards import ShardError, merge, parse_shard
+from csvdsl.testing.server import ScriptedServer
+from tests.test_teacher import GOOD, students, task_dir
+
+DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
+TABLES = [str(DATA / f"{name}.csv") for name in ("airlines", "penguins", "planes")]
+
+
+def csvdsl(*args):
+    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, timeout=300)
+
+
+def ids(directory: Path) -> list[str]:
+    return [json.loads(line)["id"] for line in (directory / "tasks.jsonl").read_text().splitlines()]
+
+
+def test_parse_shard():
+    assert parse_shard(None) == (0, 1) and parse_shard("2/4") == (2, 4)
+    for bad in ("4/4", "-1/2", "1", "a/b", "0/0"):
+        with pytest.raises(ShardError):
+            parse_shard(bad)
+    assert csvdsl("generate", TABLES[0], "--out", "x", "--shard", "3/2").returncode == 2
+
+
+def test_generate_shards_merge_to_the_whole_run(tmp_path):
+    whole = tmp_path / "whole"
+    generate(TABLES, whole, per_table=3, seed=5, progress=False)
+    parts = [tmp_path / f"part{i}" for i in range(2)]
+    for i, part in enumerate(parts):
+        generate(TABLES, part, per_table=3, seed=5, progress=False, shard=(i, 2))
+    assert set(ids(parts[0])).isdisjoint(ids(parts[1]))
+    merged = tmp_path / "merged"
+    counts = merge(merged, parts)
+    assert sorted(ids(merged)) == sorted(ids(whole)) and counts["tasks.jsonl"] == len(ids(whole))
+    summary = json.loads((merged / "summary.json").read_text())
+    assert summary["tasks"] == json.loads((whole / "summary.json").read_text())["tasks"]
+    merge(merged, parts)  # merging again adds nothing, and counts nothing twice
+    assert sorted(ids(merged)) == sorted(ids(whole))
+    assert json.loads((merged / "summary.json").read_text()) == summary
+
+
+def test_solve_shards_share_a_directory_and_label_every_task(tmp_path):
+    out = task_dir(tmp_path)
+    generate([str(Path(__file__).parent / "data" / "people.csv")], out, per_table=4, seed=1, progress=False)
+    tasks = ids(out)
+    with ScriptedServer(students([GOOD])) as server:
+        for i in range(2):
+            done = csvdsl("solve", str(out), "--model", "s", "--base-url", server.url, "--n", "2",
+                          "--hint-attempts", "0", "--shard", f"{i}/2", "--no-cache")
+            assert done.returncode == 0, done.stderr
+        assert len(server.requests) == 2 * len(tasks)
+    files = sorted(p.name for p in out.glob("solutions*.jsonl"))
+    assert files == ["solutions-0-of-2.jsonl", "solutions-1-of-2.jsonl"]
+    keys = [json.loads(line)["key"] for f in files for line in (out / f).read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 2 * len(tasks)
+    labels = [json.loads(line) for line in (out / "labels.jsonl").read_text().splitlines()]
+    assert sorted(entry["task"] for entry in labels) == sorted(tasks)
+    assert all(entry["attempts"] == 2 for entry in labels)
+    merged = tmp_path / "merged"
+    merge(merged, [out])
+    assert len((merged / "solutions.jsonl").read_text().splitlines()) == 2 * len(tasks)
+    assert (merged / "labels.jsonl").read_text() == (out / "labels.jsonl").read_text()
+
+
+def test_stats_tables_json_and_plot(tmp_path):
+    out = task_dir(tmp_path)
+    wrong = 'x = people | aggregate n = count()\nanswer x.n'
+    with ScriptedServer(students([GOOD, GOOD, wrong, GOOD])) as server:
+        done = csvdsl("solve", str(out), "--model", "student", "--base-url", server.url, "--n", "4")
+        assert done.returncode == 0, done.stderr
+    shown = csvdsl("stats", str(out))
+    assert shown.returncode == 0, shown.stderr
+    for text in ("1 tasks, 1 labelled", "verified", "[0.75, 1)", "fails:unknown-column", "solve · student"):
+        assert text in shown.stdout
+    figures = json.loads(csvdsl("stats", str(out), "--format", "json", "--plot", str(tmp_path / "s.png")).stdout)
+    assert figures["status"] == {"verified": 1} and figures["pass_rate_histogram"]["[0.75, 1)"] == 1
+    assert figures["usage"]["solve · student"]["requests"] == 5
+    assert figures["rejected"] == {"fails:unknown-column": 1}
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
