@@ -13,6 +13,7 @@ import bench_engine  # noqa: E402
 import bench_execute  # noqa: E402
 import bench_generate  # noqa: E402
 import bench_llm  # noqa: E402
+import bench_pipeline  # noqa: E402
 import bench_rewards  # noqa: E402
 import bench_tables  # noqa: E402
 
@@ -25,3 +26,4 @@ if __name__ == "__main__":
     bench_tables.main(data)
     bench_generate.main(data)
     bench_llm.main(data)
+    bench_pipeline.main(data)
