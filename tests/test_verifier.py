@@ -117,3 +117,17 @@ def test_hooks_do_not_leak_between_table_sets(tmp_path):
     assert verify(teacher, teacher, first).hook_coverage == 1.0  # the teacher's step here is [2, 3]
     student = "a = t | filter v < 4\nanswer a"  # [2, 3] on the second table set, where the teacher's is [2, 3, 4]
     assert verify(teacher, student, second).hook_coverage == 0.0
+
+
+def test_fingerprints_are_computed_once_per_engine(monkeypatch):
+    from verifier import hooks
+
+    engine = Engine({"flights": EXAMPLES / "flights.csv"})
+    made = []
+    original = hooks.fingerprint
+    monkeypatch.setattr(hooks, "fingerprint", lambda frame: made.append(1) or original(frame))
+    verify(TEACHER, OTHER_ROUTE, engine)
+    first = len(made)
+    assert first > 0 and len(hooks.fingerprints_for(engine)) == first
+    verify(TEACHER, OTHER_ROUTE, engine)
+    assert len(made) == first  # the second verification of the same pair hashes nothing

@@ -109,7 +109,7 @@ def hooks_of(plan: Plan) -> list[str]:
 def hook_coverage(teacher: Plan, teacher_frames: dict, student: Plan, student_frames: dict,
                   cache: FingerprintCache | None = None) -> HookReport:
     """The share of the teacher's hooks found among the student's computed tables."""
-    cache = cache or FingerprintCache()
+    cache = cache if cache is not None else FingerprintCache()  # an empty cache is falsy
     hooks = hooks_of(teacher)
     if not hooks:
         return HookReport(1.0, [], [])
