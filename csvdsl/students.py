@@ -46,13 +46,13 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     counts by status."""
     path = directory / solutions_file(shard)
     done = {row["key"] for row in rows(path)}
-    engines = LruDict(8)  # tables -> Engine, loaded once
+    tables = _Tables()
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
 
     async def worker():
         while (job := await queue.get()) is not None:
             record, hint, index = job
-            line = await _attempt(client, engines, record, hint, index, temperature, max_turns, token_budget)
+            line = await _attempt(client, tables, record, hint, index, temperature, max_turns, token_budget)
             append_line(path, json.dumps(line, ensure_ascii=False))
             queue.task_done()
         queue.task_done()
@@ -76,13 +76,27 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     return write_labels(directory)
 
 
-def _engine(engines: LruDict, tables: list[TableInfo]) -> Engine:
-    key = json.dumps(sorted((t.name, t.file) for t in tables))
-    return engines.remember(key, lambda: Engine({t.name: t.file for t in tables}))
+class _Tables:
+    """Engines per table set (loaded once) and the teacher's runs per task (attempts at one
+    task arrive together); used on the program thread only."""
+
+    def __init__(self):
+        self.engines = LruDict(8)
+        self.references = LruDict(32)
+
+    def engine(self, tables: list[TableInfo]) -> Engine:
+        key = json.dumps(sorted((t.name, t.file) for t in tables))
+        return self.engines.remember(key, lambda: Engine({t.name: t.file for t in tables}))
+
+    def verify(self, record: TaskRecord, program: str):
+        engine = self.engine(record.tables)
+        reference = self.references.remember(record.id, lambda: engine.run(record.program))
+        return verify(reference, program, engine)
 
 
-async def _attempt(client, engines, record: TaskRecord, hint: bool, index: int, temperature, max_turns, token_budget) -> dict:
-    engine = _engine(engines, record.tables)
+async def _attempt(client, tables: _Tables, record: TaskRecord, hint: bool, index: int, temperature, max_turns,
+                   token_budget) -> dict:
+    engine = await off_loop(tables.engine, record.tables)
     prompt = user_prompt(record.question, record.tables, record.hint if hint else None)
     result = await solve(client, Session(engine), prompt, max_turns=max_turns, token_budget=token_budget,
                          sample=index, temperature=temperature)
@@ -93,7 +107,7 @@ async def _attempt(client, engines, record: TaskRecord, hint: bool, index: int, 
             "correct": False, "answer_match": 0.0, "similarity": 0.0, "hook_coverage": 0.0,
             "messages": result.messages}
     if result.answer is not None:
-        report = await off_loop(verify, record.program, result.program, engine)
+        report = await off_loop(tables.verify, record, result.program)
         line.update(correct=report.answer_match == 1.0, answer_match=report.answer_match,
                     similarity=report.similarity, hook_coverage=report.hook_coverage)
     return line
