@@ -210,3 +210,20 @@ def test_suspect_tasks_are_never_exported(tmp_path):
     assert counts == {"records": 0, "sft": 0, "rl": 0, "review": 1}
     [review] = [json.loads(line) for line in (out / "review.jsonl").read_text().splitlines()]
     assert review["status"] == "suspect" and review["question"] == "How many people live in London?"
+
+
+def test_generate_with_a_model_teacher_from_the_command_line(tmp_path):
+    out = tmp_path / "out"
+    with ScriptedServer(teacher_replies) as server:
+        done = subprocess.run([sys.executable, "-m", "csvdsl", "generate", PEOPLE, "--out", str(out), "--teacher", "model",
+                               "--model", "teacher-model", "--base-url", server.url, "--explore-turns", "1",
+                               "--per-table", "2"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert len(server.requests) == 3
+    assert "fails:unknown-column" in done.stdout and "teacher-model: 3 requests" in done.stderr
+    assert (out / "cache").is_dir() and len((out / "tasks.jsonl").read_text().splitlines()) == 1
+    [usage] = [json.loads(line) for line in (out / "usage.jsonl").read_text().splitlines()]
+    assert usage["command"] == "generate" and usage["requests"] == 3
+    missing = subprocess.run([sys.executable, "-m", "csvdsl", "generate", PEOPLE, "--out", str(out), "--teacher", "model"],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "--teacher model needs --model" in missing.stderr
