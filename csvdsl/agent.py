@@ -73,13 +73,15 @@ async def solve(client: ModelClient, session: Session, user: str, *, system: str
     """Run the loop for one user message (the question, the tables, the hint)."""
     constrained = client.constrain != "off"
     system = system if system is not None else system_prompt()
-    if constrained:
-        system = f"{system}\n\n{CONSTRAINED_NOTE}"
     emit = on_event or (lambda kind, text: None)
     result = Solve(messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
     emit("user", user)
     while result.turns < max_turns:
-        reply: Reply = await client.complete(result.messages, sample=sample, temperature=temperature)
+        # The transcript keeps the plain system prompt (training data is the same in every
+        # mode); only the request says that the reply is the bare program.
+        sent = [{"role": "system", "content": f"{system}\n\n{CONSTRAINED_NOTE}"}] + result.messages[1:] \
+            if constrained else result.messages
+        reply: Reply = await client.complete(sent, sample=sample, temperature=temperature)
         result.turns += 1
         result.prompt_tokens += reply.prompt_tokens
         result.completion_tokens += reply.completion_tokens

@@ -234,8 +234,8 @@ def _solve(args) -> int:
         args.cache = directory / "cache"
     client = model_client(args)
     try:
-        counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.temperature,
-                                         args.max_turns, args.token_budget, _shard(args)))
+        counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.max_turns,
+                                         args.token_budget, _shard(args)))
     finally:
         _record_usage(directory, "solve", client)
     print("tasks by status: " + ", ".join(f"{status} {counts.get(status, 0):,}"
@@ -337,6 +337,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _add_limit_args(sub) -> None:
     defaults = Limits()
     sub.add_argument("--max-rows", type=int, default=defaults.max_rows, metavar="N",
@@ -360,12 +367,12 @@ def _add_model_args(sub, cache_help: str, required: bool = True) -> None:
     sub.add_argument("--constrain", choices=MODES, default="off",
                      help="grammar-constrained decoding: vllm (structured_outputs), openai (custom tool), llama (GBNF)")
     sub.add_argument("--temperature", type=float, default=None, metavar="T", help="sampling temperature (default: the server's)")
-    sub.add_argument("--max-tokens", type=int, default=1024, metavar="N", help="tokens per reply (default 1,024)")
+    sub.add_argument("--max-tokens", type=_positive, default=None, metavar="N", help="tokens per reply (default: the server's)")
     sub.add_argument("--max-turns", type=_positive, default=6, metavar="N", help="replies per solve (default 6)")
     sub.add_argument("--token-budget", type=int, default=None, metavar="N", help="stop a solve after this many tokens in all")
     sub.add_argument("--concurrency", type=_positive, default=8, metavar="N", help="requests in flight at once (default 8)")
     sub.add_argument("--request-timeout", type=float, default=120.0, metavar="S", help="seconds per request (default 120)")
-    sub.add_argument("--retries", type=int, default=6, metavar="N",
+    sub.add_argument("--retries", type=_non_negative, default=6, metavar="N",
                      help="retries on 429, 5xx, timeouts and lost connections, with backoff (default 6)")
     sub.add_argument("--cache", type=Path, default=None, metavar="DIR", help=cache_help)
     sub.add_argument("--no-cache", action="store_true", help="always ask the server")

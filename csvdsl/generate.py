@@ -15,7 +15,7 @@ import networkx as nx
 
 from csvdsl import ast
 from csvdsl.format import format_program
-from csvdsl.jsonl import rows
+from csvdsl.jsonl import repair, rows
 from csvdsl.shards import mine
 from csvdsl.parse import parse
 from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
@@ -48,16 +48,10 @@ class Summary:
 
 
 def _existing(path: Path) -> set[str]:
-    """Ids already written; a last line cut off by a kill is removed first."""
+    """Ids already written; a last line cut off by a kill is removed first (we append next)."""
+    repair(path)
     return {row["id"] for row in rows(path)}
 
-
-def append_line(path: Path, line: str) -> None:
-    """Append one JSON line and sync it: a killed run keeps every line written before."""
-    with open(path, "a", encoding="utf-8") as sink:
-        sink.write(line + "\n")
-        sink.flush()
-        os.fsync(sink.fileno())
 
 
 def shard_tables(catalog: Catalog, shard: tuple[int, int]) -> list[str]:

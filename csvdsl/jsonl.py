@@ -1,6 +1,6 @@
-"""Durable JSONL files for long jobs: each line appended and synced as it is made, a last line
-cut off by a kill removed before the file is read or extended, and lines read one at a time
-so a file of any length costs one line of memory."""
+"""Durable JSONL files for long jobs: each line appended and synced as it is made; a last line
+cut off by a kill removed by the file's writer before it appends again (readers skip it and
+never write); lines read one at a time, so a file of any length costs one line of memory."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ def repair(path: Path) -> None:
 
 
 def rows(path: Path) -> Iterator[dict]:
-    """The JSON objects of a file, one at a time (after repairing its end)."""
-    repair(path)
+    """The JSON objects of a file, one at a time; an unfinished last line (no newline yet:
+    cut off by a kill, or being written) is skipped. Never writes."""
     if not path.exists():
         return
     with open(path, encoding="utf-8") as source:
         for line in source:
-            if line.strip():
+            if line.endswith("\n") and line.strip():
                 yield json.loads(line)

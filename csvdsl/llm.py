@@ -9,6 +9,7 @@ import asyncio
 import email.utils
 import hashlib
 import json
+import math
 import os
 import random
 import time
@@ -20,9 +21,12 @@ import openai
 from csvdsl.constrain import MODES, grammar_for
 from csvdsl.errors import DslError
 
-RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+RETRY_STATUS = frozenset({408, 409, 429})  # and every 5xx but 501 (not implemented: it will not change)
 TOOL_NAME = "csvdsl"
 MAX_WAIT = 300.0  # never sleep longer than this on one Retry-After
+
+
+REQUEST_ERRORS = frozenset({"model-http-400", "model-http-413", "model-http-422"})  # this request's fault, not the run's
 
 
 class ModelError(DslError):
@@ -109,19 +113,20 @@ def _retry_after(error: Exception) -> float | None:
     if response is None:
         return None
     headers = response.headers
-    try:
-        if headers.get("retry-after-ms"):
-            return float(headers["retry-after-ms"]) / 1000
-        value = headers.get("retry-after")
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
         if not value:
-            return None
+            continue
         try:
-            return float(value)
+            seconds = float(value) / scale
         except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+            try:  # Retry-After may be an HTTP date
+                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        if math.isfinite(seconds):
+            return max(0.0, seconds)
+    return None
 
 
 @dataclass
@@ -140,10 +145,12 @@ class ModelClient:
     cache_dir: str | os.PathLike | None = None
     prices: dict[str, Price] = field(default_factory=dict)
     temperature: float | None = None
-    max_tokens: int | None = 1024
+    max_tokens: int | None = None  # per reply; None leaves it to the server
     usage: dict[str, Usage] = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.retries < 0 or self.concurrency < 1 or self.timeout <= 0:
+            raise ModelError("bad-client-settings", "retries must be 0 or more, concurrency 1 or more, the timeout above 0")
         if self.constrain not in MODES:
             raise ModelError("bad-constrain", f"unknown --constrain mode {self.constrain!r}",
                              hint="one of " + ", ".join(MODES))
@@ -168,11 +175,14 @@ class ModelClient:
             self._loop = loop
         return self._client
 
-    def request(self, messages: list[dict], temperature: float | None = None) -> tuple[str, dict]:
-        """(endpoint, body) of the request for these messages in this client's mode."""
+    def request(self, messages: list[dict], temperature: float | None = None,
+                constrain: str | None = None) -> tuple[str, dict]:
+        """(endpoint, body) of the request for these messages, in this client's mode or in
+        ``constrain`` (``"off"`` for a reply in prose, such as a teacher's task list)."""
         temperature = self.temperature if temperature is None else temperature
-        grammar = grammar_for(self.constrain)
-        if self.constrain == "openai":
+        mode = constrain or self.constrain
+        grammar = grammar_for(mode)
+        if mode == "openai":
             system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
             body = {"model": self.model, "input": [m for m in messages if m["role"] != "system"],
                     "tools": [{"type": "custom", "name": TOOL_NAME,
@@ -186,18 +196,21 @@ class ModelClient:
         else:
             body = {"model": self.model, "messages": messages}
             if self.max_tokens:
-                body["max_tokens"] = self.max_tokens
-            if self.constrain == "vllm":
+                # OpenAI's reasoning models refuse max_tokens; other servers may not know its successor.
+                openai_hosted = self.base_url is None or "api.openai.com" in self.base_url
+                body["max_completion_tokens" if openai_hosted else "max_tokens"] = self.max_tokens
+            if mode == "vllm":
                 body["extra_body"] = {"structured_outputs": {"grammar": grammar}}
-            elif self.constrain == "llama":
+            elif mode == "llama":
                 body["extra_body"] = {"grammar": grammar}
         if temperature is not None:
             body["temperature"] = temperature
-        return ("responses" if self.constrain == "openai" else "chat.completions"), body
+        return ("responses" if mode == "openai" else "chat.completions"), body
 
-    async def complete(self, messages: list[dict], sample: int = 0, temperature: float | None = None) -> Reply:
+    async def complete(self, messages: list[dict], sample: int = 0, temperature: float | None = None,
+                       constrain: str | None = None) -> Reply:
         """The model's reply, from the cache when this exact request (and sample) was made before."""
-        endpoint, body = self.request(messages, temperature)
+        endpoint, body = self.request(messages, temperature, constrain)
         key = request_key(endpoint, body, sample)
         usage = self.usage.setdefault(self.model, Usage())
         if self.cache and (hit := self.cache.get(key)) is not None:
@@ -224,7 +237,8 @@ class ModelClient:
                         return _from_response(await sdk.responses.create(**body))
                     return _from_chat(await sdk.chat.completions.create(**body))
             except openai.APIStatusError as error:
-                if error.status_code not in RETRY_STATUS or attempt == self.retries:
+                retryable = error.status_code in RETRY_STATUS or (error.status_code >= 500 and error.status_code != 501)
+                if not retryable or attempt == self.retries:
                     raise self._failure(error) from None
                 wait = _retry_after(error)
             except openai.APIConnectionError as error:  # includes timeouts

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from csvdsl.jsonl import append_line, rows
+from csvdsl.jsonl import append_line, repair, rows
 
 SOLUTION_FILES = "solutions*.jsonl"
 
@@ -56,6 +56,10 @@ def merge(out: Path, directories: list[Path]) -> dict:
     from csvdsl.students import write_labels
 
     out.mkdir(parents=True, exist_ok=True)
+    target = Path(out).resolve()
+    directories = [d for d in directories if Path(d).resolve() != target]  # merging a directory into itself adds nothing
+    for name in ("tasks.jsonl", "teacher.jsonl", "solutions.jsonl", "usage.jsonl"):
+        repair(out / name)  # this process writes them now
     counts = Counter()
     for name, key in (("tasks.jsonl", "id"), ("teacher.jsonl", "table")):
         seen = {row[key] for row in rows(out / name)}
@@ -89,15 +93,13 @@ def merge(out: Path, directories: list[Path]) -> dict:
 
 
 def _add(summaries: list[dict]) -> dict:
-    """Counters added key by key; lists (usage) concatenated."""
+    """Counters added key by key, numbers added."""
     total: dict = {}
     for summary in summaries:
         for field, value in summary.items():
             if isinstance(value, dict):
                 bucket = total.setdefault(field, Counter())
                 bucket.update(value)
-            elif isinstance(value, list):
-                total.setdefault(field, []).extend(value)
             elif isinstance(value, (int, float)):
                 total[field] = total.get(field, 0) + value
     return {k: dict(v) if isinstance(v, Counter) else v for k, v in total.items()}

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from csvdsl.agent import off_loop, solve
 from csvdsl.generate import TASKS
-from csvdsl.jsonl import append_line, rows
+from csvdsl.jsonl import append_line, repair, rows
 from csvdsl.shards import solution_rows, solutions_file, task_shard
-from csvdsl.llm import ModelClient
+from csvdsl.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.records import TableInfo, TaskRecord, user_prompt
 from csvdsl.render import to_json
 from csvdsl.session import Session
@@ -33,32 +33,29 @@ def attempt_key(task: str, hint: bool, index: int, model: str) -> str:
 
 def _tasks(directory: Path):
     """Task records one at a time: thousands of tasks never sit in memory together."""
-    with open(directory / TASKS, encoding="utf-8") as source:
-        for line in source:
-            if line.strip():
-                yield TaskRecord.model_validate_json(line)
+    for row in rows(directory / TASKS):
+        yield TaskRecord.model_validate(row)
 
 
 async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_attempts: int = 1,
-                      temperature: float | None = None, max_turns: int = 6, token_budget: int | None = None,
-                      shard: tuple[int, int] = (0, 1)) -> dict:
+                      max_turns: int = 6, token_budget: int | None = None, shard: tuple[int, int] = (0, 1)) -> dict:
     """Run every missing attempt (of this shard's tasks), then label every task. Returns the
-    counts by status."""
+    counts by status. An error that belongs to one request (a 400: say, a transcript too long
+    for the model) is recorded as that attempt's result; any other stops the run, after the
+    labels of what is done are written, and a re-run resumes."""
     path = directory / solutions_file(shard)
-    done = {row["key"] for row in rows(path)}
+    repair(path)  # this process is the file's only writer
+    done = {row["key"] for row in solution_rows(directory)}
     tables = _Tables()
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
 
     async def worker():
         while (job := await queue.get()) is not None:
             record, hint, index = job
-            line = await _attempt(client, tables, record, hint, index, temperature, max_turns, token_budget)
+            line = await _attempt(client, tables, record, hint, index, max_turns, token_budget)
             append_line(path, json.dumps(line, ensure_ascii=False))
-            queue.task_done()
-        queue.task_done()
 
-    workers = [asyncio.create_task(worker()) for _ in range(client.concurrency * 2)]
-    try:
+    async def produce():
         for record in _tasks(directory):
             if not task_shard(record.id, shard):
                 continue
@@ -66,14 +63,22 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
                 for index in range(count):
                     if attempt_key(record.id, hint, index, client.model) not in done:
                         await queue.put((record, hint, index))
-        for _ in workers:
+        for _ in range(workers):
             await queue.put(None)
-        await asyncio.gather(*workers)
+
+    workers = client.concurrency * 2
+    try:
+        # A worker that fails cancels the producer and the other workers (no one waits on a full queue).
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as failure:
+        raise failure.exceptions[0] from None
     finally:
-        for task in workers:
-            task.cancel()
         await client.aclose()
-    return write_labels(directory)
+        counts = write_labels(directory, client.model)
+    return counts
 
 
 class _Tables:
@@ -94,13 +99,20 @@ class _Tables:
         return verify(reference, program, engine)
 
 
-async def _attempt(client, tables: _Tables, record: TaskRecord, hint: bool, index: int, temperature, max_turns,
-                   token_budget) -> dict:
+async def _attempt(client, tables: _Tables, record: TaskRecord, hint: bool, index: int, max_turns, token_budget) -> dict:
     engine = await off_loop(tables.engine, record.tables)
     prompt = user_prompt(record.question, record.tables, record.hint if hint else None)
-    result = await solve(client, Session(engine), prompt, max_turns=max_turns, token_budget=token_budget,
-                         sample=index, temperature=temperature)
-    line = {"key": attempt_key(record.id, hint, index, client.model), "task": record.id, "hint": hint,
+    key = attempt_key(record.id, hint, index, client.model)
+    try:
+        result = await solve(client, Session(engine), prompt, max_turns=max_turns, token_budget=token_budget, sample=index)
+    except ModelError as error:
+        if error.code not in REQUEST_ERRORS:
+            raise
+        return {"key": key, "task": record.id, "hint": hint, "attempt": index, "model": client.model, "stop": "error",
+                "error": {"code": error.code, "message": error.message}, "turns": 0, "prompt_tokens": 0,
+                "completion_tokens": 0, "answer": None, "program": "", "correct": False, "answer_match": 0.0,
+                "similarity": 0.0, "hook_coverage": 0.0, "messages": []}
+    line = {"key": key, "task": record.id, "hint": hint,
             "attempt": index, "model": client.model, "stop": result.stop, "turns": result.turns,
             "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
             "answer": to_json(result.answer) if result.answer is not None else None, "program": result.program,
@@ -148,17 +160,22 @@ def _largest_agreement(answers: list[dict]) -> int:
     return max((len(g) for g in groups), default=0)
 
 
-def write_labels(directory: Path) -> dict:
-    """``labels.jsonl`` from the tasks and every attempt on disk (rewritten whole, atomically)."""
+def write_labels(directory: Path, model: str | None = None) -> dict:
+    """``labels.jsonl`` from the tasks and the attempts on disk (of one student model, or of
+    all), each attempt counted once whichever shard file holds it; rewritten atomically."""
     by_task: dict[str, list[dict]] = {}
+    seen: set[str] = set()
     for attempt in solution_rows(directory):
+        if attempt["key"] in seen or (model is not None and attempt["model"] != model):
+            continue
+        seen.add(attempt["key"])
         attempt.pop("messages", None)  # the labels need the verdicts, not the transcripts
         by_task.setdefault(attempt["task"], []).append(attempt)
     counts = Counter()
     temporary = directory / f"{LABELS}.{os.getpid()}.tmp"  # shards may label at the same time
     with open(temporary, "w", encoding="utf-8") as sink:
         for record in _tasks(directory):
-            entry = {"task": record.id, "question": record.question} | label(by_task.get(record.id, []))
+            entry = {"task": record.id, "question": record.question, "model": model} | label(by_task.get(record.id, []))
             counts[entry["status"]] += 1
             sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
     temporary.replace(directory / LABELS)

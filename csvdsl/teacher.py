@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from csvdsl.agent import find_program, solve
+from csvdsl.agent import find_program, off_loop, solve
 from csvdsl.errors import DslError, ParseError
-from csvdsl.jsonl import append_line, rows
-from csvdsl.llm import ModelClient
+from csvdsl.jsonl import append_line, repair, rows
+from csvdsl.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.records import TableInfo, TaskRecord, prompt_text, user_prompt
 from csvdsl.session import Session
 from planner.engine import Engine
@@ -90,7 +90,8 @@ async def teach(client: ModelClient, engine: Engine, tables: list[TableInfo], co
                         "you will be asked for tasks afterwards.", tables).replace("Question: ", "Task: ", 1)
     explored = await solve(client, Session(engine), intro, system=teacher_system(), max_turns=explore_turns, sample=sample)
     messages = explored.messages + [{"role": "user", "content": writing_request(count)}]
-    reply = await client.complete(messages, sample=sample)
+    # Task lists are prose: never constrained to the program grammar.
+    reply = await client.complete(messages, sample=sample, constrain="off")
     messages.append({"role": "assistant", "content": reply.text})
     teaching = Teaching(messages=messages)
     blocks = parse_tasks(reply.text)
@@ -98,7 +99,7 @@ async def teach(client: ModelClient, engine: Engine, tables: list[TableInfo], co
         teaching.rejected["no-task-blocks"] += 1
     failures = []
     for index, block in enumerate(blocks):
-        outcome = _try(engine, block)
+        outcome = await off_loop(_try, engine, block)
         if isinstance(outcome, DslError):
             failures.append((index, block, outcome))
         else:
@@ -107,14 +108,14 @@ async def teach(client: ModelClient, engine: Engine, tables: list[TableInfo], co
         notes = "\n\n".join(f"Task {i + 1} ({b.question}) failed:\n{e.render()}" for i, b, e in failures)
         messages.append({"role": "user", "content": notes + "\n\nReply with the corrected task blocks only, "
                          "in the same order, in the same format."})
-        repair = await client.complete(messages, sample=sample)
+        repair = await client.complete(messages, sample=sample, constrain="off")
         messages.append({"role": "assistant", "content": repair.text})
         fixed = parse_tasks(repair.text)
         for position, (index, block, error) in enumerate(failures):
             if position >= len(fixed):
                 teaching.rejected[f"fails:{error.code}"] += 1
                 continue
-            outcome = _try(engine, fixed[position])
+            outcome = await off_loop(_try, engine, fixed[position])
             if isinstance(outcome, DslError):
                 teaching.rejected[f"fails:{outcome.code}"] += 1
             else:
@@ -154,7 +155,8 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
                               explore_turns: int = 4, shard: tuple[int, int] = (0, 1)):
     """``csvdsl generate --teacher model``: each table taught (concurrently), tasks appended to
     ``out/tasks.jsonl`` as they are kept, each table's conversation to ``out/teacher.jsonl``.
-    A table whose conversation is on disk is done: a re-run makes no requests for it."""
+    A table whose conversation is on disk is done: a re-run makes no requests for it, and its
+    counts come from that line."""
     import asyncio
     import json
 
@@ -166,7 +168,8 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
     out.mkdir(parents=True, exist_ok=True)
     written = _existing(out / TASKS)
     conversations = out / "teacher.jsonl"
-    done = {row["table"] for row in rows(conversations)}
+    repair(conversations)
+    done = {row["table"]: row for row in rows(conversations)}
     summary = Summary()
     seen: set[str] = set()
 
@@ -174,12 +177,19 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
         summary.tasks[name] += 0
         if name in done:
             summary.resumed += 1
+            summary.tasks[name] += done[name]["kept"]
+            summary.rejected.update(done[name]["rejected"])
             return
-        teaching = await teach(client, engine, [table_info(catalog, name)], per_table, explore_turns=explore_turns,
-                               seen=seen, sample=seed)
+        try:
+            teaching = await teach(client, engine, [table_info(catalog, name)], per_table,
+                                   explore_turns=explore_turns, seen=seen, sample=seed)
+        except ModelError as error:
+            if error.code not in REQUEST_ERRORS:
+                raise
+            teaching = Teaching(rejected=Counter({error.code: 1}))  # this table's request, not the run, failed
         summary.rejected.update(teaching.rejected)
         for block, run in teaching.kept:
-            record = record_for(block, run, catalog, client.model, seed)
+            record = await off_loop(record_for, block, run, catalog, client.model, seed)
             summary.tasks[name] += 1
             summary.difficulty[record.difficulty.level] += 1
             if record.id not in written:
@@ -189,9 +199,12 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
                                                "rejected": dict(teaching.rejected), "messages": teaching.messages}))
 
     try:
-        await asyncio.gather(*(one(name) for name in shard_tables(catalog, shard)))
+        async with asyncio.TaskGroup() as group:
+            for name in shard_tables(catalog, shard):
+                group.create_task(one(name))
+    except BaseExceptionGroup as failure:
+        raise failure.exceptions[0] from None
     finally:
         await client.aclose()
-    (out / "summary.json").write_text(json.dumps(summary.as_dict() | {"usage": client.usage_table()}, indent=2,
-                                                 sort_keys=True) + "\n", encoding="utf-8")
+        (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summary

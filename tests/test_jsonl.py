@@ -1,4 +1,5 @@
-"""Durable JSONL: a line cut off by a kill is removed, whatever its length; whole lines stay."""
+"""Durable JSONL: readers skip a line cut off by a kill and never write; the writer removes it,
+whatever its length, before appending; whole lines stay."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ def test_a_cut_off_last_line_is_removed(tmp_path, tail):
         append_line(path, json.dumps({"a": value, "pad": "y" * 100_000}))
     with open(path, "a") as handle:
         handle.write(tail)
+    before = path.read_bytes()
     assert [row["a"] for row in rows(path)] == [1, 2]
+    assert path.read_bytes() == before  # reading changed nothing
+    repair(path)
     append_line(path, json.dumps({"a": 4}))
     assert [row["a"] for row in rows(path)] == [1, 2, 4]
 

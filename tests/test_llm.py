@@ -108,6 +108,29 @@ def test_500s_are_retried_with_backoff_then_reported():
     assert error.value.code == "model-http-500" and len(server.requests) == 3
 
 
+@pytest.mark.parametrize("headers,seconds", [
+    ({"retry-after": "2"}, 2.0), ({"retry-after-ms": "1500"}, 1.5), ({"retry-after-ms": "soon", "retry-after": "3"}, 3.0),
+    ({"retry-after": "nan"}, None), ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0), ({}, None),
+])
+def test_retry_after_headers(headers, seconds):
+    from types import SimpleNamespace
+
+    from csvdsl.llm import _retry_after
+
+    class Failure(Exception):
+        response = SimpleNamespace(headers=headers)
+
+    assert _retry_after(Failure()) == seconds
+
+
+def test_max_tokens_is_named_for_the_server():
+    assert "max_tokens" not in ModelClient("m", api_key="k").request([])[1]  # unset: the server decides
+    assert ModelClient("m", api_key="k", max_tokens=50).request([])[1]["max_completion_tokens"] == 50  # OpenAI
+    assert ModelClient("m", base_url="http://localhost:8000/v1", max_tokens=50).request([])[1]["max_tokens"] == 50
+    with pytest.raises(ModelError):
+        ModelClient("m", api_key="k", retries=-1)
+
+
 def test_a_client_error_is_not_retried_and_says_what_to_check():
     with ScriptedServer([Fail(404, message="model not found")]) as server:
         with pytest.raises(ModelError) as error:
@@ -190,15 +213,18 @@ def test_request_bodies_for_each_constrain_mode(mode):
         assert body["instructions"].startswith("You answer") and body["input"][0]["role"] == "user"
     else:
         assert request.path == "/v1/chat/completions"
-        assert "guided_grammar" not in body
         if mode == "vllm":
             assert body["structured_outputs"] == {"grammar": lark_grammar()}
         elif mode == "llama":
             assert body["grammar"] == gbnf_grammar()
         else:
             assert "grammar" not in body and "structured_outputs" not in body
-    # A constrained reply is the program; the transcript stores it fenced, like any other.
+    # A constrained reply is the program; the transcript stores it fenced, like any other, and
+    # keeps the plain system prompt: only the request says the reply is the bare program.
     assert find_program(result.messages[2]["content"]) == program
+    sent_system = body["instructions"] if mode == "openai" else body["messages"][0]["content"]
+    assert ("no fence" in sent_system) is (mode != "off")
+    assert "no fence" not in result.messages[0]["content"]
 
 
 def test_usage_and_cost_are_counted(tmp_path):

@@ -13,10 +13,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from csvdsl.llm import ModelClient
 from csvdsl.students import label, solve_tasks
 from csvdsl.teacher import generate_with_model, parse_tasks
-from csvdsl.testing.server import ScriptedServer
+from csvdsl.testing.server import Fail, ScriptedServer
 
 PEOPLE = str(Path(__file__).parent / "data" / "people.csv")
 GOOD = 'london = people | filter city == "London" | aggregate n = count()\nanswer london.n'
@@ -227,3 +229,50 @@ def test_generate_with_a_model_teacher_from_the_command_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "csvdsl", "generate", PEOPLE, "--out", str(out), "--teacher", "model"],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "--teacher model needs --model" in missing.stderr
+
+
+def test_a_failing_worker_stops_solve_at_once_and_labels_what_is_done(tmp_path):
+    from csvdsl.llm import ModelError
+
+    out = task_dir(tmp_path)
+    script = [f"```csvdsl\n{GOOD}\n```"] * 3 + [Fail(401, message="bad key")]
+    with ScriptedServer(script) as server:
+        model = ModelClient("student", base_url=server.url, api_key="x", concurrency=1, backoff=0.01)
+        with pytest.raises(ModelError) as error:  # and no hang: the producer is cancelled with the workers
+            asyncio.run(asyncio.wait_for(solve_tasks(out, model, n=12, hint_attempts=1), timeout=60))
+        assert len(server.requests) <= 5  # stopped at the first 401, not after all 13 attempts
+    assert error.value.code == "model-http-401"
+    written = len((out / "solutions.jsonl").read_text().splitlines())
+    entry = json.loads((out / "labels.jsonl").read_text())
+    assert 1 <= written <= 3 and entry["attempts"] + entry["hint_attempts"] == written
+
+
+def test_a_request_error_is_that_attempts_result(tmp_path):
+    out = task_dir(tmp_path)
+    replies = [Fail(400, message="context too long")] + [f"```csvdsl\n{GOOD}\n```"]
+    with ScriptedServer(replies) as server:
+        counts = solve(out, server, tmp_path, n=3, cache=False)
+    attempts = [json.loads(line) for line in (out / "solutions.jsonl").read_text().splitlines()]
+    [failed] = [a for a in attempts if a["stop"] == "error"]
+    assert failed["error"]["code"] == "model-http-400" and not failed["correct"] and len(attempts) == 4
+    assert counts == {"verified": 1}
+
+
+def test_a_constrained_teacher_writes_its_tasks_in_prose(tmp_path):
+    out = tmp_path / "out"
+    with ScriptedServer(lambda r: teacher_replies(r).replace("```csvdsl\ndescribe people\n```", "describe people")) as server:
+        asyncio.run(generate_with_model([PEOPLE], out, 2, 0, client(server, tmp_path, constrain="vllm"), explore_turns=1))
+        bodies = [r.body for r in server.requests]
+    assert "structured_outputs" in bodies[0]  # exploring: programs, constrained
+    assert all("structured_outputs" not in b for b in bodies[1:])  # the task list and the repair: prose
+    assert len((out / "tasks.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_resumed_teacher_keeps_its_counts(tmp_path):
+    out = tmp_path / "out"
+    with ScriptedServer(teacher_replies) as server:
+        first = generate(server, out, tmp_path)
+    with ScriptedServer(teacher_replies) as server:
+        again = generate(server, out, tmp_path)
+        assert len(server.requests) == 0
+    assert again.tasks == first.tasks == {"people": 1} and again.rejected == first.rejected and again.resumed == 1
