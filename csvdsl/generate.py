@@ -20,7 +20,7 @@ from csvdsl.shards import mine
 from csvdsl.parse import parse
 from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
                             task_id, user_prompt)
-from csvdsl.render import render_text, to_json
+from csvdsl.render import to_json
 from csvdsl.synth import candidates, link_profiles, profile_table
 from csvdsl.tables import Catalog
 from planner.engine import Engine
@@ -93,9 +93,8 @@ def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "syn
     conversation = [
         Message(role="system", content=system_prompt()),
         Message(role="user", content=user_prompt(candidate.question, tables)),
+        # Like the agent loop's transcripts: the conversation ends with the program that answered.
         Message(role="assistant", content=f"```csvdsl\n{program}```"),
-        Message(role="user", content=f"Observation:\nanswer ({run.answer.kind}): {render_text(run.answer, 10)}"),
-        Message(role="assistant", content=f"The answer is {render_text(run.answer, 10)}."),
     ]
     return TaskRecord(id=task_id(plan.root, tables), tables=tables, question=candidate.question, hint=hint, program=program,
                       plan=plan_json(plan), answer=answer, difficulty=difficulty(plan), origin=Origin(teacher=teacher, seed=seed),

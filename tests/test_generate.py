@@ -128,7 +128,7 @@ def test_every_question_names_its_columns_and_constants(generated):
 
 def test_records_carry_what_training_needs(generated):
     record = load_records(generated)[0]
-    assert [m.role for m in record.conversation] == ["system", "user", "assistant", "user", "assistant"]
+    assert [m.role for m in record.conversation] == ["system", "user", "assistant"]
     assert "csvdsl" in record.conversation[0].content and record.question in record.conversation[1].content
     assert record.conversation[2].content.startswith("```csvdsl\n")
     assert record.hint.startswith("1. Start from the ")
