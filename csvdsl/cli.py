@@ -225,7 +225,7 @@ def _grammar(args) -> int:
 def _solve(args) -> int:
     import asyncio
 
-    from csvdsl.students import solve_tasks
+    from csvdsl.students import STATUSES, solve_tasks
 
     directory = Path(args.directory)
     if not (directory / "tasks.jsonl").is_file():
@@ -239,7 +239,7 @@ def _solve(args) -> int:
     finally:
         _record_usage(directory, "solve", client)
     print("tasks by status: " + ", ".join(f"{status} {counts.get(status, 0):,}"
-                                          for status in ("verified", "hint-only", "unsolved", "suspect")))
+                                          for status in STATUSES))
     return EXIT_OK
 
 

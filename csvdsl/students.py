@@ -14,11 +14,11 @@ from pathlib import Path
 from csvdsl.agent import off_loop, solve
 from csvdsl.generate import TASKS
 from csvdsl.jsonl import append_line, repair, rows
-from csvdsl.shards import solution_rows, solutions_file, task_shard
 from csvdsl.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.records import TableInfo, TaskRecord, user_prompt
 from csvdsl.render import to_json
 from csvdsl.session import Session
+from csvdsl.shards import solution_rows, solutions_file, task_shard
 from planner.engine import Engine, LruDict
 from verifier.answers import compare, typed
 from verifier.report import verify
