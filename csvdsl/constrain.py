@@ -76,8 +76,11 @@ def _class_text(items, gbnf: bool = False) -> str:
     return "[" + ("^" if negate else "") + "".join(out) + dash + "]"
 
 
+_CONTROL = {"\n": r"\n", "\r": r"\r", "\t": r"\t"}  # written as escapes in every target
+
+
 def _class_char(c: str) -> str:
-    return {"\n": r"\n", "\r": r"\r", "\t": r"\t", "\\": "\\\\", "]": r"\]", "[": r"\[", "-": r"\-"}.get(c, c)
+    return (_CONTROL | {"\\": "\\\\", "]": r"\]", "[": r"\[", "-": r"\-"}).get(c, c)
 
 
 def _repeat(body: str, low: int, high) -> str:
@@ -108,8 +111,8 @@ def _regex_item(op, av, gbnf: bool) -> str:
     if op is sre_c.LITERAL:
         c = chr(av)
         if gbnf:
-            return '"' + {"\n": r"\n", "\r": r"\r", "\t": r"\t", '"': r"\"", "\\": "\\\\"}.get(c, c) + '"'
-        return re.escape(c) if c not in "\n\r\t" else {"\n": r"\n", "\r": r"\r", "\t": r"\t"}[c]
+            return _gbnf_string(c)
+        return _CONTROL.get(c) or re.escape(c)
     if op is sre_c.NOT_LITERAL:
         return "[^" + _class_char(chr(av)) + "]"
     if op is sre_c.ANY:
@@ -302,7 +305,7 @@ def _lark_string(text: str) -> str:
 
 
 def _gbnf_string(text: str) -> str:
-    escapes = {"\n": r"\n", "\r": r"\r", "\t": r"\t", '"': r"\"", "\\": "\\\\"}
+    escapes = _CONTROL | {'"': r"\"", "\\": "\\\\"}
     return '"' + "".join(escapes.get(c, c) for c in text) + '"'
 
 

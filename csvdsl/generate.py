@@ -5,7 +5,6 @@ re-run resumes, skipping what is on disk, to the same file an uninterrupted run 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ import networkx as nx
 
 from csvdsl import ast
 from csvdsl.format import format_program
-from csvdsl.jsonl import repair, rows
+from csvdsl.jsonl import append_line, repair, rows
 from csvdsl.shards import mine
 from csvdsl.parse import parse
 from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
@@ -47,7 +46,7 @@ class Summary:
                 "rejected": dict(sorted(self.rejected.items()))}
 
 
-def _existing(path: Path) -> set[str]:
+def written_ids(path: Path) -> set[str]:
     """Ids already written; a last line cut off by a kill is removed first (we append next)."""
     repair(path)
     return {row["id"] for row in rows(path)}
@@ -112,9 +111,9 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
     link_profiles(profiles, frames, schemas)
     out.mkdir(parents=True, exist_ok=True)
     path = out / TASKS
-    written = _existing(path)
+    written = written_ids(path)
     summary = Summary()
-    with open(path, "a", encoding="utf-8") as sink, _progress(progress, per_table * len(catalog.names())) as advance:
+    with _progress(progress, per_table * len(catalog.names())) as advance:
         for table in shard_tables(catalog, shard):
             summary.tasks[table] += 0  # a table with nothing to ask is listed too
             stream = candidates(engine, table, profiles, seed)
@@ -136,9 +135,7 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
                 if record.id in written:
                     summary.resumed += 1
                     continue
-                sink.write(record.model_dump_json() + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
+                append_line(path, record.model_dump_json())
                 written.add(record.id)
     (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summary

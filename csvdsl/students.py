@@ -22,6 +22,7 @@ from csvdsl.shards import solution_rows, solutions_file, task_shard
 from planner.engine import Engine, LruDict
 from verifier.answers import compare, typed
 from verifier.report import verify
+from verifier.rewards import engine_for_tables
 
 LABELS = "labels.jsonl"
 STATUSES = ("verified", "hint-only", "unsolved", "suspect")
@@ -82,16 +83,14 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
 
 
 class _Tables:
-    """Engines per table set (loaded once) and the teacher's runs per task (attempts at one
-    task arrive together); used on the program thread only."""
+    """Engines per table set (the process-wide ones the rewards use) and the teacher's runs
+    per task (attempts at one task arrive together); used on the program thread only."""
 
     def __init__(self):
-        self.engines = LruDict(8)
         self.references = LruDict(32)
 
     def engine(self, tables: list[TableInfo]) -> Engine:
-        key = json.dumps(sorted((t.name, t.file) for t in tables))
-        return self.engines.remember(key, lambda: Engine({t.name: t.file for t in tables}))
+        return engine_for_tables({t.name: t.file for t in tables})
 
     def verify(self, record: TaskRecord, program: str):
         engine = self.engine(record.tables)

@@ -284,9 +284,9 @@ FAMILIES = (count_where, aggregate_where, top_values, best_group, above_average,
 # ---------------------------------------------------------------- keeping what is meaningful
 
 
-def rejection(run) -> str | None:
-    """Why a run's answer is not worth a task, or None when it is."""
-    answer = run.answer
+def answer_rejection(answer) -> str | None:
+    """Why an answer, whoever wrote the program, makes a poor task (null, empty, more than
+    MAX_LIST items, a null among them), or None."""
     if answer is None or answer.kind == "null":
         return "null-answer"
     if answer.kind in ("list", "table"):
@@ -297,6 +297,15 @@ def rejection(run) -> str | None:
             return "long-answer"
         if answer.kind == "list" and any(v is None for v in answer.value):
             return "null-in-answer"
+    return None
+
+
+def rejection(run) -> str | None:
+    """Why a run's answer is not worth a task, or None when it is."""
+    answer = run.answer
+    reason = answer_rejection(answer)
+    if reason:
+        return reason
     plan, frames = run.plan, run.execution.frames
     groups = [n for n in plan.needed() if plan.node(n)["op"] == "group" and n in frames]
     if groups and answer.kind in ("list", "string", "number", "date", "bool"):

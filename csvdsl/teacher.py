@@ -5,6 +5,8 @@ still failing, degenerate or a duplicate plan, the task is rejected with its rea
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,13 +14,14 @@ from types import SimpleNamespace
 
 from csvdsl.agent import find_program, off_loop, solve
 from csvdsl.errors import DslError, ParseError
+from csvdsl.generate import TASKS, Summary, make_record, shard_tables, table_info, written_ids
 from csvdsl.jsonl import append_line, repair, rows
 from csvdsl.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.records import TableInfo, TaskRecord, prompt_text, user_prompt
 from csvdsl.session import Session
+from csvdsl.synth import answer_rejection
+from csvdsl.tables import Catalog
 from planner.engine import Engine
-
-MAX_ITEMS = 10  # a list or table answer longer than this is not a question with an answer
 
 _TASK = re.compile(r"^#{2,4}\s*Task\b[^\n]*$", re.MULTILINE)
 _FIELD = re.compile(r"^\s*(Question|Hint)\s*:\s*", re.MULTILINE | re.IGNORECASE)
@@ -46,21 +49,6 @@ def parse_tasks(text: str) -> list[TaskBlock]:
         if fields.get("question"):
             blocks.append(TaskBlock(" ".join(fields["question"].split()), fields.get("hint", "").strip(), program))
     return blocks
-
-
-def degenerate(answer) -> str | None:
-    """Why an answer makes a poor task (null, empty, too many items), or None."""
-    if answer is None:
-        return "no-answer"
-    if answer.kind == "null":
-        return "degenerate-null"
-    if answer.kind in ("list", "table"):
-        size = len(answer.value)
-        if size == 0:
-            return "degenerate-empty"
-        if size > MAX_ITEMS:
-            return "degenerate-too-many"
-    return None
 
 
 def teacher_system() -> str:
@@ -133,7 +121,7 @@ def _try(engine: Engine, block: TaskBlock):
 
 
 def _keep(teaching: Teaching, block: TaskBlock, run, seen: set[str]) -> None:
-    reason = degenerate(run.answer)
+    reason = "no-answer" if run.answer is None else answer_rejection(run.answer)
     if reason is None and run.plan.root in seen:
         reason = "duplicate"
     if reason:
@@ -145,8 +133,6 @@ def _keep(teaching: Teaching, block: TaskBlock, run, seen: set[str]) -> None:
 
 def record_for(block: TaskBlock, run, catalog, model: str, seed: int) -> TaskRecord:
     """The same record the synthesizer writes; the model's hint when it gave one."""
-    from csvdsl.generate import make_record
-
     record = make_record(SimpleNamespace(program=block.program, question=block.question), run, catalog, seed, teacher=model)
     return record.model_copy(update={"hint": block.hint}) if block.hint else record
 
@@ -157,16 +143,10 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
     ``out/tasks.jsonl`` as they are kept, each table's conversation to ``out/teacher.jsonl``.
     A table whose conversation is on disk is done: a re-run makes no requests for it, and its
     counts come from that line."""
-    import asyncio
-    import json
-
-    from csvdsl.generate import TASKS, Summary, _existing, shard_tables, table_info
-    from csvdsl.tables import Catalog
-
     catalog = Catalog.from_specs(specs)
     engine = Engine(catalog)
     out.mkdir(parents=True, exist_ok=True)
-    written = _existing(out / TASKS)
+    written = written_ids(out / TASKS)
     conversations = out / "teacher.jsonl"
     repair(conversations)
     done = {row["table"]: row for row in rows(conversations)}

@@ -125,24 +125,22 @@ def _earley_accepts(parser: Lark, text: str) -> bool:
         return False
 
 
+@pytest.fixture(scope="module")
+def accepts(llg_lark, earley_gbnf):
+    """Per grammar: does it accept this text?"""
+    return {"lark": lambda text: _llg_accepts(llg_lark, text), "gbnf": lambda text: _earley_accepts(earley_gbnf, text)}
+
+
+@pytest.mark.parametrize("grammar", ["lark", "gbnf"])
 @pytest.mark.parametrize("name,text", VALID, ids=[n for n, _ in VALID])
-def test_lark_grammar_accepts_every_program(llg_lark, name, text):
-    assert _llg_accepts(llg_lark, text)
+def test_grammar_accepts_every_program(accepts, grammar, name, text):
+    assert accepts[grammar](text)
 
 
+@pytest.mark.parametrize("grammar", ["lark", "gbnf"])
 @pytest.mark.parametrize("text", NOT_PROGRAMS)
-def test_lark_grammar_rejects_text_that_is_not_a_program(llg_lark, text):
-    assert not _llg_accepts(llg_lark, text)
-
-
-@pytest.mark.parametrize("name,text", VALID, ids=[n for n, _ in VALID])
-def test_gbnf_grammar_accepts_every_program(earley_gbnf, name, text):
-    assert _earley_accepts(earley_gbnf, text)
-
-
-@pytest.mark.parametrize("text", NOT_PROGRAMS)
-def test_gbnf_grammar_rejects_text_that_is_not_a_program(earley_gbnf, text):
-    assert not _earley_accepts(earley_gbnf, text)
+def test_grammar_rejects_text_that_is_not_a_program(accepts, grammar, text):
+    assert not accepts[grammar](text)
 
 
 def test_gbnf_grammar_is_valid_for_llguidance():
@@ -166,6 +164,5 @@ def test_grammars_are_derived_from_the_grammar_file():
     ("flights | take 3", True), ("flights | take3", False), ("flights|filter a>1 and b<(2)", True),
     ("flights | filterx > 1", False), ("x=flights|sort a desc,b", True), ("x = flights | sort a desc2", False),
 ])
-def test_two_words_need_a_space_and_nothing_else_does(llg_lark, earley_gbnf, text, ok):
-    assert _llg_accepts(llg_lark, text) is ok
-    assert _earley_accepts(earley_gbnf, text) is ok
+def test_two_words_need_a_space_and_nothing_else_does(accepts, text, ok):
+    assert accepts["lark"](text) is ok and accepts["gbnf"](text) is ok
