@@ -155,9 +155,7 @@ def _generate(args) -> int:
 
         if not args.model:
             raise UsageError("--teacher model needs --model")
-        if args.cache is None:
-            args.cache = out / "cache"
-        client = model_client(args)
+        client = model_client(args, cache=out / "cache")
         try:
             summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client,
                                                       args.explore_turns, _shard(args)))
@@ -166,8 +164,6 @@ def _generate(args) -> int:
         if not args.quiet:
             print_summary(summary, out)
         return EXIT_OK
-    if args.teacher != "synth":
-        raise UsageError(f"unknown teacher {args.teacher!r}: `synth` (built in, offline) or `model`")
     summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet, shard=_shard(args))
     if not args.quiet:
         print_summary(summary, out)
@@ -177,9 +173,7 @@ def _generate(args) -> int:
 def _export(args) -> int:
     from csvdsl.export import export
 
-    directory = Path(args.directory)
-    if not (directory / "tasks.jsonl").is_file():
-        raise UsageError(f"no tasks.jsonl in {args.directory}; run `csvdsl generate ... --out {args.directory}` first")
+    directory = _task_dir(args.directory)
     chosen = [args.sft, args.rl, args.hf, args.push]
     if not any(chosen):  # nothing asked for: everything, next to the tasks
         args.sft, args.rl, args.hf = directory / "sft.jsonl", directory / "rl.jsonl", directory / "hf"
@@ -190,15 +184,24 @@ def _export(args) -> int:
     return EXIT_OK
 
 
-def model_client(args):
-    """The ModelClient the model flags describe."""
+def _task_dir(text: str) -> Path:
+    """A directory that holds tasks.jsonl, or a usage error saying how to make one."""
+    directory = Path(text)
+    if not (directory / "tasks.jsonl").is_file():
+        raise UsageError(f"no tasks.jsonl in {text}; run `csvdsl generate ... --out {text}` first")
+    return directory
+
+
+def model_client(args, cache: Path | None = None):
+    """The ModelClient the model flags describe; ``cache`` is the response cache unless
+    --cache or --no-cache says otherwise (default: the user's cache directory)."""
     import os
 
     from csvdsl.llm import ModelClient, load_prices
 
-    cache = None
-    if not args.no_cache:
-        cache = args.cache or (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csvdsl" / "responses")
+    cache = args.cache or cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csvdsl" / "responses"
+    if args.no_cache:
+        cache = None
     return ModelClient(args.model, base_url=args.base_url, api_key=args.api_key, constrain=args.constrain,
                        concurrency=args.concurrency, timeout=args.request_timeout, retries=args.retries,
                        cache_dir=cache, prices=load_prices(args.prices), temperature=args.temperature,
@@ -227,12 +230,8 @@ def _solve(args) -> int:
 
     from csvdsl.students import STATUSES, solve_tasks
 
-    directory = Path(args.directory)
-    if not (directory / "tasks.jsonl").is_file():
-        raise UsageError(f"no tasks.jsonl in {args.directory}; run `csvdsl generate ... --out {args.directory}` first")
-    if args.cache is None:
-        args.cache = directory / "cache"
-    client = model_client(args)
+    directory = _task_dir(args.directory)
+    client = model_client(args, cache=directory / "cache")
     try:
         counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.max_turns,
                                          args.token_budget, _shard(args)))
@@ -254,8 +253,6 @@ def _shard(args) -> tuple[int, int]:
 
 def _record_usage(directory: Path, command: str, client) -> None:
     """Token use goes to the terminal and to DIR/usage.jsonl (for `csvdsl stats`)."""
-    import json
-
     from csvdsl.jsonl import append_line
     from csvdsl.llm import usage_report
 
@@ -270,10 +267,7 @@ def _record_usage(directory: Path, command: str, client) -> None:
 def _merge(args) -> int:
     from csvdsl.shards import merge
 
-    sources = [Path(d) for d in args.directories]
-    missing = [str(d) for d in sources if not (d / "tasks.jsonl").is_file()]
-    if missing:
-        raise UsageError(f"no tasks.jsonl in {', '.join(missing)}")
+    sources = [_task_dir(d) for d in args.directories]
     counts = merge(Path(args.out), sources)
     print(f"merged {len(sources)} directories into {args.out}: " + ", ".join(
         f"{counts.get(name, 0):,} new {what}" for name, what in (("tasks.jsonl", "tasks"), ("teacher.jsonl", "teacher conversations"),
@@ -284,9 +278,7 @@ def _merge(args) -> int:
 def _stats(args) -> int:
     from csvdsl.stats import collect, plot, print_stats
 
-    directory = Path(args.directory)
-    if not (directory / "tasks.jsonl").is_file():
-        raise UsageError(f"no tasks.jsonl in {args.directory}")
+    directory = _task_dir(args.directory)
     figures = collect(directory)
     if args.format == "json":
         print(json.dumps(figures, indent=2))
@@ -330,18 +322,19 @@ def _add_program_args(sub, with_tables: bool = True) -> None:
                          help="a CSV table, named by its file stem unless NAME= is given (repeatable)")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def _at_least(low: int):
+    """An argparse type: an integer no smaller than ``low``."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its message: "invalid int value"
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+_positive, _non_negative = _at_least(1), _at_least(0)
 
 
 def _add_limit_args(sub) -> None:
