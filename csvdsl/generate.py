@@ -16,7 +16,6 @@ from csvdsl import ast
 from csvdsl.format import format_program
 from csvdsl.jsonl import append_line, repair, rows
 from csvdsl.shards import mine
-from csvdsl.parse import parse
 from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
                             task_id, user_prompt)
 from csvdsl.render import to_json
@@ -25,7 +24,7 @@ from csvdsl.tables import Catalog
 from planner.engine import Engine
 from planner.explain import explain_english, plan_json
 from planner.functions import FUNCTIONS
-from planner.ops import map_exprs
+from planner.ops import spec_exprs
 
 TASKS = "tasks.jsonl"
 ATTEMPTS_PER_TASK = 40
@@ -72,9 +71,7 @@ def difficulty(plan) -> Difficulty:
     operations = [a for a in nodes if a["op"] not in ("source", "answer")]
     windows = 0
     for attrs in operations:
-        found = []
-        map_exprs(attrs["spec"], lambda e: found.append(e) or e)
-        windows += sum(1 for expr in found for e in ast.walk(expr) if isinstance(e, ast.Call) and FUNCTIONS[e.name].kind == "window")
+        windows += sum(1 for expr in spec_exprs(attrs["spec"]) for e in ast.walk(expr) if isinstance(e, ast.Call) and FUNCTIONS[e.name].kind == "window")
     count = len(operations)
     level = "easy" if count <= 2 else "medium" if count <= 4 else "hard"
     return Difficulty(operations=count, depth=nx.dag_longest_path_length(plan.graph), joins=sum(a["op"] == "join" for a in operations),
@@ -86,7 +83,7 @@ def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "syn
     plan = run.plan
     used = sorted({plan.node(n)["spec"] for n in plan.needed() if plan.node(n)["op"] == "source"})
     tables = [table_info(catalog, name) for name in used]
-    program = format_program(parse(candidate.program))
+    program = format_program(run.checked.program)
     answer = to_json(run.answer)
     hint = "\n".join(explain_english(plan))
     conversation = [

@@ -36,11 +36,7 @@ def parse_within_limits(text: str, limits: Limits, file: str | None = None) -> a
     if limits.max_program_chars is not None and len(text) > limits.max_program_chars:
         raise LimitError("program-too-long", f"the program has {len(text):,} characters, over the limit of "
                          f"{limits.max_program_chars:,}", hint="split it, or raise Limits(max_program_chars=...)")
-    try:
-        program = parse(text, file)
-    except RecursionError:
-        raise LimitError("expression-too-deep", "the program nests too deeply to read",
-                         hint="use fewer nested parentheses; bind intermediate results to names") from None
+    program = parse(text, file)  # parse reports a RecursionError as expression-too-deep itself
     if limits.max_expression_depth is not None:
         for expr in _expressions(program):
             depth, deepest = _depth(expr)
@@ -52,7 +48,7 @@ def parse_within_limits(text: str, limits: Limits, file: str | None = None) -> a
 
 
 def _expressions(program: ast.Program):
-    from planner.ops import map_exprs
+    from planner.ops import spec_exprs
 
     for statement in program.statements:
         if isinstance(statement, ast.Answer):
@@ -60,9 +56,7 @@ def _expressions(program: ast.Program):
         if not isinstance(statement, (ast.Binding, ast.Show)):
             continue
         for transform in statement.pipeline.transforms:
-            found = []
-            map_exprs(transform, lambda e: found.append(e) or e)
-            yield from found
+            yield from spec_exprs(transform)
 
 
 def _depth(expr) -> tuple[int, object]:

@@ -59,9 +59,9 @@ def short_names(plan: Plan, prefix: str = "r") -> dict[str, str]:
 
 def numbered_lines(plan: Plan, prefix: str = "r") -> dict[str, str]:
     """Each node's line in the numbered-binding form, in plan order, keyed by node id."""
-    names = short_names(plan, prefix)
+    names = short_names(plan, prefix)  # in plan order
     lines = {}
-    for node in _order(plan):
+    for node in names:
         attrs = plan.node(node)
         inputs = ", ".join(names[i] for i in attrs["inputs"][:2 if attrs["op"] == "join" else 1]) if attrs["op"] != "source" else attrs["spec"]
         if attrs["op"] == "answer":
@@ -76,9 +76,9 @@ def numbered_lines(plan: Plan, prefix: str = "r") -> dict[str, str]:
 
 def explain_dot(plan: Plan) -> str:
     """The plan as a Graphviz digraph, inputs above the nodes that use them."""
-    names = short_names(plan)
+    names = short_names(plan)  # in plan order
     lines = ["digraph plan {", "  rankdir=TB;", '  node [shape=box, fontname="monospace"];']
-    for node in _order(plan):
+    for node in names:
         attrs = plan.node(node)
         label = f"{names[node]} {attrs['op'].capitalize()}"
         args = _step_text(attrs, names)
@@ -285,7 +285,8 @@ def _slots(plan: Plan, node: str, steps: dict[str, int], subjects: dict) -> dict
 
 def explain_english(plan: Plan) -> list[str]:
     """One numbered sentence per operation, from the op registry's phrase templates."""
-    order = [n for n in _order(plan) if n in set(plan.needed()) or not plan.outputs]
+    needed = set(plan.needed())
+    order = [n for n in _order(plan) if n in needed or not plan.outputs]
     steps = {node: i for i, node in enumerate(order, start=1)}
     subjects: dict = {}
     lines = []

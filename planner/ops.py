@@ -252,6 +252,13 @@ def map_exprs(spec, fn):
     return mapper(spec, fn) if mapper else spec
 
 
+def spec_exprs(spec) -> list:
+    """The expressions a spec holds, in order (none for specs without any)."""
+    found = []
+    map_exprs(spec, lambda e: found.append(e) or e)
+    return found
+
+
 # ---------------------------------------------------------------- parameters
 
 

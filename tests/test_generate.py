@@ -22,7 +22,7 @@ from csvdsl.parse import parse
 from csvdsl.program import run_program
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog
-from planner.ops import map_exprs
+from planner.ops import spec_exprs
 from verifier.answers import compare
 from verifier.rewards import REWARDS
 
@@ -98,7 +98,7 @@ def _mentions(record) -> tuple[set[str], set[str]]:
     for statement in program.statements:
         exprs = [statement.expr] if isinstance(statement, ast.Answer) else []
         for transform in getattr(getattr(statement, "pipeline", None), "transforms", ()):
-            map_exprs(transform, lambda e: exprs.append(e) or e)
+            exprs += spec_exprs(transform)
             for field in ("keys", "columns"):
                 for item in getattr(transform, field, ()):
                     name = getattr(item, "name", None) or getattr(getattr(item, "column", None), "name", None)

@@ -56,10 +56,10 @@ def _tables_key(tables) -> str:
     return json.dumps(_json(tables), sort_keys=True)
 
 
-def engine_for_tables(tables) -> Engine:
-    """The process-wide Engine for a set of tables (loaded on first use)."""
-    key = _tables_key(tables)
-    return _ENGINES.remember(key, lambda: Engine(_json(tables)))
+def engine_for_tables(tables, key: str | None = None) -> Engine:
+    """The process-wide Engine for a set of tables (loaded on first use); ``key`` is their
+    ``_tables_key`` when the caller has it already."""
+    return _ENGINES.remember(key or _tables_key(tables), lambda: Engine(_json(tables)))
 
 
 def _slim(run: ProgramRun) -> ProgramRun:
@@ -69,7 +69,8 @@ def _slim(run: ProgramRun) -> ProgramRun:
 
 
 def _run(tables, program: str) -> ProgramRun | DslError:
-    engine = engine_for_tables(tables)
+    key = _tables_key(tables)
+    engine = engine_for_tables(tables, key)
 
     def attempt():
         try:
@@ -77,7 +78,7 @@ def _run(tables, program: str) -> ProgramRun | DslError:
         except DslError as error:
             return error
 
-    return _RUNS.remember((_tables_key(tables), program), attempt)
+    return _RUNS.remember((key, program), attempt)
 
 
 def _column(kwargs: dict, name: str, index: int):
@@ -146,10 +147,9 @@ def _hook_score(program, teacher, tables) -> float:
         student, reference = _plans(program, teacher, tables)
         if student is None:
             return 0.0
-        engine = engine_for_tables(tables)  # frames come back from the Engine's cache
-        ours, theirs = engine.run(teacher), engine.run(program)
-        return hook_coverage(ours.plan, ours.execution.frames, theirs.plan, theirs.execution.frames,
-                             fingerprints_for(engine)).coverage
+        engine = engine_for_tables(tables)  # the plans are known: frames come back from the Engine's cache
+        ours, theirs = engine.execute(reference.plan).frames, engine.execute(student.plan).frames
+        return hook_coverage(reference.plan, ours, student.plan, theirs, fingerprints_for(engine)).coverage
 
     return _HOOKS.remember((_tables_key(tables), teacher, program), score)
 

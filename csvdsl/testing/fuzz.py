@@ -22,6 +22,7 @@ from csvdsl.render import to_json
 from csvdsl.tables import Catalog, table_from_frame
 from planner.compile import compile_program
 from planner.execute import Limits, execute
+from planner.ops import spec_exprs
 from planner.sql import Unsupported, run_oracle
 from verifier.answers import Options, compare
 
@@ -109,9 +110,7 @@ def features(program: str) -> Counter:
             nodes = []
             for transform in statement.pipeline.transforms:
                 used[type(transform).__name__.lower()] += 1
-                from planner.ops import map_exprs
-
-                map_exprs(transform, lambda e: nodes.extend(ast.walk(e)) or e)
+                nodes.extend(node for expr in spec_exprs(transform) for node in ast.walk(expr))
         for node in nodes:
             if isinstance(node, ast.Call):
                 used[f"{node.name}()"] += 1
