@@ -130,20 +130,20 @@ class _Checker:
         self.expect_bool(t.predicate, self.expr(t.predicate, _Context(table)), "filter")
         return table
 
+    def _sequential(self, table, items) -> dict:
+        """The table's columns and each item's type: later items may use earlier ones."""
+        columns = dict(table.columns)
+        for item in items:
+            columns[item.name] = self.expr(item.expr, _Context(table.with_columns(columns.items()), windows=True))
+        return columns
+
     def select(self, table, t: ast.Select):
-        visible, columns = dict(table.columns), {}
-        for item in t.items:  # like derive, later items may use earlier ones
-            kind = self.expr(item.expr, _Context(table.with_columns(visible.items()), windows=True))
-            visible[item.name] = kind
-            columns[item.name] = kind
+        columns = self._sequential(table, t.items)
         self.unique([i.name for i in t.items], t.items, "select")
-        return table.with_columns(columns.items())
+        return table.with_columns([(i.name, columns[i.name]) for i in t.items])
 
     def derive(self, table, t: ast.Derive):
-        columns = dict(table.columns)
-        for item in t.items:  # later items may use earlier ones
-            columns[item.name] = self.expr(item.expr, _Context(table.with_columns(columns.items()), windows=True))
-        return table.with_columns(columns.items())
+        return table.with_columns(self._sequential(table, t.items).items())
 
     def drop(self, table, t: ast.Drop):
         gone = {self.column(table, c) and c.name for c in t.columns}

@@ -42,11 +42,8 @@ def _filter(spec: ast.Filter, inputs):
 
 
 def _select(spec: ast.Select, inputs):
-    visible = inputs[0].copy(deep=False)
-    data = {}
-    for item in spec.items:  # sequential, like derive
-        data[item.name] = visible[item.name] = evaluate_series(item.expr, Scope(visible, inputs))
-    return pd.DataFrame(data, index=visible.index)
+    # Items are sequential, as derive's; only the items are kept (the checker made their names unique).
+    return _derive(spec, inputs)[[item.name for item in spec.items]]
 
 
 def _derive(spec: ast.Derive, inputs):
