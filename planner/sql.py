@@ -301,7 +301,7 @@ def _names(attrs) -> list[str]:
     return [name for name, _ in attrs["schema"].columns]
 
 
-def _sequential(source: str, items, exprs: _Expr, columns: list[str]) -> tuple[str, list[str]]:
+def _sequential(source: str, items, exprs: _Expr, columns: list[str]) -> str:
     """Items computed one after another, each able to use the ones before it."""
     query, visible = source, list(columns)
     for item in items:
@@ -311,18 +311,18 @@ def _sequential(source: str, items, exprs: _Expr, columns: list[str]) -> tuple[s
         else:
             query = f"(SELECT *, {value} AS {quote(item.name)} FROM {query})"
             visible.append(item.name)
-    return query, visible
+    return query
 
 
 def _select_op(plan, node, attrs, inputs, exprs):
     columns = _names(plan.node(attrs["inputs"][0]))
-    query, _ = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
+    query = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
     return f"SELECT {ROW}, {', '.join(quote(i.name) for i in attrs['spec'].items)} FROM {query}"
 
 
 def _derive_op(plan, node, attrs, inputs, exprs):
     columns = _names(plan.node(attrs["inputs"][0]))
-    query, _ = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
+    query = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
     return f"SELECT * FROM {query}"
 
 
@@ -385,13 +385,16 @@ _OPS = {
 }
 
 
+_NOT_QUERIES = ("answer", "describe")  # steps that are not tables of the data
+
+
 def plan_sql(plan: Plan, node: str) -> str:
     """A query giving the rows of ``node`` in order, the ``__rn`` column dropped."""
     import networkx as nx
 
     wanted = nx.ancestors(plan.graph, node) | {node}
     ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed()
-            if n in wanted and plan.node(n)["op"] not in ("answer", "describe")]
+            if n in wanted and plan.node(n)["op"] not in _NOT_QUERIES]
     final = f"SELECT * EXCLUDE ({ROW}) FROM {_cte(node)} ORDER BY {ROW}"
     return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + final
 
@@ -411,7 +414,8 @@ def _node_sql(plan: Plan, node: str, attrs) -> str:
 def answer_sql(plan: Plan) -> str:
     """A query whose single row holds the answer (for scalar answers)."""
     attrs = plan.node(plan.root)
-    ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed() if n != plan.root]
+    ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed()
+            if n != plan.root and plan.node(n)["op"] not in _NOT_QUERIES]
     inputs = [_cte(i) for i in attrs["inputs"]]
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
     expr = _Expr(inputs, None, types)(attrs["spec"].expr)

@@ -42,6 +42,7 @@ FOUND = [
     ("s0 = t | derive w0 = cumsum(x) over k\nanswer s0\n", {"x": [None, float("inf"), None]}),  # pandas gave NaN
     ('s0 = t | derive c3 = substr("a", -1, 1)\nanswer s0\n', {"y": [0]}),  # DuckDB counts -1 from the end
     ("s0 = t | filter (x % x) != x\nanswer s0\n", {"x": [None, float("inf")]}),  # inf % inf is NaN, so null
+    ("describe t\ns0 = t | aggregate n = count()\nanswer s0.n\n", {"y": [0]}),  # a scalar answer's SQL held the describe
 ]
 
 
