@@ -11,7 +11,7 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.errors import ExecutionError
-from planner.functions import FUNCTIONS, bool_series
+from planner.functions import FUNCTIONS, bool_series, check_int64
 
 
 @dataclass
@@ -135,9 +135,7 @@ def _checked(operation):
         if isinstance(out, pd.Series) and out.dtype == np.int64:
             exact = operation(a.astype(float) if isinstance(a, pd.Series) else float(a),
                               b.astype(float) if isinstance(b, pd.Series) else float(b))
-            if (np.abs(exact) >= 2.0**63).any():
-                raise ExecutionError("integer-overflow", "a whole-number result does not fit in 64 bits",
-                                     hint="convert to a decimal number first with float(x)")
+            check_int64(exact, "a whole-number result", "convert to a decimal number first with float(x)")
         return out
 
     return run
@@ -393,10 +391,8 @@ def _cumsum(expr, scope):
         else:
             totals = _by_partition(expr, scope, filled, "cumsum")
     if totals.dtype == np.int64:
-        exact = _by_partition(expr, scope, series.fillna(0).astype(float), "cumsum")
-        if (np.abs(exact) >= 2.0**63).any():
-            raise ExecutionError("integer-overflow", "a running total does not fit in 64 bits",
-                                 hint="sum decimal numbers instead: cumsum(float(x))")
+        check_int64(_by_partition(expr, scope, series.fillna(0).astype(float), "cumsum"), "a running total",
+                    "sum decimal numbers instead: cumsum(float(x))")
     seen = _by_partition(expr, scope, series.notna().astype("int64"), "cumsum")
     return totals.where(seen > 0)
 

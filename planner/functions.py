@@ -198,12 +198,18 @@ def _weekday(x):
 # ---------------------------------------------------------------- aggregates
 
 
-def _no_overflow(total, exact):
-    if np.any(np.abs(np.asarray(exact, dtype=float)) >= 2.0**63) and np.asarray(total).dtype.kind in "iu":
+def check_int64(exact, what: str, hint: str) -> None:
+    """Whole-number results fail instead of wrapping around: ``exact`` is the same result
+    computed in floats, and past 2**63 the 64-bit one has wrapped."""
+    if np.any(np.abs(np.asarray(exact, dtype=float)) >= 2.0**63):
         from csvdsl.errors import ExecutionError
 
-        raise ExecutionError("integer-overflow", "a whole-number sum does not fit in 64 bits",
-                             hint="sum decimal numbers instead: sum(float(x))")
+        raise ExecutionError("integer-overflow", f"{what} does not fit in 64 bits", hint=hint)
+
+
+def _no_overflow(total, exact):
+    if np.asarray(total).dtype.kind in "iu":
+        check_int64(exact, "a whole-number sum", "sum decimal numbers instead: sum(float(x))")
     return total
 
 
