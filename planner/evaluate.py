@@ -269,15 +269,12 @@ def _call(expr: ast.Call, scope: Scope):
         args.append(arg.value if position in function.constant else evaluate(arg, scope))
     data = [i for i in range(len(args)) if i not in function.constant]
     impl = function.impl or _IMPLS[expr.name]
-    if not function.null_tolerant and (
-        any(args[i] is None for i in range(len(args)) if i in function.constant)
-        or any(args[i] is None for i in data)
-    ):
-        # SQL: a function of a null is null (a null constant nulls every row).
-        return None if not any(isinstance(args[i], pd.Series) for i in data) else as_series(None, scope.index)
-    if any(_null_column(args[i], function.accepts[min(i, len(function.accepts) - 1)]) for i in data) \
-            and not function.null_tolerant:
-        return as_series(None, scope.index)
+    if not function.null_tolerant:
+        if any(arg is None for arg in args):
+            # SQL: a function of a null is null (a null constant nulls every row).
+            return None if not any(isinstance(args[i], pd.Series) for i in data) else as_series(None, scope.index)
+        if any(_null_column(args[i], function.accepts[min(i, len(function.accepts) - 1)]) for i in data):
+            return as_series(None, scope.index)
     if any(isinstance(args[i], pd.Series) for i in data):
         for i in data:
             args[i] = as_series(args[i], scope.index)
