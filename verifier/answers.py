@@ -124,8 +124,9 @@ def same_value(a, b, options: Options) -> bool:
             return a == b
         return math.isclose(a, b, rel_tol=options.rel_tol, abs_tol=options.abs_tol)
     if isinstance(a, str) and isinstance(b, str):
-        if _date(a) is not None and _date(b) is not None:
-            return _date(a) == _date(b)
+        da, db = _date(a), _date(b)
+        if da is not None and db is not None:
+            return da == db
         a, b = a.strip(), b.strip()
         return a.casefold() == b.casefold() if options.case_insensitive else a == b
     return a == b
@@ -219,8 +220,8 @@ def _tables(teacher, student, options):
         if not found:
             return AnswerMatch(0.0, f"no column holds the values of `{name}`")
     ordered = bool(teacher.get("ordered"))
+    rows_a = [list(row[: len(a["columns"])]) for row in a["rows"]]
     for mapping in itertools.islice(column_assignments(candidates), 200):
-        rows_a = [[row[i] for i in range(len(a["columns"]))] for row in a["rows"]]
         rows_b = [[row[j] for j in mapping] for row in b["rows"]]
         if _rows_match(rows_a, rows_b, ordered, options):
             extra = len(b["columns"]) - len(a["columns"])

@@ -44,11 +44,12 @@ def _nodes(plan: Plan) -> list[str]:
 def compare_plans(teacher: Plan, student: Plan) -> StructureMatch:
     """Match the student's operations to the teacher's and score the overlap."""
     ours, theirs = _nodes(teacher), _nodes(student)
+    our_set, their_set = set(ours), set(theirs)
     exact = teacher.root is not None and teacher.root == student.root
     matches: dict[str, tuple[str, float]] = {}
     taken: set[str] = set()
     for node in ours:  # identical sub-plans first: equal ids are equal computations
-        if node in student.graph and node in theirs:
+        if node in their_set:
             matches[node] = (node, 1.0)
             taken.add(node)
     for node in ours:
@@ -71,8 +72,8 @@ def compare_plans(teacher: Plan, student: Plan) -> StructureMatch:
             matches[node] = (best, best_credit)
             taken.add(best)
     node_f1 = 2 * sum(credit for _, credit in matches.values()) / (len(ours) + len(theirs)) if ours or theirs else 1.0
-    our_edges = [(u, v) for u, v in teacher.graph.edges if v in set(ours)]
-    their_edges = {(u, v) for u, v in student.graph.edges if v in set(theirs)}
+    our_edges = [(u, v) for u, v in teacher.graph.edges if v in our_set]
+    their_edges = {(u, v) for u, v in student.graph.edges if v in their_set}
     kept = sum(1 for u, v in our_edges if u in matches and v in matches and (matches[u][0], matches[v][0]) in their_edges)
     edge_f1 = 2 * kept / (len(our_edges) + len(their_edges)) if our_edges or their_edges else 1.0
     similarity = 1.0 if exact else round(NODE_WEIGHT * node_f1 + (1 - NODE_WEIGHT) * edge_f1, 6)
