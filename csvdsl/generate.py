@@ -102,7 +102,7 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
     """Write ``per_table`` tasks for each table to ``out/tasks.jsonl`` (resuming), and a summary."""
     catalog = Catalog.from_specs(specs)
     engine = Engine(catalog)
-    frames = {n: catalog[n].frame for n in catalog.names()}
+    frames = engine.tables
     schemas = {n: catalog[n].schema for n in catalog.names()}
     profiles = {n: profile_table(n, frames[n], schemas[n]) for n in catalog.names()}
     link_profiles(profiles, frames, schemas)

@@ -36,7 +36,7 @@ from csvdsl.format import format_program
 from csvdsl.grammar import build_parser, keywords
 from csvdsl.parse import parse
 from csvdsl.program import table_types
-from csvdsl.render import dumps, json_cell, render_text, table_rows, text_scalar
+from csvdsl.render import MAX_CELL, dumps, json_cell, render_text, table_rows, text_scalar
 from csvdsl.session import Session
 from csvdsl.tables import Catalog, read_table, table_name_from_path
 from planner.compile import Plan, compile_program
@@ -47,7 +47,6 @@ from planner.functions import FUNCTIONS
 DEFAULT_HISTORY = "~/.csvdsl_history"
 PROMPT = "csvdsl> "
 CONTINUATION = "   ...> "
-MAX_CELL = 48
 UNCLIPPED = 10**9  # the shell bounds rows itself; the Session's character cap is for models
 
 
@@ -260,11 +259,14 @@ class _Scope:
 
     def pipeline_type(self, pipeline: str) -> TableType | None:
         """The type the pipeline text produces, with or without the input's earlier statements."""
+        try:
+            statements = parse(pipeline).statements
+        except DslError:
+            return None
+        if len(statements) != 1 or isinstance(statements[0], (ast.Answer, ast.Describe, ast.ListTables)):
+            return None
         for extra in (self.preceding, ()):
             try:
-                statements = parse(pipeline).statements
-                if len(statements) != 1 or isinstance(statements[0], (ast.Answer, ast.Describe, ast.ListTables)):
-                    return None
                 program = ast.Program(tuple(self.session.bindings) + extra + statements)
                 return check(program, self.tables).statement_types[len(program.statements) - 1]
             except DslError:

@@ -307,12 +307,13 @@ def rejection(run) -> str | None:
     if reason:
         return reason
     plan, frames = run.plan, run.execution.frames
-    groups = [n for n in plan.needed() if plan.node(n)["op"] == "group" and n in frames]
+    needed = plan.needed()
+    groups = [n for n in needed if plan.node(n)["op"] == "group" and n in frames]
     if groups and answer.kind in ("list", "string", "number", "date", "bool"):
         size = len(answer.value) if answer.kind == "list" else 1
         if len(frames[groups[0]]) <= size:
             return "answer-is-every-group"  # "which 3 origins..." when there are 3
-    for node in plan.needed():
+    for node in needed:
         attrs = plan.node(node)
         if attrs["op"] != "filter" or node not in frames:
             continue

@@ -61,7 +61,7 @@ def _shift_refs(expr, mapping: dict[int, int]):
     return ast.map_expr(expr, shift)
 
 
-def _with_inputs(main: PlanNode, node: PlanNode, inputs: list[PlanNode]) -> dict[int, int]:
+def _with_inputs(node: PlanNode, inputs: list[PlanNode]) -> dict[int, int]:
     """Append ``node``'s side inputs to ``inputs`` (main first); old index -> new index."""
     mapping = {0: 0}
     for old, extra in enumerate(node.inputs[1:], start=1):
@@ -91,8 +91,8 @@ def merge_filters(node: PlanNode) -> PlanNode | None:
     if inner is None or inner.op != "filter" or _may_fail(node.spec.predicate, inner.schema):
         return None
     inputs = [inner.inputs[0]]
-    inner_map = _with_inputs(inner.inputs[0], inner, inputs)
-    outer_map = _with_inputs(inner.inputs[0], node, inputs)
+    inner_map = _with_inputs(inner, inputs)
+    outer_map = _with_inputs(node, inputs)
     predicate = ast.Logical("and", (_shift_refs(inner.spec.predicate, inner_map), _shift_refs(node.spec.predicate, outer_map)))
     spec = ast.Filter(canonical_expr(predicate))
     return PlanNode("filter", spec, tuple(inputs), node.schema, inner.spans + node.spans)

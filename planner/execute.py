@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from csvdsl import ast
-from csvdsl.check import AnswerType, TableType
+from csvdsl.check import TABLES_TYPE, AnswerType, TableType
 from csvdsl.errors import DslError, ExecutionError, LimitError
 from planner.compile import Output, Plan
 from planner.evaluate import Scope, evaluate, scalar
@@ -78,7 +78,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
     for output in outputs:
         if output.kind == "tables":
             listing = pd.DataFrame([(name, len(frame), frame.shape[1]) for name, frame in tables.items()],
-                                   columns=["table", "rows", "columns"])
+                                   columns=TABLES_TYPE.names)
             execution.outputs.append((output, table_value(listing, output.schema)))
             continue
         result = frames[output.node]

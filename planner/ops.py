@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from csvdsl import ast
-from csvdsl.check import join_column_name
+from csvdsl.check import DESCRIBE_TYPE, join_column_name
 from csvdsl.format import select_item, format_expr
 from planner.evaluate import Scope, condition_mask, evaluate, evaluate_series, scalar
 from planner.functions import FUNCTIONS
@@ -215,7 +215,7 @@ def _describe(schema, inputs):
             counts = present.value_counts().head(3)
             top = ", ".join(f"{_summary_text(v, kind)} ({n:,})" for v, n in counts.items())
         rows.append((name, kind, int(column.isna().sum()), int(present.nunique()), low, high, top))
-    return pd.DataFrame(rows, columns=["column", "type", "nulls", "distinct", "min", "max", "top"])
+    return pd.DataFrame(rows, columns=DESCRIBE_TYPE.names)
 
 
 def _group(spec: ast.Group, inputs):

@@ -70,14 +70,11 @@ def appears_in(hook: Fingerprint, table: Fingerprint, tries: int = 50) -> bool:
     return False
 
 
-_PER_ENGINE: "weakref.WeakKeyDictionary" = None
+_PER_ENGINE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def fingerprints_for(engine) -> "FingerprintCache":
     """The fingerprint cache of one Engine: a node id names one computation on its tables only."""
-    global _PER_ENGINE
-    if _PER_ENGINE is None:
-        _PER_ENGINE = weakref.WeakKeyDictionary()
     cache = _PER_ENGINE.get(engine)
     if cache is None:
         cache = _PER_ENGINE[engine] = FingerprintCache()
