@@ -14,7 +14,7 @@ SOLUTION_FILES = "solutions*.jsonl"
 
 
 class ShardError(ValueError):
-    pass
+    """A --shard value that is not I/N with 0 <= I < N."""
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:

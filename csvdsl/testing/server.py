@@ -83,7 +83,7 @@ class ScriptedServer:
             disable_nagle_algorithm = True  # else headers and body wait on a delayed ACK (40 ms)
 
             def log_message(self, *args):
-                pass
+                """Quiet: tests read ``server.requests``, not a request log on stderr."""
 
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
