@@ -90,8 +90,11 @@ def throughput(tasks: list[dict], concurrency: int = 32, latency: float = 0.2) -
         shutil.rmtree(out, ignore_errors=True)
 
 
-PEAK = ("import resource, sys; from csvdsl.cli import main; code = main(sys.argv[1:]); "
-        "print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)")
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (this process,
+# which may hold the flights table), while VmHWM belongs to the child's own memory.
+PEAK = ("import re, sys; from csvdsl.cli import main; code = main(sys.argv[1:]); "
+        "print('peak-kb', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr); "
+        "sys.exit(code)")
 
 
 def memory(tasks: list[dict], sizes=(100, 500, 2000)) -> None:
