@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 
 from common import flights_csvs, median_seconds, report
+
+from csvdsl.engine import Engine
 from csvdsl.tables import Catalog
-from planner.engine import Engine
 
 ASKS = ["n = count()", "m = mean(dep_delay)", "x = max(arr_delay)", "d = count_distinct(dest)",
         "s = sum(distance)", "q = median(air_time)", "c = count(tailnum)", "lo = min(dep_time)"]

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from common import flights_csvs
-from csvdsl.generate import generate
+
+from csvdsl.pipeline.generate import generate
 
 
 def main(directory: Path, per_table: int = 40):

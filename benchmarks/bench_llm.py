@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import openai
-
 from common import report
-from csvdsl.agent import solve
-from csvdsl.llm import ModelClient
+
+from csvdsl.engine import Engine
+from csvdsl.models.agent import solve
+from csvdsl.models.llm import ModelClient
 from csvdsl.session import Session
 from csvdsl.testing.server import ScriptedServer
-from planner.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"airlines": str(ROOT / "examples" / "data" / "airlines.csv")}

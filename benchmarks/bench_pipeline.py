@@ -21,10 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-from csvdsl.generate import generate
-from csvdsl.llm import ModelClient
-from csvdsl.students import solve_tasks
-from csvdsl.teacher import generate_with_model
+from csvdsl.models.llm import ModelClient
+from csvdsl.pipeline.generate import generate
+from csvdsl.pipeline.students import solve_tasks
+from csvdsl.pipeline.teacher import generate_with_model
 from csvdsl.testing.server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-
 from common import flights_csvs, median_seconds, report
-from planner.engine import Engine
+
+from csvdsl.engine import Engine
 from verifier import rewards
 from verifier.report import verify
 

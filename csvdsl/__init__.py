@@ -10,6 +10,7 @@ __all__ = [
     "CheckError",
     "DataError",
     "DslError",
+    "Engine",
     "ExecutionError",
     "LimitError",
     "Observation",
@@ -21,11 +22,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    # The session pulls in the planner, which imports this package: load it on first use.
-    if name in ("Session", "Observation"):
-        from csvdsl import session
+_LAZY = {"Session": "csvdsl.session", "Observation": "csvdsl.session", "Engine": "csvdsl.engine"}
 
-        return getattr(session, name)
+
+def __getattr__(name):
+    # The runtime pulls in the planner, which imports this package's front end: load it on first use.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'csvdsl' has no attribute {name!r}")
 

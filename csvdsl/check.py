@@ -9,7 +9,20 @@ from dataclasses import dataclass, field, replace
 from csvdsl import ast
 from csvdsl.errors import CheckError, DslError, did_you_mean, name_hint, quote_name
 from csvdsl.format import format_expr
-from planner.functions import BOOL, DATE, DATETIME, FLOAT, FUNCTIONS, INT, NULL, NUMBERS, STRING, SYNONYMS, TEMPORAL, unify_types
+from csvdsl.signatures import (
+    BOOL,
+    DATE,
+    DATETIME,
+    FLOAT,
+    INT,
+    NULL,
+    NUMBERS,
+    SIGNATURES,
+    STRING,
+    SYNONYMS,
+    TEMPORAL,
+    unify_types,
+)
 
 ANSWER_KINDS = {INT: "number", FLOAT: "number", STRING: "string", BOOL: "bool", DATE: "date", DATETIME: "date", NULL: "null"}
 
@@ -283,9 +296,9 @@ class _Checker:
                          hint=f"use one of its columns, e.g. `{expr.name}.<column>`, or answer the table by itself")
 
     def call(self, expr: ast.Call, context):
-        function = FUNCTIONS.get(expr.name)
+        function = SIGNATURES.get(expr.name)
         if function is None:
-            hint = name_hint(expr.name, sorted(FUNCTIONS), "functions")
+            hint = name_hint(expr.name, sorted(SIGNATURES), "functions")
             if expr.name in SYNONYMS:
                 hint = f"use `{SYNONYMS[expr.name]}`"
             raise CheckError("unknown-function", f"no function named `{expr.name}`", span=expr.span, hint=hint)
@@ -301,7 +314,7 @@ class _Checker:
                              span=expr.span, hint=f"`derive r = {expr.name}(...)`, then filter on `r`")
         if expr.over and function.kind != "window":
             raise CheckError("over-not-window", f"`over` partitions window functions, and `{expr.name}` is not one",
-                             span=expr.span, hint="window functions: " + ", ".join(n for n, f in FUNCTIONS.items() if f.kind == "window"))
+                             span=expr.span, hint="window functions: " + ", ".join(n for n, f in SIGNATURES.items() if f.kind == "window"))
         for column in expr.over:
             self.column(context.table, column)
         self.arity(function, expr)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from csvdsl.errors import DslError, LimitError, internal_error
 from csvdsl.format import format_program
+from csvdsl.limits import Limits, limits_from_args
 from csvdsl.parse import parse
 from csvdsl.program import plan_program, run_program
 from csvdsl.render import RENDERERS, dumps, to_json
 from csvdsl.tables import Catalog
-from planner.execute import Limits
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -69,14 +69,6 @@ def _program_text(args) -> tuple[str, str | None]:
         return path.read_text(encoding="utf-8-sig"), args.program
     except UnicodeDecodeError as error:
         raise UsageError(f"{args.program} is not UTF-8 text: {error}") from None
-
-
-def limits_from_args(args) -> Limits:
-    def bound(value):
-        return value if value > 0 else None
-
-    return Limits(max_rows=bound(args.max_rows), timeout=bound(args.timeout), max_bytes=bound(args.max_bytes),
-                  max_program_chars=bound(args.max_program_chars), max_expression_depth=bound(args.max_depth))
 
 
 def _run(args) -> int:
@@ -145,13 +137,13 @@ def _verify(args) -> int:
 
 
 def _generate(args) -> int:
-    from csvdsl.generate import generate, print_summary
+    from csvdsl.pipeline.generate import generate, print_summary
 
     out = Path(args.out)
     if args.teacher == "model":
         import asyncio
 
-        from csvdsl.teacher import generate_with_model
+        from csvdsl.pipeline.teacher import generate_with_model
 
         if not args.model:
             raise UsageError("--teacher model needs --model")
@@ -171,7 +163,7 @@ def _generate(args) -> int:
 
 
 def _export(args) -> int:
-    from csvdsl.export import export
+    from csvdsl.pipeline.export import export
 
     directory = _task_dir(args.directory)
     chosen = [args.sft, args.rl, args.hf, args.push]
@@ -197,7 +189,7 @@ def model_client(args, cache: Path | None = None):
     --cache or --no-cache says otherwise (default: the user's cache directory)."""
     import os
 
-    from csvdsl.llm import ModelClient, load_prices
+    from csvdsl.models.llm import ModelClient, load_prices
 
     cache = args.cache or cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csvdsl" / "responses"
     if args.no_cache:
@@ -209,7 +201,7 @@ def model_client(args, cache: Path | None = None):
 
 
 def _ask(args) -> int:
-    from csvdsl.ask import ask
+    from csvdsl.models.ask import ask
 
     if len(args.items) < 2:
         raise UsageError("give one or more CSV files, then the question")
@@ -219,7 +211,7 @@ def _ask(args) -> int:
 
 
 def _grammar(args) -> int:
-    from csvdsl.constrain import gbnf_grammar, lark_grammar
+    from csvdsl.models.constrain import gbnf_grammar, lark_grammar
 
     print({"lark": lark_grammar, "gbnf": gbnf_grammar}[args.format](), end="")
     return EXIT_OK
@@ -228,7 +220,7 @@ def _grammar(args) -> int:
 def _solve(args) -> int:
     import asyncio
 
-    from csvdsl.students import STATUSES, solve_tasks
+    from csvdsl.pipeline.students import STATUSES, solve_tasks
 
     directory = _task_dir(args.directory)
     client = model_client(args, cache=directory / "cache")
@@ -243,7 +235,7 @@ def _solve(args) -> int:
 
 
 def _shard(args) -> tuple[int, int]:
-    from csvdsl.shards import ShardError, parse_shard
+    from csvdsl.pipeline.shards import ShardError, parse_shard
 
     try:
         return parse_shard(args.shard)
@@ -253,8 +245,8 @@ def _shard(args) -> tuple[int, int]:
 
 def _record_usage(directory: Path, command: str, client) -> None:
     """Token use goes to the terminal and to DIR/usage.jsonl (for `csvdsl stats`)."""
-    from csvdsl.jsonl import append_line
-    from csvdsl.llm import usage_report
+    from csvdsl.models.llm import usage_report
+    from csvdsl.pipeline.jsonl import append_line
 
     rows = [row for row in client.usage_table() if row["requests"] or row["cached"]]
     if rows:
@@ -265,7 +257,7 @@ def _record_usage(directory: Path, command: str, client) -> None:
 
 
 def _merge(args) -> int:
-    from csvdsl.shards import merge
+    from csvdsl.pipeline.merge import merge
 
     sources = [_task_dir(d) for d in args.directories]
     counts = merge(Path(args.out), sources)
@@ -276,7 +268,7 @@ def _merge(args) -> int:
 
 
 def _stats(args) -> int:
-    from csvdsl.stats import collect, plot, print_stats
+    from csvdsl.pipeline.stats import collect, plot, print_stats
 
     directory = _task_dir(args.directory)
     figures = collect(directory)
@@ -352,7 +344,7 @@ def _add_limit_args(sub) -> None:
 
 
 def _add_model_args(sub, cache_help: str, required: bool = True) -> None:
-    from csvdsl.constrain import MODES
+    from csvdsl.models.constrain import MODES
 
     sub.add_argument("--model", required=required, metavar="M", help="the model's name on the server")
     sub.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server (default: OPENAI_BASE_URL, else OpenAI)")

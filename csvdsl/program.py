@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from csvdsl import ast
 from csvdsl.check import CheckedProgram, TableType, check
 from csvdsl.errors import DslError, LimitError
+from csvdsl.limits import Limits
 from csvdsl.parse import parse
 from csvdsl.tables import Catalog
 from planner.compile import Plan, compile_program
-from planner.execute import Execution, Limits, execute
+from planner.execute import Execution, execute
 
 
 @dataclass

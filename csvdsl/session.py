@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 from csvdsl import ast
 from csvdsl.check import check
+from csvdsl.engine import Engine
 from csvdsl.errors import DslError, internal_error
+from csvdsl.limits import Limits
 from csvdsl.program import parse_within_limits, table_types
 from csvdsl.render import render_text
 from planner.compile import Output, compile_program
-from planner.engine import Engine
-from planner.execute import Limits, Value
+from planner.execute import Value
 
 MAX_ROWS = 10
 MAX_CHARS = 4000

@@ -268,7 +268,7 @@ def _call(expr: ast.Call, scope: Scope):
     for position, arg in enumerate(expr.args):
         args.append(arg.value if position in function.constant else evaluate(arg, scope))
     data = [i for i in range(len(args)) if i not in function.constant]
-    impl = function.impl or _IMPLS[expr.name]
+    impl = function.impl
     if not function.null_tolerant:
         if any(arg is None for arg in args):
             # SQL: a function of a null is null (a null constant nulls every row).
@@ -291,41 +291,6 @@ def _null_column(value, accepted) -> bool:
     only nulls (an all-null aggregate, a `null` column) and the result is null too."""
     return (isinstance(value, pd.Series) and accepted is not None and not accepted & {"int", "float", "bool"}
             and pd.api.types.is_float_dtype(value))
-
-
-def to_text(x: pd.Series) -> pd.Series:
-    if pd.api.types.is_string_dtype(x) and x.dtype != object:
-        return x
-    if pd.api.types.is_float_dtype(x):
-        # A whole number prints without ".0", value by value: int columns with nulls are
-        # stored as floats, and the text must not depend on the other rows.
-        return x.map(_number_text).astype("str")
-    return x.map(_value_text).astype("str")
-
-
-def _value_text(value):
-    """One value as `str()` writes it: true/false, whole numbers without .0, ISO dates."""
-    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (float, np.floating)):
-        return _number_text(value)
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        stamp = pd.Timestamp(value)
-        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat(sep=" ")
-    return str(value)
-
-
-def _number_text(value):
-    if pd.isna(value):
-        return None
-    if np.isfinite(value) and value == np.floor(value) and abs(value) < 2**63:
-        return str(int(value))
-    return repr(float(value))
-
-
-_IMPLS = {"str": to_text}
 
 
 def _partition(expr: ast.Call, scope: Scope):

@@ -12,21 +12,11 @@ import pandas as pd
 from csvdsl import ast
 from csvdsl.check import TABLES_TYPE, AnswerType, TableType
 from csvdsl.errors import DslError, ExecutionError, LimitError
+from csvdsl.limits import Limits
+from csvdsl.signatures import BOOL, DATE, DATETIME, FLOAT, INT, STRING
 from planner.compile import Output, Plan
 from planner.evaluate import Scope, evaluate, scalar
-from planner.functions import BOOL, DATE, DATETIME, FLOAT, INT, STRING
 from planner.ops import OPS
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on one program's execution; ``None`` switches a bound off."""
-
-    max_rows: int | None = 20_000_000
-    timeout: float | None = 60.0
-    max_program_chars: int | None = 100_000
-    max_expression_depth: int | None = 64
-    max_bytes: int | None = 2 * 2**30  # of any one step's result (a wide join can be small in rows)
 
 
 @dataclass

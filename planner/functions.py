@@ -1,48 +1,26 @@
-"""The function registry: one entry per function of the expression language, with its
-signature (for the checker), its pandas implementation and its English phrase."""
+"""The function registry: each signature of ``csvdsl.signatures`` with its pandas implementation."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-INT, FLOAT, STRING, BOOL, DATE, DATETIME, NULL = "int", "float", "string", "bool", "date", "datetime", "null"
-NUMERIC = frozenset({INT, FLOAT, BOOL, NULL})
-NUMBERS = frozenset({INT, FLOAT, NULL})
-TEXT = frozenset({STRING, NULL})
-TEMPORAL = frozenset({DATE, DATETIME, NULL})
-ORDERABLE = frozenset({INT, FLOAT, BOOL, STRING, DATE, DATETIME, NULL})
-ANY = None
+from csvdsl.signatures import SIGNATURES, Signature
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
-class Function:
-    """A function: ``accepts`` gives the allowed types per parameter (None: any type);
-    ``required`` of them must be given; ``constant`` parameters must be literals."""
+class Function(Signature):
+    """A signature with its pandas implementation: ``impl`` on whole columns, and for aggregates
+    ``grouped`` on a GroupBy: (groupby, columns, constants) -> Series."""
 
-    name: str
-    kind: str  # scalar | aggregate | window
-    params: tuple[str, ...]
-    accepts: tuple
-    result: Callable[[list[str]], str]
-    impl: Callable
-    english: str
-    required: int | None = None
-    constant: tuple[int, ...] = ()
-    variadic: bool = False
-    grouped: Callable | None = None  # aggregates: (groupby, columns, constants) -> Series
-    ordered: bool = False  # windows: takes `desc` on its argument
-    null_tolerant: bool = False  # called even when an argument is null (SQL functions are not)
-    check_constants: Callable | None = None  # argument values -> (position, problem) or None
-    defaults: tuple = ()  # how the English phrase reads omitted trailing arguments
-
-    @property
-    def min_args(self) -> int:
-        return len(self.params) if self.required is None else self.required
+    impl: Callable | None = None
+    grouped: Callable | None = None
 
 
 def bool_series(values, null_mask, index=None) -> pd.Series:
@@ -50,36 +28,6 @@ def bool_series(values, null_mask, index=None) -> pd.Series:
     values = np.asarray(values, dtype=bool)
     mask = np.asarray(null_mask, dtype=bool)
     return pd.Series(pd.arrays.BooleanArray(values.copy(), mask.copy()), index=index)
-
-
-def _same(types):
-    known = [t for t in types if t != NULL]
-    return known[0] if known else NULL
-
-
-def unify_types(types) -> str | None:
-    """The common type of all arguments (int and float mix to float); None if they do not mix."""
-    result = NULL
-    for kind in types:
-        if kind == NULL or kind == result:
-            continue
-        if result == NULL:
-            result = kind
-        elif {result, kind} <= {INT, FLOAT}:
-            result = FLOAT
-        elif {result, kind} <= {DATE, DATETIME}:
-            result = DATETIME
-        else:
-            return None
-    return result
-
-
-def _number(types):
-    return FLOAT if FLOAT in types else INT
-
-
-def _const(kind):
-    return lambda types: kind
 
 
 # ---------------------------------------------------------------- scalar implementations
@@ -139,10 +87,40 @@ def _coalesce(first, *rest):
     return out
 
 
+def to_text(x: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(x) and x.dtype != object:
+        return x
+    if pd.api.types.is_float_dtype(x):
+        # A whole number prints without ".0", value by value: int columns with nulls are
+        # stored as floats, and the text must not depend on the other rows.
+        return x.map(_number_text).astype("str")
+    return x.map(_value_text).astype("str")
+
+
+def _value_text(value):
+    """One value as `str()` writes it: true/false, whole numbers without .0, ISO dates."""
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return _number_text(value)
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat(sep=" ")
+    return str(value)
+
+
+def _number_text(value):
+    if pd.isna(value):
+        return None
+    if np.isfinite(value) and value == np.floor(value) and abs(value) < 2**63:
+        return str(int(value))
+    return repr(float(value))
+
+
 def _concat(*parts):
     # Like SQL's ||: a null part makes the result null.
-    from planner.evaluate import to_text
-
     out = None
     for part in parts:
         out = to_text(part) if out is None else out + to_text(part)
@@ -271,134 +249,78 @@ def _corr_grouped(gb, cols, consts):
     return gb[[x, y]].apply(lambda g: _corr_whole(g[x], g[y]), include_groups=False)
 
 
-def _agg(name, *, whole=None, grouped=None, result=_same, accepts=ORDERABLE, english, params=("x",), constant=(), acc=None,
-         check_constants=None):
-    """An aggregate entry; ``grouped`` defaults to the GroupBy method of the same name."""
-    whole = whole or (lambda s, *c: getattr(s, name)(*c))
-    grouped = grouped or (lambda gb, cols, consts: getattr(gb[cols[0]], name)(*consts))
-    accepts_all = acc if acc is not None else (accepts,) + (NUMBERS,) * (len(params) - 1)
-    return Function(name, "aggregate", params, accepts_all, result, whole, english, constant=constant, grouped=grouped,
-                    check_constants=check_constants)
-
-
-def _float(types):
-    return FLOAT
-
-
-def _sum_type(types):
-    return FLOAT if FLOAT in types else INT
-
-
-def _between(position: int, name: str, low: float, high: float):
-    def check(constants):
-        value = constants[position] if position < len(constants) else None
-        if position < len(constants) and (value is None or isinstance(value, (bool, str)) or not low <= value <= high):
-            return position, f"`{name}` must be a number from {low:g} to {high:g}"
-        return None
-
-    return check
-
-
-def _strftime_format(constants):
-    if len(constants) < 2 or constants[1] is None:
-        return None
-    try:
-        pd.to_datetime(pd.Series(["2000-01-02"]), format=constants[1], errors="coerce")
-    except (ValueError, TypeError) as error:
-        return 1, f"{constants[1]!r} is not a date format: {error}"
-    return None
-
-
-def _all(*checks):
-    def check(constants):
-        return next((problem for c in checks if (problem := c(constants))), None)
-
-    return check
-
-
-FUNCTIONS: dict[str, Function] = {}
-
-
-def _register(*functions: Function) -> None:
-    for f in functions:
-        FUNCTIONS[f.name] = f
-
-
-_register(
+_SCALARS = {
     # strings
-    Function("lower", "scalar", ("s",), (TEXT,), _const(STRING), lambda s: s.str.lower(), "{0} in lower case"),
-    Function("upper", "scalar", ("s",), (TEXT,), _const(STRING), lambda s: s.str.upper(), "{0} in upper case"),
-    Function("length", "scalar", ("s",), (TEXT,), _const(INT), lambda s: s.str.len().astype(float), "the length of {0}"),
-    Function("strip", "scalar", ("s",), (TEXT,), _const(STRING), lambda s: s.str.strip(), "{0} without surrounding spaces"),
-    Function("contains", "scalar", ("s", "part"), (TEXT, TEXT), _const(BOOL), _string_predicate("contains"), "{0} contains {1}", constant=(1,)),
-    Function("starts_with", "scalar", ("s", "prefix"), (TEXT, TEXT), _const(BOOL), _string_predicate("startswith"), "{0} starts with {1}", constant=(1,)),
-    Function("ends_with", "scalar", ("s", "suffix"), (TEXT, TEXT), _const(BOOL), _string_predicate("endswith"), "{0} ends with {1}", constant=(1,)),
-    Function("replace", "scalar", ("s", "old", "new"), (TEXT, TEXT, TEXT), _const(STRING), _replace, "{0} with {1} replaced by {2}", constant=(1, 2)),
-    Function("substr", "scalar", ("s", "start", "length"), (TEXT, frozenset({INT}), frozenset({INT})), _const(STRING), _substr, "the part of {0} from position {1}", required=2, constant=(1, 2),
-             check_constants=_all(_between(1, "start", -1e9, 1e9), _between(2, "length", 0, 1e9))),
-    Function("concat", "scalar", ("s",), (ANY,), _const(STRING), _concat, "{0} joined together", variadic=True),
+    "lower": lambda s: s.str.lower(),
+    "upper": lambda s: s.str.upper(),
+    "length": lambda s: s.str.len().astype(float),
+    "strip": lambda s: s.str.strip(),
+    "contains": _string_predicate("contains"),
+    "starts_with": _string_predicate("startswith"),
+    "ends_with": _string_predicate("endswith"),
+    "replace": _replace,
+    "substr": _substr,
+    "concat": _concat,
     # dates
-    Function("year", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.year.astype(float), "the year of {0}"),
-    Function("month", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.month.astype(float), "the month of {0}"),
-    Function("day", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.day.astype(float), "the day of the month of {0}"),
-    Function("hour", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.hour.astype(float), "the hour of {0}"),
-    Function("minute", "scalar", ("d",), (TEMPORAL,), _const(INT), lambda d: d.dt.minute.astype(float), "the minute of {0}"),
-    Function("weekday", "scalar", ("d",), (TEMPORAL,), _const(STRING), _weekday, "the weekday of {0}"),
-    Function("date", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATE), _to_date, "{0} as a date", required=1, constant=(1,), check_constants=_strftime_format),
-    Function("datetime", "scalar", ("x", "format"), (frozenset({STRING, DATE, DATETIME, NULL}), TEXT), _const(DATETIME), _to_datetime, "{0} as a date and time", required=1, constant=(1,), check_constants=_strftime_format),
-    Function("date_diff", "scalar", ("end", "start"), (TEMPORAL, TEMPORAL), _const(INT), _date_diff, "the number of days from {1} to {0}"),
+    "year": lambda d: d.dt.year.astype(float),
+    "month": lambda d: d.dt.month.astype(float),
+    "day": lambda d: d.dt.day.astype(float),
+    "hour": lambda d: d.dt.hour.astype(float),
+    "minute": lambda d: d.dt.minute.astype(float),
+    "weekday": _weekday,
+    "date": _to_date,
+    "datetime": _to_datetime,
+    "date_diff": _date_diff,
     # math
-    Function("abs", "scalar", ("x",), (NUMBERS,), _same, lambda x: x.abs(), "the absolute value of {0}"),
-    Function("round", "scalar", ("x", "digits"), (NUMBERS, frozenset({INT})), lambda t: t[0] if t[0] != NULL else FLOAT, _round, "{0} rounded to {1} decimal places", required=1, constant=(1,), check_constants=_between(1, "digits", -15, 15),
-             defaults=("0",)),
-    Function("floor", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.floor(x.astype(float)), "{0} rounded down"),
-    Function("ceil", "scalar", ("x",), (NUMBERS,), _const(INT), lambda x: np.ceil(x.astype(float)), "{0} rounded up"),
-    Function("sqrt", "scalar", ("x",), (NUMBERS,), _float, _sqrt, "the square root of {0}"),
-    Function("log", "scalar", ("x", "base"), (NUMBERS, NUMBERS), _float, _log, "the logarithm of {0}", required=1, constant=(1,)),
-    Function("exp", "scalar", ("x",), (NUMBERS,), _float, _exp, "e to the power {0}"),
-    Function("pow", "scalar", ("x", "y"), (NUMBERS, NUMBERS), _float, _pow, "{0} to the power {1}"),
+    "abs": lambda x: x.abs(),
+    "round": _round,
+    "floor": lambda x: np.floor(x.astype(float)),
+    "ceil": lambda x: np.ceil(x.astype(float)),
+    "sqrt": _sqrt,
+    "log": _log,
+    "exp": _exp,
+    "pow": _pow,
     # nulls and casts
-    Function("coalesce", "scalar", ("x",), (ANY,), unify_types, _coalesce, "{0}, or the first that is not null", variadic=True, null_tolerant=True),
-    Function("int", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(INT), _to_int, "{0} as a whole number"),
-    Function("float", "scalar", ("x",), (frozenset({INT, FLOAT, BOOL, STRING, NULL}),), _const(FLOAT), _to_float, "{0} as a number"),
-    Function("str", "scalar", ("x",), (ANY,), _const(STRING), None, "{0} as text"),
-    # aggregates
-    Function("count", "aggregate", ("x",), (ANY,), _const(INT), lambda s=None: s.count(), "the number of rows",
-             required=0, grouped=lambda gb, cols, consts: gb[cols[0]].count()),
-    _agg("count_distinct", whole=lambda s: s.nunique(), grouped=lambda gb, cols, c: gb[cols[0]].nunique(), result=_const(INT), accepts=ANY, english="the number of distinct {0}"),
-    _agg("sum", whole=_sum, grouped=_grouped_sum, result=_sum_type, accepts=NUMERIC, english="the total {0}"),
-    _agg("mean", result=_float, accepts=NUMERIC, english="the average {0}"),
-    _agg("median", result=_float, accepts=NUMERIC, english="the median {0}"),
-    _agg("min", english="the smallest {0}"),
-    _agg("max", english="the largest {0}"),
-    _agg("std", result=_float, accepts=NUMERIC, english="the standard deviation of {0}"),
-    _agg("var", result=_float, accepts=NUMERIC, english="the variance of {0}"),
-    _agg("quantile", whole=_quantile_whole, grouped=_quantile_grouped, result=_float, accepts=NUMERIC, params=("x", "q"), constant=(1,), english="the {1} quantile of {0}", check_constants=_between(1, "q", 0, 1)),
-    _agg("mode", whole=_mode_whole, grouped=_mode_grouped, accepts=ANY, english="the most frequent {0}"),
-    _agg("first", whole=lambda s: s.dropna().iloc[0] if s.notna().any() else None, accepts=ANY, english="the first {0}"),
-    _agg("last", whole=lambda s: s.dropna().iloc[-1] if s.notna().any() else None, accepts=ANY, english="the last {0}"),
-    _agg("corr", whole=_corr_whole, grouped=_corr_grouped, result=_float, params=("x", "y"), acc=(NUMERIC, NUMERIC), english="the correlation of {0} and {1}"),
-    _agg("skew", result=_float, accepts=NUMERIC, english="the skewness of {0}"),
-    _agg("kurtosis", whole=lambda s: s.astype(float).kurt(), grouped=lambda gb, cols, c: gb[cols[0]].apply(lambda s: s.astype(float).kurt()), result=_float, accepts=NUMERIC, english="the kurtosis of {0}"),
-    # windows: implemented in planner.evaluate, which knows the partition
-    Function("rank", "window", ("x",), (ORDERABLE,), _const(INT), None, "the rank by {0}", ordered=True),
-    Function("dense_rank", "window", ("x",), (ORDERABLE,), _const(INT), None, "the dense rank by {0}", ordered=True),
-    Function("row_number", "window", ("x",), (ORDERABLE,), _const(INT), None, "the row number", required=0, ordered=True),
-    Function("cumsum", "window", ("x",), (NUMERIC,), _sum_type, None, "the running total of {0}"),
-    Function("lag", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the {0} of the row {1} before", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9), defaults=("1",)),
-    Function("lead", "window", ("x", "n"), (ANY, frozenset({INT})), _same, None, "the {0} of the row {1} after", required=1, constant=(1,), check_constants=_between(1, "n", 0, 1e9), defaults=("1",)),
-    Function("pct_change", "window", ("x",), (NUMERIC,), _float, None, "the relative change of {0} from the previous row"),
-)
-
-# Names people and models reach for from SQL and pandas, and what to write instead.
-SYNONYMS = {
-    "avg": "mean", "average": "mean", "stddev": "std", "stdev": "std", "variance": "var",
-    "nunique": "count_distinct", "len": "length", "substring": "substr", "trim": "strip",
-    "ifnull": "coalesce", "nvl": "coalesce", "isnull": "coalesce", "datediff": "date_diff",
-    "dayofweek": "weekday", "day_name": "weekday", "power": "pow", "ln": "log", "cast": "int, float, str or date",
-    "percentile": "quantile", "percentile_cont": "quantile", "startswith": "starts_with", "endswith": "ends_with",
-    "kurt": "kurtosis", "size": "count", "cumulative_sum": "cumsum", "shift": "lag",
-    "if": "case when ... then ... else ... end", "iif": "case when ... then ... else ... end",
-    "to_date": "date", "strftime": "year, month, day or weekday",
+    "coalesce": _coalesce,
+    "int": _to_int,
+    "float": _to_float,
+    "str": to_text,
 }
 
+# (whole column, GroupBy); None is the pandas method of the function's name.
+_AGGREGATES = {
+    "count": (lambda s=None: s.count(), lambda gb, cols, consts: gb[cols[0]].count()),
+    "count_distinct": (lambda s: s.nunique(), lambda gb, cols, c: gb[cols[0]].nunique()),
+    "sum": (_sum, _grouped_sum),
+    "mean": (None, None),
+    "median": (None, None),
+    "min": (None, None),
+    "max": (None, None),
+    "std": (None, None),
+    "var": (None, None),
+    "quantile": (_quantile_whole, _quantile_grouped),
+    "mode": (_mode_whole, _mode_grouped),
+    "first": (lambda s: s.dropna().iloc[0] if s.notna().any() else None, None),
+    "last": (lambda s: s.dropna().iloc[-1] if s.notna().any() else None, None),
+    "corr": (_corr_whole, _corr_grouped),
+    "skew": (None, None),
+    "kurtosis": (lambda s: s.astype(float).kurt(), lambda gb, cols, c: gb[cols[0]].apply(lambda s: s.astype(float).kurt())),
+}
+
+
+def _implement(signature: Signature) -> Function:
+    fields = {f.name: getattr(signature, f.name) for f in dataclasses.fields(Signature)}
+    name = signature.name
+    if signature.kind == "scalar":
+        return Function(**fields, impl=_SCALARS[name])
+    if signature.kind == "aggregate":
+        whole, grouped = _AGGREGATES[name]
+        whole = whole or (lambda s, *c: getattr(s, name)(*c))
+        grouped = grouped or (lambda gb, cols, consts: getattr(gb[cols[0]], name)(*consts))
+        return Function(**fields, impl=whole, grouped=grouped)
+    return Function(**fields)
+
+
+FUNCTIONS: dict[str, Function] = {name: _implement(signature) for name, signature in SIGNATURES.items()}
+# Every scalar and aggregate signature has its implementation, and nothing else does.
+assert set(_SCALARS) | set(_AGGREGATES) == {n for n, s in SIGNATURES.items() if s.kind != "window"}

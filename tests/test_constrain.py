@@ -17,8 +17,8 @@ import pytest
 from lark import Lark
 from llguidance import LLMatcher, LLTokenizer, TokenizerWrapper
 
-from csvdsl.constrain import bnf, gbnf_grammar, grammar_for, lark_grammar
 from csvdsl.errors import DslError, ParseError
+from csvdsl.models.constrain import bnf, gbnf_grammar, grammar_for, lark_grammar
 from csvdsl.parse import parse
 from tests.test_docs import DOCUMENTS, fenced_blocks
 

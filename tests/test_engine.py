@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from csvdsl.engine import Engine
 from csvdsl.render import to_json
-from planner.engine import Engine, ResultCache, frame_bytes
+from planner.cache import ResultCache, frame_bytes
 
 PEOPLE = "tests/data/people.csv"
 

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from csvdsl import ast
-from csvdsl.export import export, load_records
 from csvdsl.format import format_expr
-from csvdsl.generate import generate
 from csvdsl.parse import parse
+from csvdsl.pipeline.export import export, load_records
+from csvdsl.pipeline.generate import generate
 from csvdsl.program import run_program
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog

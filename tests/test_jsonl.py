@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from csvdsl.jsonl import append_line, repair, rows
+from csvdsl.pipeline.jsonl import append_line, repair, rows
 
 
 @pytest.mark.parametrize("tail", ['{"a": 3', '{"a": "' + "x" * 200_000, ""])

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from csvdsl.agent import NO_PROGRAM, find_program, solve
-from csvdsl.constrain import gbnf_grammar, lark_grammar
-from csvdsl.llm import ModelClient, ModelError, load_prices, request_key
+from csvdsl.models.agent import NO_PROGRAM, find_program, solve
+from csvdsl.models.constrain import gbnf_grammar, lark_grammar
+from csvdsl.models.llm import ModelClient, ModelError, load_prices, request_key
 from csvdsl.session import Session
 from csvdsl.testing.server import Fail, Hang, ScriptedServer
 
@@ -115,7 +115,7 @@ def test_500s_are_retried_with_backoff_then_reported():
 def test_retry_after_headers(headers, seconds):
     from types import SimpleNamespace
 
-    from csvdsl.llm import _retry_after
+    from csvdsl.models.llm import _retry_after
 
     class Failure(Exception):
         response = SimpleNamespace(headers=headers)

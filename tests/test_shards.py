@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from csvdsl.generate import generate
-from csvdsl.shards import ShardError, merge, parse_shard
+from csvdsl.pipeline.generate import generate
+from csvdsl.pipeline.merge import merge
+from csvdsl.pipeline.shards import ShardError, parse_shard
 from csvdsl.testing.server import ScriptedServer
 from tests.test_teacher import GOOD, students, task_dir
 

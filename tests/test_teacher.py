@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from csvdsl.llm import ModelClient
-from csvdsl.students import label, solve_tasks
-from csvdsl.teacher import generate_with_model, parse_tasks
+from csvdsl.models.llm import ModelClient
+from csvdsl.pipeline.students import label, solve_tasks
+from csvdsl.pipeline.teacher import generate_with_model, parse_tasks
 from csvdsl.testing.server import Fail, ScriptedServer
 
 PEOPLE = str(Path(__file__).parent / "data" / "people.csv")
@@ -187,7 +187,7 @@ def test_a_killed_solve_resumes_without_duplicates(tmp_path):
 
 
 def test_export_after_solving(tmp_path):
-    from csvdsl.export import export
+    from csvdsl.pipeline.export import export
 
     out = task_dir(tmp_path)
     wrong = 'x = people | aggregate n = count()\nanswer x.n'
@@ -203,7 +203,7 @@ def test_export_after_solving(tmp_path):
 
 
 def test_suspect_tasks_are_never_exported(tmp_path):
-    from csvdsl.export import export
+    from csvdsl.pipeline.export import export
 
     out = task_dir(tmp_path)
     with ScriptedServer(students(['x = people | aggregate n = count()\nanswer x.n'])) as server:
@@ -232,7 +232,7 @@ def test_generate_with_a_model_teacher_from_the_command_line(tmp_path):
 
 
 def test_a_failing_worker_stops_solve_at_once_and_labels_what_is_done(tmp_path):
-    from csvdsl.llm import ModelError
+    from csvdsl.models.llm import ModelError
 
     out = task_dir(tmp_path)
     script = [f"```csvdsl\n{GOOD}\n```"] * 3 + [Fail(401, message="bad key")]

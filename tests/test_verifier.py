@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import ROOT
+
+from csvdsl.engine import Engine
 from csvdsl.program import plan_program
-from planner.engine import Engine
 from planner.execute import Limits
 from verifier.report import verify
 from verifier.structure import compare_plans

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from planner.cache import LruDict
 from planner.compile import Plan
-from planner.engine import LruDict
 from verifier.answers import column_assignments
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)

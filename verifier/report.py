@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from csvdsl.engine import Engine
 from csvdsl.errors import DslError, internal_error
+from csvdsl.limits import Limits
 from csvdsl.program import ProgramRun
-from planner.engine import Engine
-from planner.execute import Limits
 from verifier.answers import Options, compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
@@ -92,8 +92,8 @@ def verify(teacher: str | ProgramRun, student: str, tables, options: Options | N
 
 
 def _failed(reference: ProgramRun, expected, error: StudentError) -> VerificationReport:
-    from verifier.hooks import hooks_of
     from planner.explain import numbered_lines
+    from verifier.hooks import hooks_of
 
     removed = "\n".join(f"remove {line}" for line in numbered_lines(reference.plan, "t").values())
     return VerificationReport(

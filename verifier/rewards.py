@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 
-from csvdsl.agent import find_program
+from csvdsl.engine import Engine
 from csvdsl.errors import DslError
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
-from planner.engine import Engine, LruDict
+from csvdsl.reply import find_program
+from planner.cache import LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
-
-
 
 _ENGINES = LruDict(8)  # tables key -> Engine
 _RUNS = LruDict(4096)  # (tables key, program) -> ProgramRun | DslError

@@ -16,12 +16,13 @@ import pandas as pd
 from csvdsl import ast
 from csvdsl.check import check
 from csvdsl.errors import DslError
+from csvdsl.limits import Limits
 from csvdsl.parse import parse
 from csvdsl.program import table_types
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog, table_from_frame
 from planner.compile import compile_program
-from planner.execute import Limits, execute
+from planner.execute import execute
 from planner.ops import spec_exprs
 from planner.sql import Unsupported, run_oracle
 from verifier.answers import Options, compare

@@ -8,7 +8,7 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from csvdsl.jsonl import rows
+from csvdsl.pipeline.jsonl import rows
 
 BINS = [("0", lambda r: r == 0), ("(0, 0.25)", lambda r: 0 < r < 0.25), ("[0.25, 0.5)", lambda r: 0.25 <= r < 0.5),
         ("[0.5, 0.75)", lambda r: 0.5 <= r < 0.75), ("[0.75, 1)", lambda r: 0.75 <= r < 1), ("1", lambda r: r == 1)]
@@ -67,7 +67,7 @@ def print_stats(figures: dict) -> None:
             table.add_row(str(key), f"{value:,}", "█" * round(20 * value / largest))
         console.print(table)
     if figures["usage"]:
-        from csvdsl.llm import usage_report
+        from csvdsl.models.llm import usage_report
 
         console.print("token use and cost", style="italic")
         console.print(usage_report([{"model": name} | total for name, total in figures["usage"].items()]),

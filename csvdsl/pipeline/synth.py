@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from csvdsl import ast
+from csvdsl.engine import Engine
 from csvdsl.errors import DslError, quote_name
 from csvdsl.format import format_expr
-from planner.engine import Engine
 
 MAX_VALUES = 8
 MAX_LIST = 10

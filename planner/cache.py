@@ -1,16 +1,12 @@
-"""An Engine holds loaded tables and runs many programs over them, memoizing node results by
-id in a byte-bounded LRU cache, so a sub-plan shared by many programs runs once."""
+"""The result cache: node results memoized by id in a byte-bounded LRU, so a sub-plan shared
+by many programs over the same tables runs once."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-
-from csvdsl.tables import Catalog, read_table, table_from_frame
-from planner.execute import Execution, Limits, execute
 
 
 @dataclass
@@ -84,44 +80,3 @@ class ResultCache:
     def clear(self) -> None:
         self._entries.clear()
         self.stats = CacheStats(capacity=self.stats.capacity)
-
-
-def load_catalog(tables) -> Catalog:
-    """A catalog from a Catalog, or a mapping of names to CSV paths or DataFrames."""
-    if isinstance(tables, Catalog):
-        return tables
-    catalog = Catalog()
-    for name, table in dict(tables).items():
-        if isinstance(table, pd.DataFrame):
-            catalog.add(table_from_frame(name, table))
-        else:
-            catalog.add(read_table(Path(table), name))
-    return catalog
-
-
-class Engine:
-    """Loaded tables plus a shared result cache; ``cache_bytes=0`` turns the cache off."""
-
-    def __init__(self, tables, cache_bytes: int = 512 * 2**20, limits: Limits | None = None):
-        self.catalog = load_catalog(tables)
-        self.tables = {name: self.catalog[name].frame for name in self.catalog.names()}
-        self.cache = ResultCache(cache_bytes) if cache_bytes else None
-        self.limits = limits or Limits()
-
-    def add_table(self, table) -> None:
-        """Load one more table (a ``csvdsl.tables.Table``); results of other tables stay cached."""
-        self.catalog.add(table)
-        self.tables[table.name] = table.frame
-
-    @property
-    def stats(self) -> CacheStats:
-        return self.cache.stats if self.cache else CacheStats()
-
-    def execute(self, plan, limits: Limits | None = None, outputs=None) -> Execution:
-        return execute(plan, self.tables, limits or self.limits, self.cache, outputs)
-
-    def run(self, text: str, limits: Limits | None = None, file: str | None = None):
-        """Parse, check, compile and run a program through the cache."""
-        from csvdsl.program import run_program
-
-        return run_program(text, self.catalog, limits or self.limits, file, engine=self)

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from csvdsl.generate import TASKS
-from csvdsl.jsonl import rows
-from csvdsl.shards import solution_rows
-from csvdsl.records import TaskRecord
+from csvdsl.pipeline.jsonl import rows
+from csvdsl.pipeline.records import TASKS, TaskRecord
+from csvdsl.pipeline.shards import solution_rows
 
 CARD = """---
 pretty_name: csvdsl tasks

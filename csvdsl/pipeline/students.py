@@ -11,15 +11,17 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from csvdsl.agent import off_loop, solve
-from csvdsl.generate import TASKS
-from csvdsl.jsonl import append_line, repair, rows
-from csvdsl.llm import REQUEST_ERRORS, ModelClient, ModelError
-from csvdsl.records import TableInfo, TaskRecord, user_prompt
+from csvdsl.engine import Engine
+from csvdsl.models.agent import off_loop, solve
+from csvdsl.models.llm import REQUEST_ERRORS, ModelClient, ModelError
+from csvdsl.models.prompts import user_prompt
+from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.records import TASKS, TaskRecord
+from csvdsl.pipeline.shards import solution_rows, solutions_file, task_shard
 from csvdsl.render import to_json
 from csvdsl.session import Session
-from csvdsl.shards import solution_rows, solutions_file, task_shard
-from planner.engine import Engine, LruDict
+from csvdsl.tables import TableInfo
+from planner.cache import LruDict
 from verifier.answers import compare, typed
 from verifier.report import verify
 from verifier.rewards import engine_for_tables

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import openai
 
-from csvdsl.constrain import MODES, grammar_for
 from csvdsl.errors import DslError
+from csvdsl.models.constrain import MODES, grammar_for
 
 RETRY_STATUS = frozenset({408, 409, 429})  # and every 5xx but 501 (not implemented: it will not change)
 TOOL_NAME = "csvdsl"

@@ -6,18 +6,15 @@ transcript that records keep."""
 from __future__ import annotations
 
 import asyncio
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from csvdsl.llm import ModelClient, Reply
-from csvdsl.records import system_prompt
+from csvdsl.models.llm import ModelClient, Reply
+from csvdsl.models.prompts import system_prompt
+from csvdsl.reply import fenced, find_program
 from csvdsl.session import Observation, Session
 from planner.execute import Value
-
-_FENCE = re.compile(r"```[ \t]*csvdsl[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)  # a cut-off fence still counts
-_ANY_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
 
 NO_PROGRAM = ("Your reply has no program. Reply with one program in a ```csvdsl fenced block; "
               "end it with an `answer` statement when you know the answer.")
@@ -33,16 +30,6 @@ _RUNNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csvdsl-run")
 async def off_loop(fn, *args):
     """``fn(*args)`` on the program thread (running programs, verifying them)."""
     return await asyncio.get_running_loop().run_in_executor(_RUNNER, fn, *args)
-
-
-def find_program(text: str) -> str | None:
-    """The program in a reply: its last ```csvdsl block, else its last fenced block."""
-    blocks = _FENCE.findall(text) or _ANY_FENCE.findall(text)
-    return blocks[-1].strip("\n") if blocks else None
-
-
-def fenced(program: str) -> str:
-    return f"```csvdsl\n{program.rstrip()}\n```"
 
 
 @dataclass

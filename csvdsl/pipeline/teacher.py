@@ -12,16 +12,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from csvdsl.agent import find_program, off_loop, solve
+from csvdsl.engine import Engine
 from csvdsl.errors import DslError, ParseError
-from csvdsl.generate import TASKS, Summary, make_record, shard_tables, table_info, written_ids
-from csvdsl.jsonl import append_line, repair, rows
-from csvdsl.llm import REQUEST_ERRORS, ModelClient, ModelError
-from csvdsl.records import TableInfo, TaskRecord, prompt_text, user_prompt
+from csvdsl.models.agent import off_loop, solve
+from csvdsl.models.llm import REQUEST_ERRORS, ModelClient, ModelError
+from csvdsl.models.prompts import prompt_text, user_prompt
+from csvdsl.pipeline.generate import Summary, make_record, shard_tables, written_ids
+from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.records import TASKS, TaskRecord
+from csvdsl.pipeline.synth import answer_rejection
+from csvdsl.reply import find_program
 from csvdsl.session import Session
-from csvdsl.synth import answer_rejection
-from csvdsl.tables import Catalog
-from planner.engine import Engine
+from csvdsl.tables import Catalog, TableInfo, table_info
 
 _TASK = re.compile(r"^#{2,4}\s*Task\b[^\n]*$", re.MULTILINE)
 _FIELD = re.compile(r"^\s*(Question|Hint)\s*:\s*", re.MULTILINE | re.IGNORECASE)

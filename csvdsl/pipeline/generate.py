@@ -13,20 +13,19 @@ from pathlib import Path
 import networkx as nx
 
 from csvdsl import ast
+from csvdsl.engine import Engine
 from csvdsl.format import format_program
-from csvdsl.jsonl import append_line, repair, rows
-from csvdsl.shards import mine
-from csvdsl.records import (ColumnInfo, Difficulty, Message, Origin, TableInfo, TaskRecord, file_sha256, system_prompt,
-                            task_id, user_prompt)
+from csvdsl.models.prompts import system_prompt, user_prompt
+from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.records import TASKS, Difficulty, Message, Origin, TaskRecord, task_id
+from csvdsl.pipeline.shards import mine
+from csvdsl.pipeline.synth import candidates, link_profiles, profile_table
 from csvdsl.render import to_json
-from csvdsl.synth import candidates, link_profiles, profile_table
-from csvdsl.tables import Catalog
-from planner.engine import Engine
+from csvdsl.tables import Catalog, table_info
 from planner.explain import explain_english, plan_json
 from planner.functions import FUNCTIONS
 from planner.ops import spec_exprs
 
-TASKS = "tasks.jsonl"
 ATTEMPTS_PER_TASK = 40
 
 
@@ -55,14 +54,6 @@ def written_ids(path: Path) -> set[str]:
 def shard_tables(catalog: Catalog, shard: tuple[int, int]) -> list[str]:
     """The tables a shard writes tasks for (every table is still loaded, for joins)."""
     return [name for position, name in enumerate(catalog.names()) if mine(position, shard)]
-
-
-def table_info(catalog: Catalog, name: str) -> TableInfo:
-    """What a record says about one table of the catalog."""
-    table = catalog[name]
-    path = str(Path(table.path).resolve())  # records are read from anywhere: no relative paths
-    return TableInfo(name=name, file=path, sha256=file_sha256(path), rows=len(table.frame),
-                     columns=[ColumnInfo(name=c, type=k) for c, k in table.schema.items()])
 
 
 def difficulty(plan) -> Difficulty:

@@ -10,14 +10,14 @@ import sys
 from rich.console import Console
 from rich.syntax import Syntax
 
-from csvdsl.agent import find_program, solve
-from csvdsl.generate import table_info
-from csvdsl.llm import ModelClient, usage_report
-from csvdsl.records import user_prompt
+from csvdsl.engine import Engine
+from csvdsl.models.agent import solve
+from csvdsl.models.llm import ModelClient, usage_report
+from csvdsl.models.prompts import user_prompt
 from csvdsl.render import to_json
+from csvdsl.reply import find_program
 from csvdsl.session import Session
-from csvdsl.tables import Catalog
-from planner.engine import Engine
+from csvdsl.tables import Catalog, table_info
 
 
 def ask(client: ModelClient, specs: list[str], question: str, *, hint: str | None = None, max_turns: int = 6,

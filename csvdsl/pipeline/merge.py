@@ -1,6 +1,4 @@
-"""Spreading a run over processes or machines: ``--shard i/n`` takes every n-th table (for
-``generate``) or task (for ``solve``), and ``csvdsl merge`` puts shard directories back
-together without duplicates."""
+"""``csvdsl merge``: shard directories put back together, without duplicates."""
 
 from __future__ import annotations
 
@@ -8,53 +6,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from csvdsl.jsonl import append_line, repair, rows
-
-SOLUTION_FILES = "solutions*.jsonl"
-
-
-class ShardError(ValueError):
-    """A --shard value that is not I/N with 0 <= I < N."""
-
-
-def parse_shard(text: str | None) -> tuple[int, int]:
-    """``"2/4"`` -> (2, 4): shard 2 of 4, counted from 0 (``None`` is the whole run)."""
-    if text is None:
-        return 0, 1
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise ShardError(f"--shard takes I/N, such as 0/4, not {text!r}") from None
-    if count < 1 or not 0 <= index < count:
-        raise ShardError(f"--shard {text}: I must be from 0 to N-1")
-    return index, count
-
-
-def mine(position: int, shard: tuple[int, int]) -> bool:
-    return position % shard[1] == shard[0]
-
-
-def task_shard(task_id: str, shard: tuple[int, int]) -> bool:
-    """Tasks are dealt by id (hex), so a shard's share does not depend on file order."""
-    return mine(int(task_id, 16), shard)
-
-
-def solutions_file(shard: tuple[int, int]) -> str:
-    return "solutions.jsonl" if shard[1] == 1 else f"solutions-{shard[0]}-of-{shard[1]}.jsonl"
-
-
-def solution_rows(directory: Path):
-    """Every attempt in a directory, whichever shard wrote it."""
-    for path in sorted(Path(directory).glob(SOLUTION_FILES)):
-        yield from rows(path)
+from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.shards import SOLUTION_FILES, solution_rows
+from csvdsl.pipeline.students import write_labels
 
 
 def merge(out: Path, directories: list[Path]) -> dict:
     """Merge shard directories into ``out``: tasks by id, teacher conversations by table,
     attempts by key (first seen wins), usage lines appended, summaries added up; then the
     labels are computed afresh. Returns what was merged."""
-    from csvdsl.students import write_labels
-
     out.mkdir(parents=True, exist_ok=True)
     target = Path(out).resolve()
     directories = [d for d in directories if Path(d).resolve() != target]  # merging a directory into itself adds nothing

@@ -277,7 +277,7 @@ def lark_grammar() -> str:
     lines = _render("lark", lambda name, body: f"{name}: {body}", terminal,
                     {WS: "BLANK?", SP: "BLANK", EOL: "COMMENT?"})
     lines += [f"BLANK: {_slashed(f'(?:{blank})+')}", f"COMMENT: {_slashed(comment)}"]
-    return "// Derived from grammar/csvdsl.lark by csvdsl.constrain; do not edit.\n" + "\n".join(lines) + "\n"
+    return "// Derived from grammar/csvdsl.lark by csvdsl.models.constrain; do not edit.\n" + "\n".join(lines) + "\n"
 
 
 @functools.cache
@@ -293,7 +293,7 @@ def gbnf_grammar() -> str:
     lines = _render("gbnf", lambda name, body: f"{name} ::= {body}", terminal,
                     {WS: "ws", SP: "sp", EOL: "eol?"})
     lines += [f"ws ::= ({blank})*", f"sp ::= ({blank})+", f"eol ::= {comment}"]
-    return "# Derived from grammar/csvdsl.lark by csvdsl.constrain; do not edit.\n" + "\n".join(lines) + "\n"
+    return "# Derived from grammar/csvdsl.lark by csvdsl.models.constrain; do not edit.\n" + "\n".join(lines) + "\n"
 
 
 def _slashed(regex: str) -> str:

@@ -1,0 +1,53 @@
+"""An Engine holds loaded tables and runs many programs over them through one result cache,
+so a sub-plan shared by many programs runs once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from csvdsl.limits import Limits
+from csvdsl.program import run_program
+from csvdsl.tables import Catalog, read_table, table_from_frame
+from planner.cache import CacheStats, ResultCache
+from planner.execute import Execution, execute
+
+
+def load_catalog(tables) -> Catalog:
+    """A catalog from a Catalog, or a mapping of names to CSV paths or DataFrames."""
+    if isinstance(tables, Catalog):
+        return tables
+    catalog = Catalog()
+    for name, table in dict(tables).items():
+        if isinstance(table, pd.DataFrame):
+            catalog.add(table_from_frame(name, table))
+        else:
+            catalog.add(read_table(Path(table), name))
+    return catalog
+
+
+class Engine:
+    """Loaded tables plus a shared result cache; ``cache_bytes=0`` turns the cache off."""
+
+    def __init__(self, tables, cache_bytes: int = 512 * 2**20, limits: Limits | None = None):
+        self.catalog = load_catalog(tables)
+        self.tables = {name: self.catalog[name].frame for name in self.catalog.names()}
+        self.cache = ResultCache(cache_bytes) if cache_bytes else None
+        self.limits = limits or Limits()
+
+    def add_table(self, table) -> None:
+        """Load one more table (a ``csvdsl.tables.Table``); results of other tables stay cached."""
+        self.catalog.add(table)
+        self.tables[table.name] = table.frame
+
+    @property
+    def stats(self) -> CacheStats:
+        return self.cache.stats if self.cache else CacheStats()
+
+    def execute(self, plan, limits: Limits | None = None, outputs=None) -> Execution:
+        return execute(plan, self.tables, limits or self.limits, self.cache, outputs)
+
+    def run(self, text: str, limits: Limits | None = None, file: str | None = None):
+        """Parse, check, compile and run a program through the cache."""
+        return run_program(text, self.catalog, limits or self.limits, file, engine=self)

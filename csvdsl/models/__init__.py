@@ -1,0 +1,1 @@
+"""Talking to models: the client, the agent loop, constrained decoding and `csvdsl ask`."""

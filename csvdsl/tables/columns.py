@@ -1,0 +1,238 @@
+"""Column types: CSV text columns and in-memory frames converted to the storage tables use."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from csvdsl.errors import DataError
+from csvdsl.tables.table import NA_VALUES, Table
+
+# Parsed datetimes get one resolution so columns from different files compare and concatenate
+# alike; microseconds (not nanoseconds) so sentinel dates such as 9999-12-31 still fit.
+_TIME_UNIT = "datetime64[us]"
+
+# Patterns are matched against trimmed, non-missing values.
+_INT_RE = r"^[+-]?\d+$"
+_FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?([iI][nN][fF]|[iI][nN][fF][iI][nN][iI][tT][yY])$"
+# A numeric-looking value with a leading zero (zip codes, ids) would lose the zero as a number.
+_LEADING_ZERO_RE = r"^[+-]?0\d"
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_DATETIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+_SAMPLE = 256
+
+
+def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
+    """The type name of one column of strings and the column converted to its storage dtype."""
+    trimmed = pc.utf8_trim_whitespace(col)
+    missing = pc.is_in(trimmed, value_set=_NA_ARRAY)
+    has_missing = bool(pc.any(missing).as_py())
+    present = pc.filter(trimmed, pc.invert(missing)) if has_missing else trimmed
+    values = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed) if has_missing else trimmed
+    if len(present):
+        sample = present.slice(0, _SAMPLE)
+        # Regexes on a small sample rule most types out cheaply; the full column is only parsed
+        # for the types its sample fits, and the parse itself is the check.
+        for kind, pattern in _KIND_PATTERNS:
+            if not _all_match(sample, pattern):
+                continue
+            converted = _CONVERTERS[kind](values, present, has_missing)
+            if converted is _STRING:
+                break
+            if converted is not None:
+                return kind, converted
+    # Strings keep their original spacing; only the missing ones change.
+    original = pc.if_else(missing, pa.scalar(None, pa.string()), col) if has_missing else col
+    return "string", pd.Series(pd.array(original, dtype="str"))
+
+
+def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
+    return bool(pc.all(pc.match_substring_regex(values, pattern)).as_py())
+
+
+def _has_leading_zero(present: pa.ChunkedArray) -> bool:
+    # A prefix test first: the regex then only runs on the few values starting with a zero.
+    zeroish = pc.or_(pc.starts_with(present, "0"), pc.or_(pc.starts_with(present, "-0"), pc.starts_with(present, "+0")))
+    if not pc.any(zeroish).as_py():
+        return False
+    return bool(pc.any(pc.match_substring_regex(pc.filter(present, zeroish), _LEADING_ZERO_RE)).as_py())
+
+
+def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
+    if not pc.all(pc.is_in(pc.utf8_lower(present), value_set=_BOOL_ARRAY)).as_py():
+        return None
+    flags = pc.equal(pc.utf8_lower(values), "true")
+    if has_missing:
+        return pd.Series(pd.array(flags, dtype="boolean"))
+    return pd.Series(flags.to_numpy(), dtype=bool)
+
+
+def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
+    try:
+        ints = pc.cast(values, pa.int64())
+    except pa.ArrowInvalid:
+        # Arrow rejects a leading '+'.
+        try:
+            ints = pc.cast(pc.replace_substring_regex(values, r"^\+", ""), pa.int64())
+        except pa.ArrowInvalid:
+            # Integers out of int64 range (long ids) stay text rather than being rounded as floats.
+            return _STRING if _all_match(present, _INT_RE) else None
+    if _has_leading_zero(present):
+        return None
+    if has_missing:
+        # Nulls need float storage, which holds integers exactly only up to 2**53.
+        if pc.max(pc.abs(ints)).as_py() > 2**53:
+            return _STRING
+        return pd.Series(pc.cast(ints, pa.float64()).to_numpy(), dtype="float64")
+    return pd.Series(ints.to_numpy(), dtype="int64")
+
+
+def _to_float(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
+    try:
+        floats = pc.cast(values, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    if _has_leading_zero(present):
+        return None
+    return pd.Series(floats.to_numpy(), dtype="float64")
+
+
+def _to_date(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
+    if not _all_match(present, _DATE_RE):
+        return None
+    return _parse_times(values, "%Y-%m-%d", utc=False)
+
+
+def _to_datetime(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
+    if not _all_match(present, _DATETIME_RE):
+        return None
+    return _parse_times(values, "ISO8601", utc=True)
+
+
+def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | None:
+    """Naive UTC datetime64, or None if some value is not a real time (such as 2013-02-30)."""
+    # Arrow's ISO-8601 cast is ~10x faster than pandas; it needs all-zoned or all-naive values.
+    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+        try:
+            stamps = pc.cast(values, target)
+        except pa.ArrowException:  # mixed zones or an unreadable value: the pandas path below decides
+            continue
+        return pd.Series(pc.cast(stamps, pa.timestamp("us")).to_numpy(), dtype=_TIME_UNIT)
+    strings = pd.Series(pd.array(values, dtype="str"))
+    # utc=True converts each offset to UTC (values without one are taken as UTC already).
+    parsed = pd.to_datetime(strings, format=fmt, utc=utc, errors="coerce")
+    if parsed.isna().sum() != strings.isna().sum():
+        return None
+    if utc:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.astype(_TIME_UNIT)
+
+
+_STRING = object()  # a converter's "this is text; try no other type"
+_NA_ARRAY = pa.array(sorted(NA_VALUES), pa.string())
+_BOOL_ARRAY = pa.array(["true", "false"], pa.string())
+# In the order tried: the first type a column fits is its type.
+_KIND_PATTERNS = (
+    ("bool", r"(?i)^(true|false)$"),
+    ("int", _INT_RE),
+    ("float", _FLOAT_RE),
+    ("date", _DATE_RE),
+    ("datetime", _DATETIME_RE),
+)
+_CONVERTERS = {"bool": _to_bool, "int": _to_int, "float": _to_float, "date": _to_date, "datetime": _to_datetime}
+
+
+# --------------------------------------------------------------------------- in-memory frames
+
+
+def table_from_frame(name: str, frame: pd.DataFrame) -> Table:
+    """Wrap an in-memory DataFrame as a :class:`Table`, converting columns to the same storage
+    ``read_table`` produces (the index is dropped)."""
+    labels = [str(label) for label in frame.columns]
+    seen: set[str] = set()
+    for label in labels:
+        if label in seen:
+            raise DataError(
+                "frame-duplicate-column",
+                f"column `{label}` appears twice in the frame for table `{name}`",
+                hint="rename one of them so every column name is unique",
+            )
+        seen.add(label)
+    data, schema = {}, {}
+    for label, position in zip(labels, range(frame.shape[1])):
+        series = frame.iloc[:, position].reset_index(drop=True)
+        kind, converted = _convert_series(series, label, name)
+        data[label] = converted.rename(label)
+        schema[label] = kind
+    return Table(name=name, path=None, frame=pd.DataFrame(data, index=pd.RangeIndex(len(frame))), schema=schema)
+
+
+def _convert_series(s: pd.Series, label: str, table: str) -> tuple[str, pd.Series]:
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _convert_series(s.astype(dtype.categories.dtype), label, table)
+    if pd.api.types.is_bool_dtype(dtype):
+        if s.isna().any():
+            return "bool", s.astype("boolean")
+        return "bool", s.astype(bool)
+    if pd.api.types.is_integer_dtype(dtype):
+        if s.isna().any():
+            return "int", s.astype("float64")
+        if str(dtype).lower() == "uint64" and len(s) and s.max() > np.iinfo(np.int64).max:
+            return "float", s.astype("float64")
+        return "int", s.astype("int64")
+    if pd.api.types.is_float_dtype(dtype):
+        return "float", s.astype("float64")
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _time_kind(s.dt.tz_convert("UTC").dt.tz_localize(None))
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return _time_kind(s)
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return "string", s.astype("str")
+    if pd.api.types.is_object_dtype(dtype):
+        return _convert_objects(s, label, table)
+    raise DataError(
+        "frame-column-type",
+        f"column `{label}` of table `{table}` has type {dtype}, which tables cannot hold",
+        hint="convert it to numbers, text, booleans or datetimes first",
+    )
+
+
+def _convert_objects(s: pd.Series, label: str, table: str) -> tuple[str, pd.Series]:
+    inferred = pd.api.types.infer_dtype(s, skipna=True)
+    if inferred in ("string", "empty"):
+        return "string", s.astype("str")
+    if inferred == "boolean":
+        return _convert_series(s.astype("boolean"), label, table)
+    if inferred == "integer":
+        try:
+            return _convert_series(s.astype("Int64"), label, table)
+        except (OverflowError, TypeError, ValueError):
+            return "float", s.astype("float64")
+    if inferred in ("floating", "mixed-integer-float", "decimal"):
+        return "float", s.astype("float64")
+    if inferred in ("datetime", "datetime64", "date"):
+        try:
+            return _convert_series(pd.to_datetime(s, utc=_has_tz(s)), label, table)
+        except (ValueError, TypeError, OverflowError):
+            pass
+    # Mixed Python objects: their text is the most faithful thing a CSV-like table can hold.
+    return "string", s.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype("str")
+
+
+def _has_tz(s: pd.Series) -> bool:
+    return any(isinstance(v, _dt.datetime) and v.tzinfo is not None for v in s.dropna())
+
+
+def _time_kind(s: pd.Series) -> tuple[str, pd.Series]:
+    present = s.dropna()
+    midnight = bool((present == present.dt.normalize()).all())
+    return ("date" if midnight and len(present) else "datetime"), s
+
+
+# --------------------------------------------------------------------------- the catalog
+

@@ -1,0 +1,373 @@
+"""Read one CSV file into a typed table.
+
+Every problem with an input file is reported as a :class:`~csvdsl.errors.DataError` with a code, the
+file, the 1-based CSV line where one applies, and a hint -- never as a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from csvdsl.errors import DataError, Span, did_you_mean
+from csvdsl.tables.columns import convert_column
+from csvdsl.tables.table import Table, table_name_from_path
+
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_CHARS = 64 * 1024
+_SNIFF_LINES = 50
+
+
+def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
+    """Read one CSV file into a typed :class:`Table` named ``name`` (default: the file stem)."""
+    shown = os.fspath(path)
+    raw = _read_bytes(shown)
+    text, encoding = _decode(raw, shown)
+    if not text or text.isspace():
+        raise DataError(
+            "csv-empty",
+            f"{shown} is empty",
+            span=Span(1, 1),
+            hint="a CSV file needs at least a header line naming its columns",
+            file=shown,
+        )
+    _reject_binary(text, shown)
+    delimiter = _sniff_delimiter(text)
+    # Arrow reads UTF-8 only; a UTF-8 file is handed over as it is, without re-encoding.
+    data = raw[3:] if encoding == "utf-8-sig" else raw if encoding == "utf-8" else text.encode("utf-8")
+    columns = _parse_strings(data, text, delimiter, shown)
+    header = _header_names([col[0].as_py() for col in columns], text, delimiter, shown)
+    # Arrow's kernels release the GIL, so columns convert in parallel.
+    with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1, 8)) as pool:
+        converted = list(pool.map(lambda col: convert_column(col.slice(1)), columns))
+    schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
+    frame = pd.DataFrame({column_name: series for column_name, (_, series) in zip(header, converted)}, copy=False)
+    return Table(
+        name=name if name is not None else table_name_from_path(shown),
+        path=shown,
+        frame=frame,
+        schema=schema,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+
+
+
+def _read_bytes(shown: str) -> bytes:
+    p = Path(shown)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise DataError(
+            "csv-not-found",
+            f"CSV file {shown} does not exist",
+            hint=_missing_file_hint(p),
+            file=shown,
+        ) from None
+    except IsADirectoryError:
+        raise DataError(
+            "csv-not-a-file",
+            f"{shown} is a directory, not a CSV file",
+            hint="pass the path of a .csv file inside it",
+            file=shown,
+        ) from None
+    except PermissionError:
+        raise DataError(
+            "csv-unreadable",
+            f"no permission to read {shown}",
+            hint="check the file's permissions",
+            file=shown,
+        ) from None
+    except OSError as exc:
+        raise DataError(
+            "csv-unreadable",
+            f"cannot read {shown}: {exc.strerror or exc}",
+            hint="check that the path names a readable file",
+            file=shown,
+        ) from None
+
+
+def _missing_file_hint(p: Path) -> str:
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist either; check the path"
+    try:
+        siblings = sorted(f for f in folder.iterdir() if f.suffix.lower() in {".csv", ".tsv", ".txt"})
+    except OSError:
+        siblings = []
+    # Compare stems: every candidate shares the ".csv", which would make anything look close.
+    by_stem = {f.stem: f for f in siblings}
+    best = did_you_mean(p.stem, by_stem)
+    if best is not None:
+        return f"did you mean {folder / by_stem[best].name}?"
+    return "check the path; it is relative to the current directory unless absolute"
+
+
+def _decode(raw: bytes, shown: str) -> tuple[str, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # A UTF-16 BOM is unambiguous; without one the NUL bytes are reported as binary below.
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise DataError(
+                "csv-encoding",
+                f"{shown} starts with a UTF-16 byte order mark but is not valid UTF-16",
+                hint="save the file as UTF-8",
+                file=shown,
+            ) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    else:
+        try:
+            return raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    # Not UTF-8: most such files come from Windows tools; latin-1 accepts any byte, so it is last.
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _reject_binary(text: str, shown: str) -> None:
+    sample = text[:8192]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f\v")
+    if "\x00" not in text and controls <= len(sample) // 20:
+        return
+    if text.startswith("\x1f\x8b") or text.startswith("\x1f\u2039"):
+        hint = "it looks gzip-compressed; decompress it first"
+    elif text.startswith("PK\x03\x04"):
+        hint = "it looks like a zip archive (or an Excel .xlsx file); export it as CSV"
+    else:
+        hint = (
+            "the file contains binary data (NUL or control bytes); pass a text CSV file"
+            " (UTF-16 needs a byte order mark)"
+        )
+    raise DataError("csv-binary", f"{shown} is not a text CSV file", span=Span(1, 1), hint=hint, file=shown)
+
+
+# --------------------------------------------------------------------------- delimiter sniffing
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        # Drop the cut-off last line so it does not look ragged.
+        sample = sample[: sample.rindex("\n") + 1]
+    lines = sample.splitlines(keepends=True)[:_SNIFF_LINES]
+    sample = "".join(lines)
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed in DELIMITERS:
+        agree, width = _consistency(sample, sniffed)
+        if agree == 1.0 and width > 1:
+            return sniffed
+    # The sniffer guessed nothing or something that does not split the sample evenly: take the
+    # delimiter whose rows most often have as many fields as the header (ties: more fields).
+    best, best_score = ",", (0.0, 1)
+    for delimiter in DELIMITERS:
+        score = _consistency(sample, delimiter)
+        if score[1] > 1 and score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _consistency(sample: str, delimiter: str) -> tuple[float, int]:
+    """(share of sample rows with as many fields as the header, header width)."""
+    try:
+        rows = [row for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if row]
+    except csv.Error:
+        return 0.0, 0
+    if not rows:
+        return 0.0, 0
+    width = len(rows[0])
+    if len(rows) == 1:
+        return 1.0, width
+    body = rows[1:]
+    return sum(len(row) == width for row in body) / len(body), width
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[pa.ChunkedArray]:
+    """Every field as a string, header row included, one array per column (arrow's CSV reader is
+    multithreaded and, unlike pandas, rejects short rows as well as long ones)."""
+    width = _header_width(text, delimiter)
+    if not data.endswith((b"\n", b"\r")):
+        # Arrow cannot read a first row that has no line end ("Empty CSV file or block").
+        data += b"\n"
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                # Types are inferred afterwards; here every field must stay the text it was.
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                auto_dict_encode=False,
+            ),
+        )
+    except pa.ArrowException as exc:
+        _diagnose(text, delimiter, shown)
+        raise DataError(
+            "csv-malformed",
+            f"{shown} is not a well-formed CSV file: {exc}",
+            hint="check the quoting and that every row has as many fields as the header",
+            file=shown,
+        ) from None
+    if data.count(b'"') % 2:
+        # Arrow silently ends a quoted field left open at the end of the file; an odd number of
+        # quotes is the cheap sign of that (or of a harmless stray quote, which passes).
+        _diagnose(text, delimiter, shown)
+    if table.num_columns != width:
+        _diagnose(text, delimiter, shown)
+        raise DataError(
+            "csv-malformed",
+            f"{shown} is not a well-formed CSV file: its header could not be read",
+            span=Span(1, 1),
+            hint="check the quoting of the header line",
+            file=shown,
+        )
+    return list(table.columns)
+
+
+def _header_width(text: str, delimiter: str) -> int:
+    # The header is near the start; a prefix spares copying a large file into a StringIO.
+    reader = csv.reader(io.StringIO(text[:1 << 20], newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            if row:
+                return len(row)
+    except csv.Error:
+        pass
+    return 1
+
+
+def _diagnose(text: str, delimiter: str, shown: str, strict: bool = True) -> None:
+    """Raise for the first bad record, found with the csv module, which knows the line each record
+    starts on; return if it finds none."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    width = None
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise DataError(
+                    "csv-unterminated-quote",
+                    f"a quoted field in {shown} starting on line {start} is never closed",
+                    span=Span(start, 1),
+                    hint='add the closing double quote; a quote inside a quoted field is written ""',
+                    file=shown,
+                    source=_source_line(text, start),
+                ) from None
+            if strict:
+                # A stray quote inside a field, which arrow reads leniently: look again leniently
+                # for the problem arrow did report.
+                return _diagnose(text, delimiter, shown, strict=False)
+            return
+        if not row:
+            continue
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise _ragged(text, delimiter, shown, start, len(row), width)
+
+
+def _ragged(text: str, delimiter: str, shown: str, line: int, got: int, want: int) -> DataError:
+    source = _source_line(text, line)
+    physical = source.rsplit("\n", 1)[-1]
+    starts = _field_starts(physical, delimiter)
+    if got > want:
+        column = starts[want] if want < len(starts) else 1
+        fields = "fields" if got - want > 1 else "field"
+        hint = f"remove the extra {fields}, or quote fields that contain {_show_delimiter(delimiter)}"
+        if physical.rstrip("\r\n").endswith(delimiter):
+            hint += " (the row ends with a delimiter)"
+    else:
+        column = len(physical.rstrip("\r\n")) + 1
+        hint = "add the missing fields (an empty field is written as nothing between two delimiters)"
+        if not physical.strip():
+            hint = "the line holds only whitespace; delete it"
+    return DataError(
+        "csv-ragged",
+        f"line {line} of {shown} has {got} field{'s' if got != 1 else ''}, but the header has {want}",
+        span=Span(line, column),
+        hint=hint,
+        file=shown,
+        source=source,
+    )
+
+
+def _source_line(text: str, line: int) -> str:
+    # DslError.caret() shows line N of ``source``; padding with empty lines shows the CSV line
+    # without keeping a copy of a possibly huge file in the exception.
+    lines = io.StringIO(text, newline="")
+    for number, physical in enumerate(lines, start=1):
+        if number == line:
+            return "\n" * (line - 1) + physical.rstrip("\r\n")
+    return ""
+
+
+def _field_starts(line: str, delimiter: str) -> list[int]:
+    """1-based columns where each field of one physical line starts (quote-aware)."""
+    starts, quoted = [1], False
+    for index, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            starts.append(index + 2)
+    return starts
+
+
+def _show_delimiter(delimiter: str) -> str:
+    return {"\t": "a tab", ",": "a comma", ";": "a semicolon", "|": "a pipe"}.get(delimiter, repr(delimiter))
+
+
+def _header_names(raw: list[str], text: str, delimiter: str, shown: str) -> list[str]:
+    names = []
+    for position, value in enumerate(raw, start=1):
+        value = value.strip()
+        names.append(value if value else f"column_{position}")
+    seen: dict[str, int] = {}
+    for position, value in enumerate(names):
+        if value in seen:
+            # Blank lines before the header are skipped when reading, but they still count here.
+            line = text[: len(text) - len(text.lstrip("\r\n"))].count("\n") + 1
+            header = _source_line(text, line)
+            starts = _field_starts(header.rsplit("\n", 1)[-1], delimiter)
+            column = starts[position] if position < len(starts) else 1
+            raise DataError(
+                "csv-duplicate-column",
+                f"column `{value}` appears twice in the header of {shown}"
+                f" (fields {seen[value] + 1} and {position + 1})",
+                span=Span(line, column),
+                hint="rename one of them so every column name is unique",
+                file=shown,
+                source=header,
+            )
+        seen[value] = position
+    return names
+
+
+# --------------------------------------------------------------------------- type inference
+
