@@ -4,6 +4,7 @@ plain English steps (the hint a student gets), phrased from the op and function 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
@@ -12,6 +13,7 @@ from csvdsl.format import format_expr, format_transform
 from planner.compile import Plan
 from planner.functions import FUNCTIONS
 from planner.ops import OPS
+from planner.words import entity, number_text, plural, spoken
 
 # ---------------------------------------------------------------- numbered bindings
 
@@ -114,6 +116,11 @@ def explain_json(plan: Plan) -> str:
 
 
 # ---------------------------------------------------------------- English
+#
+# Each node's result is described by what it holds ("the penguins whose year is 2007", "the
+# average body mass (g) of ..."), so a step never names a binding or a generated column.
+# Steps go in dependency order with each branch kept together; a step that continues from
+# the one before says "those", any other names its input in full.
 
 _COMPARISONS = {">": "is above", "<": "is below", ">=": "is at least", "<=": "is at most", "==": "is", "!=": "is not"}
 _ARITHMETIC = {"+": "plus", "-": "minus", "*": "times", "/": "divided by", "%": "modulo"}
@@ -126,171 +133,280 @@ def _words(items: list[str], joiner: str = "and") -> str:
     return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
 
 
+def _bare(rows: str) -> str:
+    return rows[4:] if rows.startswith("the ") else rows
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What a node's result holds, in words."""
+
+    rows: str  # the rows, in full: "the flights whose origin is JFK"
+    noun: str  # what one row is, plural: "flights", "carriers"
+    columns: dict  # column -> its values in words: "departure delay", "the number of flights"
+    single: bool = False  # one row: a column is one value
+    source: bool = False
+    key: str | None = None  # the column whose values name the rows (a group's key)
+    one: str = "row"  # one row, singular: "carrier"
+    table: str | None = None  # a source's table name
+
+
 class _English:
-    """Expressions in words; ``refs`` names a node's inputs (binding name or "step N")."""
+    """Expressions in words, in the scope of one node: its main input's columns and its inputs."""
 
-    def __init__(self, refs: list[str]):
-        self.refs = refs
+    def __init__(self, inputs: list[_Result]):
+        self.inputs = inputs
+        self.columns = inputs[0].columns if inputs else {}
 
-    def __call__(self, expr, top: bool = False) -> str:
-        return getattr(self, "_" + type(expr).__name__.lower())(expr, top)
+    def __call__(self, expr) -> str:
+        return getattr(self, "_" + type(expr).__name__.lower())(expr)
 
-    def _literal(self, e, top):
+    def _literal(self, e):
         if e.value is None:
             return "missing"
         if isinstance(e.value, bool):
             return "true" if e.value else "false"
-        return str(e.value) if not isinstance(e.value, str) else e.value
+        return number_text(e.value) if isinstance(e.value, (int, float)) else str(e.value)
 
-    def _column(self, e, top):
+    def _column(self, e):
+        return self.columns.get(e.name, spoken(e.name))
+
+    def _inputref(self, e):
+        result = self.inputs[e.index]
+        near = result.rows.startswith("those ")  # the step just before: "those carriers"
+        if e.column is None:
+            return result.rows
+        if near and e.column == result.key:
+            return f"that {result.one}" if result.single else result.rows
+        values = result.columns.get(e.column, spoken(e.column))
+        if result.single:  # a total's phrase says what it is of already
+            return values if not near or result.noun == "totals" else f"the {_bare(values)} of that {result.one}"
+        return f"the {_bare(values)} of {result.rows}" if near else f"the {_bare(values)} values of {result.rows}"
+
+    def _ref(self, e):
+        return f"the {spoken(e.column)} of {e.table}"
+
+    def _tableref(self, e):
         return e.name
 
-    def _inputref(self, e, top):
-        table = self.refs[e.index]
-        return table if e.column is None else f"the {e.column} of {table}"
-
-    def _ref(self, e, top):
-        return f"the {e.column} of {e.table}"
-
-    def _tableref(self, e, top):
-        return e.name
-
-    def _binary(self, e, top):
+    def _binary(self, e):
         words = _COMPARISONS.get(e.op) or _ARITHMETIC[e.op]
         return f"{self(e.left)} {words} {self(e.right)}"
 
-    def _logical(self, e, top):
-        joiner = " and whose " if top and e.op == "and" else f" {e.op} "
+    def _logical(self, e):
         parts = [self(o) for o in e.operands]
-        text = joiner.join(parts)
-        return text if top or e.op == "and" else f"({text})" if len(parts) > 2 else text
+        text = f" {e.op} ".join(parts)
+        return f"({text})" if e.op == "or" and len(parts) > 2 else text
 
-    def _not(self, e, top):
+    def _not(self, e):
         return f"it is not the case that {self(e.operand)}"
 
-    def _neg(self, e, top):
+    def _neg(self, e):
         return f"minus {self(e.operand)}"
 
-    def _inlist(self, e, top):
-        values = _words([self(i) for i in e.items], "or")
-        return f"{self(e.operand)} is {'not ' if e.negated else ''}{values}"
+    def _inlist(self, e):
+        return f"{self(e.operand)} is {'not ' if e.negated else ''}{_words([self(i) for i in e.items], 'or')}"
 
-    def _inref(self, e, top):
-        return f"{self(e.operand)} is {'not ' if e.negated else ''}one of the {e.ref.column} values of {self.refs[e.ref.index]}"
+    def _inref(self, e):
+        values = self.inputs[e.ref.index].columns.get(e.ref.column, spoken(e.ref.column))
+        return f"{self(e.operand)} is {'not ' if e.negated else ''}one of the {_bare(values)} values of {self.inputs[e.ref.index].rows}"
 
-    def _between(self, e, top):
+    def _between(self, e):
         return f"{self(e.operand)} is {'not ' if e.negated else ''}between {self(e.low)} and {self(e.high)}"
 
-    def _isnull(self, e, top):
+    def _isnull(self, e):
         return f"{self(e.operand)} is {'not ' if e.negated else ''}missing"
 
-    def _case(self, e, top):
+    def _case(self, e):
         parts = [f"{self(v)} when {self(c)}" for c, v in e.whens]
         otherwise = f"; otherwise {self(e.default)}" if e.default is not None else ""
         return "; ".join(parts) + otherwise
 
-    def _ordered(self, e, top):
-        return f"{self(e.expr)}, largest first" if e.descending else self(e.expr)
+    def _ordered(self, e):
+        return f"{self(e.expr)} (largest first)" if e.descending else self(e.expr)
 
-    def _call(self, e, top):
+    def _call(self, e):
         function = FUNCTIONS[e.name]
         args = [self(a) for a in e.args]
-        if e.name == "count" and not args:
-            text = "the number of rows"
+        if e.name == "count":
+            noun = self.inputs[0].noun if self.inputs else "rows"
+            text = f"the number of {noun}" if not args else f"the number of known {_bare(args[0])} values"
+        elif function.variadic:
+            text = function.english.format(_words(args))
         else:
             omitted = len(function.params) - len(args)
             filled = args + list(function.defaults[-omitted:] if 0 < omitted <= len(function.defaults) else []) if omitted > 0 else args
             text = function.english.format(*(filled + [""] * len(function.params)))
-            if function.variadic:
-                text = function.english.format(_words(args))
         if e.over:
-            text += f" within each {_words([c.name for c in e.over])}"
+            text += f" within each {_words([self._column(c) for c in e.over])}"
         return text
 
 
-def _subject(plan: Plan, node: str, memo: dict) -> str:
-    """What the rows of a node are: the source table's name, or "groups" after a group."""
-    if node in memo:
-        return memo[node]
+def condition(english: _English, predicate) -> str:
+    """A filter's condition as a relative clause: "whose origin is JFK and whose ..."."""
+    if isinstance(predicate, ast.Not):
+        return f"for which {english(predicate)}"
+    parts = predicate.operands if isinstance(predicate, ast.Logical) and predicate.op == "and" else (predicate,)
+    clauses = []
+    for part in parts:
+        text = english(part)
+        clauses.append(f"where {text}" if text.startswith(("the ", "(", "it ", "minus ")) else f"whose {text}")
+    return " and ".join(clauses)
+
+
+def _aggregates(items, english: _English, rows: str | None):
+    """Each item's phrase (``rows`` added for a whole-table aggregate) and the step's wording."""
+    phrases = {}
+    for item in items:
+        text = english(item.expr)
+        if rows is not None:
+            counted = isinstance(item.expr, ast.Call) and item.expr.name == "count" and not item.expr.args
+            text = f"the number of {_bare(rows)}" if counted else f"{text} of {rows}"
+        phrases[item.name] = text
+    return phrases
+
+
+def _source_result(table: str, schema) -> _Result:
+    noun = entity(table)
+    return _Result(f"the {noun}", noun, {c: spoken(c) for c in schema}, source=True, table=table)
+
+
+def _describe_node(plan: Plan, node: str, results: dict, continuing: bool) -> tuple[_Result, dict]:
+    """The node's result in words, and the slots its step's phrase can use; a step that
+    continues from the one before calls its input "those ..." (sources stay "the ...")."""
     attrs = plan.node(node)
-    if attrs["op"] == "source":
-        subject = attrs["spec"]
-    elif attrs["op"] == "group":
-        subject = "groups"
-    elif attrs["op"] == "aggregate":
-        subject = "totals"
-    else:
-        subject = _subject(plan, attrs["inputs"][0], memo) if attrs["inputs"] else "rows"
-    memo[node] = subject
-    return subject
+    op, spec = attrs["op"], attrs["spec"]
+    if op == "source":
+        schema = attrs.get("schema")
+        return _source_result(spec, schema.names if schema is not None else ()), {"table": spec}
+    inputs = [results[i] for i in attrs["inputs"]]
+    if not inputs:  # an answer computed from literals alone
+        return _Result("no rows", "rows", {}), {"expr": f"with {_English([])(spec.expr)}"}
+    main = inputs[0]
+    near = replace(main, rows=f"those {main.noun}") if continuing and not main.source else main
+    english = _English([near, *inputs[1:]])
+    slots: dict = {"subject": near.rows, "from": "" if continuing else f"from {main.rows}, ",
+                   "them": f"the {main.noun}" if continuing else "those"}
+    result = main
+    if op == "filter":
+        clause = condition(_English(inputs), spec.predicate)
+        slots["predicate"] = clause
+        result = replace(main, rows=f"the {main.noun} {clause}" if main.source else f"{main.rows}, {clause}", source=False)
+    elif op in ("derive", "select"):
+        columns = dict(main.columns) if op == "derive" else {}
+        scope = _English(inputs)
+        for item in spec.items:
+            scope.columns = {**main.columns, **columns}
+            columns[item.name] = scope(item.expr)
+        slots["items"] = _words([columns[i.name] for i in spec.items])
+        result = replace(main, columns=columns, source=False)
+    elif op == "drop":
+        slots["columns"] = _words([main.columns.get(c.name, spoken(c.name)) for c in spec.columns])
+        result = replace(main, columns={k: v for k, v in main.columns.items() if k not in {c.name for c in spec.columns}})
+    elif op == "rename":
+        renames = {i.expr.name: i.name for i in spec.items}
+        slots["renames"] = _words([f"{main.columns.get(old, spoken(old))} to {spoken(new)}" for old, new in renames.items()])
+        result = replace(main, columns={renames.get(k, k): (spoken(renames[k]) if k in renames else v) for k, v in main.columns.items()})
+    elif op == "group":
+        keys = [_bare(main.columns.get(k.name, spoken(k.name))) for k in spec.keys]
+        phrases = _aggregates(spec.items, english, None)
+        noun = (plural(keys[0]) if " of " not in keys[0] else f"{keys[0]} values") if len(keys) == 1 \
+            else f"combinations of {_words(keys)}"
+        each = [f"{k} value" if k.endswith(("s", ")")) else k for k in keys]
+        slots.update(keys=_words(each), items=_words(list(phrases.values())),
+                     among="" if main.source else f" among {near.rows}")
+        among = "" if main.source else f" among {main.rows}"
+        result = _Result(f"the {noun}{among}", noun, {**{k.name: key for k, key in zip(spec.keys, keys)}, **phrases},
+                         key=spec.keys[0].name if len(keys) == 1 else None, one=each[0] if len(keys) == 1 else "combination")
+    elif op == "aggregate":
+        if len(spec.items) == 1:
+            slots.update(over="", items=_words(list(_aggregates(spec.items, english, near.rows).values())))
+        else:
+            slots.update(over=f"over {near.rows}, ", items=_words(list(_aggregates(spec.items, english, None).values())))
+        phrases = _aggregates(spec.items, _English(inputs), main.rows)
+        result = _Result(f"the totals over {main.rows}", "totals", phrases, single=True, one="total")
+    elif op == "sort":
+        keys = [english(k.column) + (" (largest first)" if k.descending else "") for k in spec.keys]
+        slots["keys"] = ", then by ".join(keys)
+        result = replace(main, rows=f"{main.rows}, sorted by {slots['keys']}" if not main.single else main.rows, source=False)
+    elif op == "take":
+        slots["count"] = main.one if spec.count == 1 else f"{number_text(spec.count)} {main.noun}"
+        result = replace(main, rows=f"the first {slots['count']} of {main.rows}", single=spec.count == 1, source=False)
+    elif op == "distinct":
+        columns = _words([main.columns.get(c.name, spoken(c.name)) for c in spec.columns])
+        slots["distinct"] = f"distinct values of {columns}" if columns else "distinct rows"
+        result = replace(main, source=False)
+    elif op == "join":
+        right = inputs[1]
+        keys = [k.left.name if k.left.name == k.right.name else f"{k.left.name} matching {k.right.name}" for k in spec.keys]
+        slots.update(table=right.table or right.rows, on=_words([spoken(k) for k in keys]),
+                     kind=", keeping the rows that have no match" if spec.kind == "left" else "")
+        extra = {c: v for c, v in right.columns.items() if c not in main.columns}
+        result = replace(main, columns={**main.columns, **extra}, source=False, table=None)
+    elif op == "answer":
+        text = english(spec.expr)
+        whether = isinstance(spec.expr, (ast.Binary, ast.Logical, ast.Not, ast.InList, ast.InRef, ast.Between, ast.IsNull)) \
+            and (not isinstance(spec.expr, ast.Binary) or spec.expr.op in _COMPARISONS)
+        slots["expr"] = f"whether {text}" if whether else f"with {text}"
+    return result, slots
 
 
-def _item(english, item) -> str:
-    if isinstance(item.expr, ast.Column) and item.expr.name == item.name:
-        return item.name
-    return f"{item.name} as {english(item.expr)}"
+def _step_order(plan: Plan) -> list[str]:
+    """Dependency order, each input's whole branch before the next input's: a comparison's two
+    sides read one after the other, not interleaved."""
+    needed = set(plan.needed())
+    roots = [o.node for o in plan.outputs] or [n for n in _order(plan) if plan.graph.out_degree(n) == 0]
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(node):
+        stack = [(node, False)]
+        while stack:  # iterative: a long chain of bindings must not hit the recursion limit
+            current, expanded = stack.pop()
+            if current in seen:
+                continue
+            if expanded:
+                seen.add(current)
+                order.append(current)
+                continue
+            stack.append((current, True))
+            stack.extend((i, False) for i in reversed(plan.node(current)["inputs"]) if i not in seen)
+
+    for root in roots:
+        visit(root)
+    return [n for n in order if n in needed or not plan.outputs]
 
 
-def _reference(attrs, step: int) -> str:
-    """How a step names another node: its table, its binding, or its step number."""
-    if attrs["op"] == "source":
-        return attrs["spec"]
-    return attrs["bindings"][0] if attrs["bindings"] else f"the result of step {step}"
-
-
-def _keys(spec, english) -> dict:
-    keys = spec.keys
-    if isinstance(spec, ast.Sort):
-        return {"keys": ", then ".join(f"{k.column.name}{' (largest first)' if k.descending else ''}" for k in keys)}
-    if isinstance(spec, ast.Join):
-        return {"on": _words([k.left.name if k.left.name == k.right.name else f"{k.left.name} matching {k.right.name}" for k in keys])}
-    return {"keys": _words([k.name for k in keys])}
-
-
-def _columns(spec, english) -> dict:
-    columns = _words([c.name for c in spec.columns])
-    return {"columns": columns, "distinct": f"distinct values of {columns}" if columns else "distinct rows"}
-
-
-# Slots read off an AST spec's fields, so each op needs only its phrase template.
-_FIELD_SLOTS = {
-    "predicate": lambda spec, english: {"predicate": ("for which " if isinstance(spec.predicate, ast.Not) else "whose ")
-                                                     + english(spec.predicate, top=True)},
-    "items": lambda spec, english: {
-        "items": _words([_item(english, i) for i in spec.items]),
-        "renames": _words([f"{i.expr.name} to {i.name}" for i in spec.items if isinstance(i.expr, ast.Column)]),
-    },
-    "columns": _columns,
-    "keys": _keys,
-    "count": lambda spec, english: {"count": f"{spec.count} rows" if spec.count != 1 else "row"},
-    "kind": lambda spec, english: {"table": english.refs[1], "kind": ", keeping the rows that have no match" if spec.kind == "left" else ""},
-    "expr": lambda spec, english: {"expr": english(spec.expr)},
-}
-
-
-def _slots(plan: Plan, node: str, steps: dict[str, int], subjects: dict) -> dict:
-    """The values a phrase template can use."""
+def _joined_only(plan: Plan, node: str) -> bool:
+    """A source read only as a join's right side: the join's sentence names it."""
     attrs = plan.node(node)
-    spec = attrs["spec"]
-    english = _English([_reference(plan.node(i), steps[i]) for i in attrs["inputs"]])
-    slots = {"subject": _subject(plan, attrs["inputs"][0], subjects) if attrs["inputs"] else "rows"}
-    if attrs["op"] == "source":
-        slots["table"] = spec
-    if type(spec).__module__ == ast.__name__:
-        for name in spec.__dataclass_fields__:
-            if name in _FIELD_SLOTS:
-                slots.update(_FIELD_SLOTS[name](spec, english))
-    return slots
+    uses = [plan.node(t)["op"] == "join" and plan.node(t)["inputs"].index(node) == 1 for t in plan.graph.successors(node)]
+    return attrs["op"] == "source" and bool(uses) and all(uses)
 
 
 def explain_english(plan: Plan) -> list[str]:
-    """One numbered sentence per operation, from the op registry's phrase templates."""
-    needed = set(plan.needed())
-    order = [n for n in _order(plan) if n in needed or not plan.outputs]
-    steps = {node: i for i, node in enumerate(order, start=1)}
-    subjects: dict = {}
-    lines = []
-    for node in order:
-        template = OPS[plan.node(node)["op"]].english
-        lines.append(f"{steps[node]}. {template.format(**_slots(plan, node, steps, subjects))}")
-    return lines
+    """One numbered sentence per operation, from the op registry's phrase templates, each
+    naming intermediate results by what they hold; a sentence said already is not repeated."""
+    results: dict[str, _Result] = {}
+    sentences: list[str] = []
+    previous = None
+    for node in _step_order(plan):
+        attrs = plan.node(node)
+        continuing = bool(attrs["inputs"]) and attrs["inputs"][0] == previous
+        result, slots = _describe_node(plan, node, results, continuing)
+        results[node] = result
+        if _joined_only(plan, node):
+            continue
+        sentence = _sentence(attrs["op"], slots)
+        if sentence in sentences and continuing:
+            # Said already of other rows: name this step's input in full instead.
+            sentence = _sentence(attrs["op"], _describe_node(plan, node, results, False)[1])
+        if sentence not in sentences:
+            sentences.append(sentence)
+        previous = node
+    return [f"{i}. {sentence}" for i, sentence in enumerate(sentences, start=1)]
+
+
+def _sentence(op: str, slots: dict) -> str:
+    text = OPS[op].english.format(**slots)
+    return text[:1].upper() + text[1:]

@@ -145,7 +145,7 @@ def test_plan_json_roots_follow_meaning_not_spelling():
 
 @pytest.mark.parametrize("fmt, expected", [
     ("text", "r1 := Filter[r0] dep_delay > 60"),
-    ("english", "2. Keep the flights whose dep_delay is above 60."),
+    ("english", "2. Keep the flights whose departure delay is above 60."),
     ("dot", "digraph plan {"),
 ])
 def test_plan_formats(fmt, expected):

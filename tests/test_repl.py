@@ -320,7 +320,7 @@ def test_dot_writes_the_plan_to_a_file(tmp_path, monkeypatch):
 def test_explain_gives_english_steps():
     shell, screen = make_shell()
     type_into(shell, "late = flights | filter dep_delay > 60\r:explain late\r")
-    assert "1. Start from the flights table.\n2. Keep the flights whose dep_delay is above 60." in screen.getvalue()
+    assert "1. Start from the flights table.\n2. Keep the flights whose departure delay is above 60." in screen.getvalue()
 
 
 def test_load_adds_a_table_and_reports_bad_files(tmp_path):
