@@ -234,6 +234,39 @@ def _solve(args) -> int:
     return EXIT_OK
 
 
+def _import(args) -> int:
+    from csvdsl.pipeline.importers import import_tasks, print_import
+
+    out = Path(args.out)
+    summary = import_tasks(args.format_name, Path(args.source), out, args.root, args.labels, args.limit)
+    print(print_import(summary, args.format_name, out))
+    return EXIT_OK
+
+
+def _eval(args) -> int:
+    import asyncio
+
+    from csvdsl.pipeline.evaluation import plot, report_table, run_eval, summarize, write_report
+
+    directory = _task_dir(args.directory)
+    client = model_client(args, cache=directory / "cache")
+    try:
+        out = asyncio.run(run_eval(directory, client, args.samples, args.max_turns, args.token_budget))
+    finally:
+        _record_usage(directory, "eval", client)
+    figures = summarize(directory, client.model, args.samples, client.prices)
+    write_report(directory, figures)
+    print(report_table(figures), end="")
+    print(f"written to {out / 'eval.json'} and {out / 'eval.md'}", file=sys.stderr)
+    if args.plot:
+        try:
+            plot(figures, Path(args.plot))
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'csvdsl[plot]'") from None
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _shard(args) -> tuple[int, int]:
     from csvdsl.pipeline.shards import ShardError, parse_shard
 
@@ -443,6 +476,24 @@ def _parser() -> argparse.ArgumentParser:
                        help="only every N-th task (by id), from the I-th; shards can share DIR (each writes its own file)")
     _add_model_args(solve, "the response cache (default DIR/cache)")
     solve.set_defaults(command=_solve, format="text")
+
+    importer = subs.add_parser("import", help="questions with gold answers from WikiTableQuestions, TabFact, DABench or JSONL, as tasks")
+    importer.add_argument("format_name", choices=["wtq", "tabfact", "dabench", "jsonl"], metavar="FORMAT",
+                          help="wtq (a data/*.tsv), tabfact (a collected_data/*.json), dabench (a *-questions.jsonl), "
+                               "jsonl ({question, tables, answer, hint?} per line)")
+    importer.add_argument("source", metavar="SOURCE", help="the dataset file")
+    importer.add_argument("--out", required=True, metavar="DIR", help="where tasks.jsonl goes (appended; a re-import adds nothing twice)")
+    importer.add_argument("--root", metavar="DIR", help="where tables are found (default: as in the format's official layout)")
+    importer.add_argument("--labels", metavar="FILE", help="dabench: the labels file (default: *-labels.jsonl beside SOURCE)")
+    importer.add_argument("--limit", type=_positive, metavar="N", help="only the first N questions")
+    importer.set_defaults(command=_import, format="text")
+
+    evaluate = subs.add_parser("eval", help="a model's accuracy on the tasks in DIR: accuracy, pass@k, turns, tokens, cost")
+    evaluate.add_argument("directory", metavar="DIR", help="a directory holding tasks.jsonl")
+    evaluate.add_argument("--samples", type=_positive, default=1, metavar="K", help="solves per task (default 1)")
+    evaluate.add_argument("--plot", metavar="FILE.png", help="also draw the figures to a PNG (needs matplotlib)")
+    _add_model_args(evaluate, "the response cache (default DIR/cache)")
+    evaluate.set_defaults(command=_eval, format="text")
 
     merge = subs.add_parser("merge", help="merge shard directories (tasks, conversations, attempts, usage) into one")
     merge.add_argument("directories", nargs="+", metavar="DIR", help="the shard directories")

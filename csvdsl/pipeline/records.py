@@ -34,6 +34,20 @@ class Message(BaseModel):
     content: str
 
 
+class Gold(BaseModel):
+    """An imported task's answer (``origin.teacher == "gold"``): typed, matched to attempts by
+    ``match`` (verifier.gold.MODES); ``texts`` and ``canons`` are denotation targets as written."""
+
+    answer: dict
+    match: str = "typed"
+    source: str  # the dataset format and file: wtq:pristine-unseen-tables, tabfact:..., jsonl:...
+    id: str  # the dataset's own id for the question
+    texts: list[str] | None = None
+    canons: list[str] | None = None
+    hint: str = ""  # a hint that came with the question (the task's hint becomes the plan's English)
+    level: str | None = None  # the dataset's own difficulty, when it gives one
+
+
 class TaskRecord(BaseModel):
     id: str
     tables: list[TableInfo]
@@ -45,6 +59,7 @@ class TaskRecord(BaseModel):
     difficulty: Difficulty
     origin: Origin
     conversation: list[Message]
+    gold: Gold | None = None  # imported tasks: the program is empty until a student's verified one
 
 
 def task_id(plan_root: str, tables: list[TableInfo]) -> str:

@@ -1,5 +1,6 @@
 """Students: for each task, attempts with the hint, then n without, each through the agent
-loop and verified against the teacher's program (answer, plan similarity, hooks). Attempts
+loop and verified against the teacher's program (answer, plan similarity, hooks), or, for an
+imported task, against its gold answer (csvdsl.pipeline.gold). Attempts
 are appended to ``DIR/solutions.jsonl`` as they finish (a re-run skips them), and each task
 gets a label in ``DIR/labels.jsonl``: pass rates, a status and a difficulty."""
 
@@ -15,6 +16,7 @@ from csvdsl.engine import Engine
 from csvdsl.models.agent import off_loop, solve
 from csvdsl.models.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.models.prompts import user_prompt
+from csvdsl.pipeline.gold import gold_match, promote_verified, prompt_hint
 from csvdsl.pipeline.jsonl import append_line, repair, rows
 from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows, solutions_file, task_shard
@@ -27,7 +29,7 @@ from verifier.report import verify
 from verifier.rewards import engine_for_tables
 
 LABELS = "labels.jsonl"
-STATUSES = ("verified", "hint-only", "unsolved", "suspect")
+STATUSES = ("verified", "hint-only", "unsolved", "suspect", "gold-suspect")  # gold-suspect: imported tasks
 
 
 def attempt_key(task: str, hint: bool, index: int, model: str) -> str:
@@ -49,20 +51,20 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     path = directory / solutions_file(shard)
     repair(path)  # this process is the file's only writer
     done = {row["key"] for row in solution_rows(directory)}
-    tables = _Tables()
+    tables = Tables()
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
 
     async def worker():
         while (job := await queue.get()) is not None:
             record, hint, index = job
-            line = await _attempt(client, tables, record, hint, index, max_turns, token_budget)
+            line = await attempt(client, tables, record, hint, index, max_turns, token_budget)
             append_line(path, json.dumps(line, ensure_ascii=False))
 
     async def produce():
         for record in _tasks(directory):
             if not task_shard(record.id, shard):
                 continue
-            for hint, count in ((True, hint_attempts), (False, n)):
+            for hint, count in ((True, hint_attempts if prompt_hint(record) else 0), (False, n)):
                 for index in range(count):
                     if attempt_key(record.id, hint, index, client.model) not in done:
                         await queue.put((record, hint, index))
@@ -81,10 +83,11 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     finally:
         await client.aclose()
         counts = write_labels(directory, client.model)
+        promote_verified(directory)
     return counts
 
 
-class _Tables:
+class Tables:
     """Engines per table set (the process-wide ones the rewards use) and the teacher's runs
     per task (attempts at one task arrive together); used on the program thread only."""
 
@@ -100,9 +103,9 @@ class _Tables:
         return verify(reference, program, engine)
 
 
-async def _attempt(client, tables: _Tables, record: TaskRecord, hint: bool, index: int, max_turns, token_budget) -> dict:
+async def attempt(client, tables: Tables, record: TaskRecord, hint: bool, index: int, max_turns, token_budget) -> dict:
     engine = await off_loop(tables.engine, record.tables)
-    prompt = user_prompt(record.question, record.tables, record.hint if hint else None)
+    prompt = user_prompt(record.question, record.tables, prompt_hint(record) if hint else None)
     key = attempt_key(record.id, hint, index, client.model)
     try:
         result = await solve(client, Session(engine), prompt, max_turns=max_turns, token_budget=token_budget, sample=index)
@@ -119,14 +122,17 @@ async def _attempt(client, tables: _Tables, record: TaskRecord, hint: bool, inde
             "answer": to_json(result.answer) if result.answer is not None else None, "program": result.program,
             "correct": False, "answer_match": 0.0, "similarity": 0.0, "hook_coverage": 0.0,
             "messages": result.messages}
-    if result.answer is not None:
+    if result.answer is not None and record.gold is not None:  # an imported task: the gold answer decides
+        match = gold_match(record, line["answer"])
+        line.update(correct=match.score == 1.0, answer_match=match.score)
+    elif result.answer is not None:
         report = await off_loop(tables.verify, record, result.program)
         line.update(correct=report.answer_match == 1.0, answer_match=report.answer_match,
                     similarity=report.similarity, hook_coverage=report.hook_coverage)
     return line
 
 
-def label(attempts: list[dict]) -> dict:
+def label(attempts: list[dict], gold: bool = False) -> dict:
     """Pass rates with and without the hint, a status and a difficulty for one task."""
     hinted = [a for a in attempts if a["hint"]]
     plain = [a for a in attempts if not a["hint"]]
@@ -136,7 +142,7 @@ def label(attempts: list[dict]) -> dict:
     wrong = [typed(a["answer"]) for a in plain if a["answer"] is not None and not a["correct"]]
     largest = _largest_agreement(wrong)
     if plain and largest > len(plain) / 2:
-        status = "suspect"
+        status = "gold-suspect" if gold else "suspect"
     elif without:
         status = "verified"
     elif with_hint:
@@ -176,7 +182,7 @@ def write_labels(directory: Path, model: str | None = None) -> dict:
     temporary = directory / f"{LABELS}.{os.getpid()}.tmp"  # shards may label at the same time
     with open(temporary, "w", encoding="utf-8") as sink:
         for record in _tasks(directory):
-            entry = {"task": record.id, "question": record.question, "model": model} | label(by_task.get(record.id, []))
+            entry = {"task": record.id, "question": record.question, "model": model} | label(by_task.get(record.id, []), record.gold is not None)
             counts[entry["status"]] += 1
             sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
     temporary.replace(directory / LABELS)

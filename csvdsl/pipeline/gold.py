@@ -1,0 +1,89 @@
+"""Gold tasks (imported questions with answers but no program): an attempt is right when its
+answer matches the gold answer by the dataset's rule, and after solving, the shortest verified
+program becomes the task's program, plan, hint (the plan in English) and computed answer, so
+the task then behaves like a generated one for export, rewards and the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from csvdsl.errors import DslError
+from csvdsl.format import format_program
+from csvdsl.models.prompts import system_prompt, user_prompt
+from csvdsl.pipeline.generate import difficulty
+from csvdsl.pipeline.records import TASKS, Message, TaskRecord
+from csvdsl.pipeline.shards import solution_rows
+from csvdsl.render import to_json
+from planner.explain import explain_english, plan_json
+from verifier.answers import AnswerMatch
+from verifier.gold import match_gold
+from verifier.rewards import engine_for_tables
+
+
+def gold_match(record: TaskRecord, answer) -> AnswerMatch:
+    """An attempt's typed answer (None: it gave none) against the task's gold answer."""
+    gold = record.gold
+    return match_gold(gold.answer, answer, gold.match, gold.texts, gold.canons)
+
+
+def prompt_hint(record: TaskRecord) -> str:
+    """The hint a hinted attempt is given: for a gold task, only one that came with the
+    question (its plan's English would give a student's solution away, and add requests)."""
+    return record.gold.hint if record.gold is not None else record.hint
+
+
+def promote(record: TaskRecord, programs: list[str]) -> TaskRecord | None:
+    """The record with the shortest of ``programs`` that runs and matches the gold answer as
+    its program; None when none does (a program joined from several turns may not rerun)."""
+    engine = engine_for_tables({t.name: t.file for t in record.tables})
+    for program in sorted(set(programs), key=lambda p: (len(p), p)):
+        try:
+            run = engine.run(program)
+        except DslError:
+            continue
+        if run.answer is None or gold_match(record, to_json(run.answer)).score != 1.0:
+            continue
+        text = format_program(run.checked.program)
+        conversation = [Message(role="system", content=system_prompt()),
+                        Message(role="user", content=user_prompt(record.question, record.tables)),
+                        Message(role="assistant", content=f"```csvdsl\n{text}```")]
+        return record.model_copy(update={
+            "program": text, "plan": plan_json(run.plan), "hint": "\n".join(explain_english(run.plan)),
+            "answer": to_json(run.answer), "conversation": conversation,
+            "difficulty": difficulty(run.plan).model_copy(update={"level": record.gold.level})
+            if record.gold.level else difficulty(run.plan)})
+    return None
+
+
+def promote_verified(directory: Path) -> int:
+    """Give every gold task with a verified attempt its shortest verified program, rewriting
+    ``tasks.jsonl`` atomically (from the attempts on disk, so a re-run gives the same file).
+    Returns how many gold tasks have a program."""
+    directory = Path(directory)
+    programs: dict[str, list[str]] = {}
+    for attempt in solution_rows(directory):
+        if attempt["correct"] and attempt["program"]:
+            programs.setdefault(attempt["task"], []).append(attempt["program"])
+    if not programs:
+        return 0
+    promoted, changed = 0, False
+    temporary = directory / f"{TASKS}.{os.getpid()}.tmp"
+    with open(directory / TASKS, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as sink:
+        for line in source:
+            if not line.endswith("\n"):
+                continue  # cut off by a kill: its writer would remove it too
+            row = json.loads(line)
+            if row.get("gold") is not None:
+                record = TaskRecord.model_validate(row)
+                better = promote(record, programs[record.id]) if record.id in programs else None
+                if better is not None and better.program != record.program:
+                    line, changed = better.model_dump_json() + "\n", True
+                promoted += bool((better or record).program)
+            sink.write(line)  # every other line exactly as it was
+    if changed:
+        temporary.replace(directory / TASKS)
+    else:
+        temporary.unlink()
+    return promoted
