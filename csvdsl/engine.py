@@ -45,9 +45,10 @@ class Engine:
     def stats(self) -> CacheStats:
         return self.cache.stats if self.cache else CacheStats()
 
-    def execute(self, plan, limits: Limits | None = None, outputs=None) -> Execution:
-        return execute(plan, self.tables, limits or self.limits, self.cache, outputs)
+    def execute(self, plan, limits: Limits | None = None, outputs=None, deadline=None, keep="all") -> Execution:
+        return execute(plan, self.tables, limits or self.limits, self.cache, outputs, deadline, keep)
 
-    def run(self, text: str, limits: Limits | None = None, file: str | None = None):
-        """Parse, check, compile and run a program through the cache."""
-        return run_program(text, self.catalog, limits or self.limits, file, engine=self)
+    def run(self, text: str, limits: Limits | None = None, file: str | None = None, keep="all", hard: bool = False):
+        """Parse, check, compile and run a program through the cache (``keep`` as in
+        ``planner.execute.execute``; ``hard`` as in ``run_program``)."""
+        return run_program(text, self.catalog, limits or self.limits, file, engine=self, keep=keep, hard=hard)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from csvdsl import ast
 from csvdsl.check import CheckedProgram, TableType, check
 from csvdsl.errors import DslError, LimitError
-from csvdsl.limits import Limits
+from csvdsl.limits import Deadline, Limits, hard_stop
 from csvdsl.parse import parse
 from csvdsl.tables import Catalog
 from planner.compile import Plan, compile_program
@@ -72,25 +73,51 @@ def _depth(expr) -> tuple[int, object]:
 
 
 def plan_program(text: str, catalog: Catalog, file: str | None = None, canonical: bool = True,
-                 limits: Limits | None = None) -> tuple[CheckedProgram, Plan]:
-    """Parse, check and compile; raises ``DslError`` with the source attached."""
+                 limits: Limits | None = None, deadline: Deadline | None = None) -> tuple[CheckedProgram, Plan]:
+    """Parse, check and compile within the limits (``deadline`` counts from the first stage:
+    the time of every stage is the program's); raises ``DslError`` with the source attached."""
+    limits = limits or Limits()
+    deadline = deadline or Deadline(limits.timeout)
     try:
-        checked = check(parse_within_limits(text, limits or Limits(), file), table_types(catalog))
-        return checked, compile_program(checked, canonical)
+        program = parse_within_limits(text, limits, file)
+        deadline.check("after parsing")
+        checked = check(program, table_types(catalog))
+        deadline.check("after checking")
+        plan = compile_program(checked, canonical)
+        deadline.check("after compiling")
+        return checked, plan
     except DslError as error:
         raise error.with_source(text, file)
+    except RecursionError:
+        raise too_deep().with_source(text, file) from None
+
+
+def too_deep() -> LimitError:
+    """A program whose nesting (of expressions or of a chain of bindings) Python cannot follow."""
+    return LimitError("program-too-deep", "the program nests too deeply to process",
+                      hint="split deep expressions with derive or bindings, or use fewer chained rebinds of one name")
 
 
 def run_program(text: str, catalog: Catalog, limits: Limits | None = None, file: str | None = None,
-                engine=None) -> ProgramRun:
-    """Run a program over the catalog's tables (through ``engine``'s cache when given)."""
+                engine=None, hard: bool = False, keep="all") -> ProgramRun:
+    """Run a program over the catalog's tables (through ``engine``'s cache when given). One
+    deadline covers every stage; ``hard`` also interrupts a single long step (main thread only);
+    ``keep`` is which intermediate results stay in ``execution.frames`` ("all", or node ids:
+    the others are freed after their last use, so the byte limit counts less)."""
     limits = limits or Limits()
-    checked, plan = plan_program(text, catalog, file, limits=limits)
+    deadline = Deadline(limits.timeout)
     try:
-        if engine is not None:
-            execution = engine.execute(plan, limits)
-        else:
-            execution = execute(plan, {n: catalog[n].frame for n in catalog.names()}, limits)
+        with hard_stop(deadline) if hard else _nothing():
+            checked, plan = plan_program(text, catalog, file, limits=limits, deadline=deadline)
+            if engine is not None:
+                execution = engine.execute(plan, limits, deadline=deadline, keep=keep)
+            else:
+                execution = execute(plan, {n: catalog[n].frame for n in catalog.names()}, limits, deadline=deadline, keep=keep)
     except DslError as error:
         raise error.with_source(text, file)
     return ProgramRun(checked, plan, execution)
+
+
+@contextmanager
+def _nothing():
+    yield

@@ -9,8 +9,8 @@ from csvdsl import ast
 from csvdsl.check import check
 from csvdsl.engine import Engine
 from csvdsl.errors import DslError, internal_error
-from csvdsl.limits import Limits
-from csvdsl.program import parse_within_limits, table_types
+from csvdsl.limits import Deadline, Limits, hard_stop
+from csvdsl.program import parse_within_limits, table_types, too_deep
 from csvdsl.render import render_text
 from planner.compile import Output, compile_program
 from planner.execute import Value
@@ -51,6 +51,9 @@ class Session:
         """Run program text against the tables and the bindings made so far."""
         try:
             observation = self._run(text)
+        except RecursionError:
+            error = too_deep().with_source(text)
+            observation = Observation(_cut(error.render(), self.max_chars), error=error)
         except DslError as error:
             error.with_source(text)
             observation = Observation(_cut(error.render(), self.max_chars), error=error)
@@ -61,18 +64,27 @@ class Session:
         return observation
 
     def _run(self, text: str) -> Observation:
+        deadline = Deadline(self.limits.timeout)  # one deadline for every stage of the turn
+        with hard_stop(deadline):  # interrupts a long step on the main thread (the REPL)
+            return self._stages(text, deadline)
+
+    def _stages(self, text: str, deadline: Deadline) -> Observation:
         program = parse_within_limits(text, self.limits)
+        deadline.check("after parsing")
         prior = len(self.bindings)
         combined = ast.Program(tuple(self.bindings) + program.statements)
         checked = check(combined, table_types(self.engine.catalog))
+        deadline.check("after checking")
         plan = compile_program(checked)
+        deadline.check("after compiling")
         outputs = [o for o in plan.outputs if o.statement >= prior]
         # New bindings run now, so a failing one fails this turn, not a later one.
         outputs += [Output(index, "binding", plan.bindings[s.name], checked.statement_types[index])
                     for index, s in enumerate(combined.statements) if index >= prior and isinstance(s, ast.Binding)
                     and plan.bindings.get(s.name) is not None and _last_binding(combined, s.name) == index]
         outputs.sort(key=lambda o: o.statement)
-        execution = self.engine.execute(plan, self.limits, outputs)
+        # Only what this turn shows is kept: other results are freed after their last use.
+        execution = self.engine.execute(plan, self.limits, outputs, deadline, keep=())
         self.bindings.extend(s for s in program.statements if isinstance(s, ast.Binding))
         parts, values, answer = [], [], None
         for output, value in execution.outputs:

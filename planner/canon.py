@@ -11,6 +11,7 @@ from planner.functions import FUNCTIONS
 from planner.node import PlanNode
 from planner.ops import map_exprs
 
+MAX_MERGED_CONDITIONS = 32  # conditions one merged filter holds; a longer chain of filters stays a chain
 _COMMUTATIVE = {"==", "!=", "+", "*"}
 _FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
@@ -90,6 +91,9 @@ def merge_filters(node: PlanNode) -> PlanNode | None:
     inner = node.inputs[0] if node.op == "filter" and node.inputs else None
     if inner is None or inner.op != "filter" or _may_fail(node.spec.predicate, inner.schema):
         return None
+    predicate = inner.spec.predicate
+    if isinstance(predicate, ast.Logical) and len(predicate.operands) >= MAX_MERGED_CONDITIONS:
+        return None  # merging is linear in the conditions merged: a bound keeps compiling linear
     inputs = [inner.inputs[0]]
     inner_map = _with_inputs(inner, inputs)
     outer_map = _with_inputs(node, inputs)
@@ -166,16 +170,27 @@ RULES = (order_operands, merge_filters, order_derive_items, order_aggregate_item
 
 
 def canonicalize(node: PlanNode, memo: dict | None = None) -> PlanNode:
-    """The canonical form of a plan: inputs first, then every rule until none applies."""
+    """The canonical form of a plan: inputs first, then every rule until none applies.
+    Iterative over inputs, so a chain of thousands of bindings neither recurses deeply nor
+    canonicalizes a node twice (a canonical node maps to itself in ``memo``)."""
     memo = {} if memo is None else memo
-    if node.id in memo:
-        return memo[node.id]
-    inputs = tuple(canonicalize(i, memo) for i in node.inputs)
-    current = node if inputs == node.inputs else node.replace(inputs=inputs)
-    for rule in RULES:
-        rewritten = rule(current)
-        if rewritten is not None and rewritten.id != current.id:
-            current = canonicalize(rewritten, memo)
-            break
-    memo[node.id] = current
-    return current
+    stack = [node]
+    while stack:
+        top = stack[-1]
+        if top.id in memo:
+            stack.pop()
+            continue
+        pending = [i for i in top.inputs if i.id not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        inputs = tuple(memo[i.id] for i in top.inputs)
+        current = top if inputs == top.inputs else top.replace(inputs=inputs)
+        for rule in RULES:
+            rewritten = rule(current)
+            if rewritten is not None and rewritten.id != current.id:
+                current = canonicalize(rewritten, memo)
+                break
+        memo[top.id] = memo[current.id] = current
+    return memo[node.id]

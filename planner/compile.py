@@ -66,13 +66,21 @@ def _materialize(bindings: dict[str, PlanNode], outputs: list) -> Plan:
 
     def add(node: PlanNode) -> str:
         graph = plan.graph
-        if node.id not in graph:
-            for source in node.inputs:
-                add(source)
-            graph.add_node(node.id, op=node.op, params=node.params, inputs=tuple(i.id for i in node.inputs),
-                           spec=node.spec, schema=node.schema, bindings=[], spans=list(node.spans))
-            for position, source in enumerate(node.inputs):
-                graph.add_edge(source.id, node.id, position=position)
+        stack = [node]  # inputs first, without recursion: a chain of bindings can be thousands deep
+        while stack:
+            top = stack[-1]
+            if top.id in graph:
+                stack.pop()
+                continue
+            pending = [i for i in top.inputs if i.id not in graph]
+            if pending:
+                stack.extend(reversed(pending))  # the first input is added first, as a recursive walk would
+                continue
+            stack.pop()
+            graph.add_node(top.id, op=top.op, params=top.params, inputs=tuple(i.id for i in top.inputs),
+                           spec=top.spec, schema=top.schema, bindings=[], spans=list(top.spans))
+            for position, source in enumerate(top.inputs):
+                graph.add_edge(source.id, top.id, position=position)
         return node.id
 
     for name, node in bindings.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +11,7 @@ import pandas as pd
 from csvdsl import ast
 from csvdsl.check import TABLES_TYPE, AnswerType, TableType
 from csvdsl.errors import DslError, ExecutionError, LimitError
-from csvdsl.limits import Limits
+from csvdsl.limits import Deadline, Limits
 from csvdsl.signatures import BOOL, DATE, DATETIME, FLOAT, INT, STRING
 from planner.compile import Output, Plan
 from planner.evaluate import Scope, evaluate, scalar
@@ -45,25 +44,41 @@ class Execution:
 
 
 def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None = None, cache=None,
-            outputs: list[Output] | None = None) -> Execution:
+            outputs: list[Output] | None = None, deadline: Deadline | None = None, keep="all") -> Execution:
     """Run every node the outputs (default: all the plan's) need; raises ``ExecutionError`` or
-    ``LimitError``. With a ``cache`` (``get(id)``/``put(id, frame)``), results are shared by id."""
+    ``LimitError``. With a ``cache`` (``get(id)``/``put(id, frame)``), results are shared by id.
+
+    ``deadline`` is the run's (started before parsing; default: now plus the timeout). The
+    byte limit holds for the results alive at once: ``keep`` says which intermediate results
+    stay in ``Execution.frames`` ("all", or a set of node ids; the outputs' are always kept);
+    any other result is freed once its last consumer has run."""
     limits = limits or Limits()
     outputs = plan.outputs if outputs is None else outputs
-    deadline = time.monotonic() + limits.timeout if limits.timeout is not None else None
+    deadline = deadline or Deadline(limits.timeout)
+    order = plan.needed(outputs)
+    last_use = {}  # node -> position of the last node that reads it
+    for position, nid in enumerate(order):
+        for source in plan.node(nid)["inputs"]:
+            last_use[source] = position
+    kept = None if keep == "all" else set(keep) | {o.node for o in outputs}
     frames: dict[str, Any] = {}
-    for nid in plan.needed(outputs):
+    budget = _Budget(limits.max_bytes)
+    for position, nid in enumerate(order):
         attrs = plan.node(nid)
-        if deadline is not None and time.monotonic() > deadline:
-            raise LimitError("timeout", f"the program ran longer than {limits.timeout:g} seconds (stopped before "
-                             f"{attrs['op']} node {nid[:8]})", span=_span(attrs),
-                             hint="raise the limit with --timeout SECONDS (or Limits(timeout=...)), or filter earlier")
+        deadline.check(f"before {attrs['op']} node {nid[:8]}", _span(attrs))
         cached = cache.get(nid) if cache is not None and attrs["op"] not in _UNCACHED else None
         if cached is None:
-            cached = _run_node(nid, attrs, tables, frames, limits)
+            cached = _run_node(nid, attrs, tables, frames, limits, budget)
             if cache is not None and attrs["op"] not in _UNCACHED:
                 cache.put(nid, cached)
         frames[nid] = cached
+        if attrs["op"] != "source":  # the tables are loaded already; results are what a program adds
+            budget.hold(nid, cached, attrs)
+        if kept is not None:
+            for source in attrs["inputs"]:
+                if last_use.get(source) == position and source not in kept:
+                    del frames[source]  # its last consumer has run
+                    budget.release(source)
     execution = Execution(frames=frames)
     for output in outputs:
         if output.kind == "tables":
@@ -85,7 +100,45 @@ def _span(attrs):
     return attrs["spans"][0] if attrs["spans"] else None
 
 
-def _run_node(nid, attrs, tables, frames, limits):
+def frame_bytes(frame) -> int:
+    """Bytes a result holds (column buffers; Arrow strings report their true size)."""
+    if isinstance(frame, pd.DataFrame):
+        return int(frame.memory_usage(index=False, deep=False).sum())
+    return 64
+
+
+_BYTES_HINT = "select fewer columns or filter earlier, or raise --max-bytes N (or Limits(max_bytes=...))"
+
+
+class _Budget:
+    """The bytes held by the results alive at once, against ``Limits.max_bytes``."""
+
+    def __init__(self, limit: int | None):
+        self.limit, self.live, self.sizes = limit, 0, {}
+
+    def hold(self, nid, frame, attrs) -> None:
+        self.sizes[nid] = size = frame_bytes(frame)
+        self.live += size
+        if self.limit is not None and self.live > self.limit:
+            raise LimitError("too-many-bytes", f"{attrs['op']} node {nid[:8]} brings the results alive at once to "
+                             f"{_gib(self.live)}, over the limit of {_gib(self.limit)}", span=_span(attrs), hint=_BYTES_HINT)
+
+    def release(self, nid) -> None:
+        self.live -= self.sizes.pop(nid, 0)
+
+    def admit(self, nid, attrs, estimate: int, what: str, hint: str = _BYTES_HINT) -> None:
+        """Refuse a step before it allocates ``estimate`` more bytes than the limit leaves."""
+        if self.limit is not None and self.live + estimate > self.limit:
+            raise LimitError("too-many-bytes", f"{attrs['op']} node {nid[:8]} would {what} about {_gib(estimate)} "
+                             f"with {_gib(self.live)} already held, over the limit of {_gib(self.limit)}",
+                             span=_span(attrs), hint=hint)
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.2f} GiB" if size >= 2**28 else f"{size / 2**20:.1f} MiB"
+
+
+def _run_node(nid, attrs, tables, frames, limits, budget):
     op = attrs["op"]
     if op == "source":
         return tables[attrs["spec"]]
@@ -95,7 +148,7 @@ def _run_node(nid, attrs, tables, frames, limits):
             return _answer(attrs["spec"], inputs, attrs["schema"])
         check = _PRECHECKS.get(op)
         if check is not None:
-            check(nid, attrs, inputs, limits)
+            check(nid, attrs, inputs, limits, budget)
         frame = OPS[op].run(attrs["spec"], inputs)
         if op in _CREATES_COLUMNS:
             frame = _normalize(frame, attrs["schema"])
@@ -106,15 +159,15 @@ def _run_node(nid, attrs, tables, frames, limits):
     except MemoryError as error:
         raise LimitError("memory", f"{op} needs more memory than this machine has", span=_span(attrs),
                          hint="filter or aggregate before this step") from error
+    except RecursionError as error:
+        raise LimitError("program-too-deep", f"{op} nests too deeply to run", span=_span(attrs),
+                         hint="split deep expressions with derive or bindings") from error
     except Exception as error:  # a bug in csvdsl, reported as an error rather than a traceback
         raise ExecutionError("internal", f"{op} failed: {type(error).__name__}: {error}", span=_span(attrs),
                              hint="this is a bug in csvdsl; please report the program and data") from error
     if limits.max_rows is not None and len(frame) > limits.max_rows:
         raise LimitError("too-many-rows", f"{op} node {nid[:8]} produced {len(frame):,} rows, over the limit of {limits.max_rows:,}",
                          span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
-    if limits.max_bytes is not None and frame.memory_usage(index=False, deep=False).sum() > limits.max_bytes:
-        raise LimitError("too-many-bytes", f"{op} node {nid[:8]} holds more than {limits.max_bytes / 2**30:.1f} GiB",
-                         span=_span(attrs), hint="raise the limit with --max-bytes N (or Limits(max_bytes=...)), or select fewer columns")
     return frame
 
 
@@ -133,7 +186,7 @@ def _normalize(frame: pd.DataFrame, schema: TableType) -> pd.DataFrame:
     return frame.assign(**changes) if changes else frame
 
 
-def _join_rows(nid, attrs, inputs, limits):
+def _join_rows(nid, attrs, inputs, limits, budget):
     """Stop a join that would produce too many rows, or bytes, before it allocates them."""
     if limits.max_rows is None and limits.max_bytes is None:
         return
@@ -150,18 +203,62 @@ def _join_rows(nid, attrs, inputs, limits):
         raise LimitError("too-many-rows", f"join node {nid[:8]} would produce {rows:,} rows, over the limit of {limits.max_rows:,}",
                          span=_span(attrs), hint="join on a more selective key, aggregate first, or raise --max-rows N (or Limits(max_rows=...))")
     row_bytes = _row_bytes(left) + _row_bytes(right)
-    if limits.max_bytes is not None and rows * row_bytes > limits.max_bytes:
-        raise LimitError("too-many-bytes", f"join node {nid[:8]} would produce {rows:,} rows of about {row_bytes} bytes "
-                         f"({rows * row_bytes / 2**30:.1f} GiB), over the limit of {limits.max_bytes / 2**30:.1f} GiB",
-                         span=_span(attrs), hint="select the columns you need before joining, join on a more selective key, "
-                         "or raise --max-bytes N (or Limits(max_bytes=...))")
+    budget.admit(nid, attrs, rows * row_bytes, f"produce {rows:,} rows of about {row_bytes} bytes,",
+                 hint="select the columns you need before joining, join on a more selective key, "
+                 "or raise --max-bytes N (or Limits(max_bytes=...))")
 
 
 def _row_bytes(frame: pd.DataFrame) -> int:
     return int(frame.memory_usage(index=False, deep=False).sum() / max(len(frame), 1)) + 8
 
 
-_PRECHECKS = {"join": _join_rows}
+def _sort_bytes(nid, attrs, inputs, limits, budget):
+    """A sort copies its input whole."""
+    budget.admit(nid, attrs, frame_bytes(inputs[0]), "copy")
+
+
+def _derived_bytes(nid, attrs, inputs, limits, budget):
+    """New columns, strings estimated from their inputs' lengths (concat, replace, ...) before
+    any is built: doubling a text column through bindings stops here, not after it took the memory."""
+    frame = inputs[0]
+    estimate = sum(estimate_bytes(item.expr, frame, len(frame)) for item in attrs["spec"].items)
+    budget.admit(nid, attrs, estimate, "add")
+
+
+_PRECHECKS = {"join": _join_rows, "sort": _sort_bytes, "derive": _derived_bytes, "select": _derived_bytes}
+_FIXED_WIDTH = 8  # bytes per value of a number, date or bool column
+_TEXT_WIDTH = 24  # bytes per value of a number written as text
+
+
+def estimate_bytes(expr, frame: pd.DataFrame, rows: int) -> int:
+    """An upper bound (within a small factor) of the bytes of ``expr`` computed over ``frame``:
+    string growth is bounded from the input lengths, everything else is fixed-width."""
+    if isinstance(expr, ast.Column):
+        if expr.name in frame.columns:
+            return int(frame[expr.name].memory_usage(index=False, deep=False)) + 4 * rows
+        return _FIXED_WIDTH * rows
+    if isinstance(expr, ast.Literal):
+        return (len(expr.value.encode("utf-8")) + 4) * rows if isinstance(expr.value, str) else _FIXED_WIDTH * rows
+    if isinstance(expr, ast.Call):
+        parts = [estimate_bytes(a, frame, rows) for a in expr.args]
+        if expr.name == "concat":
+            return sum(max(p, _TEXT_WIDTH * rows) for p in parts)
+        if expr.name in ("replace", "regex_replace") and len(expr.args) >= 3:
+            old, new = expr.args[1], expr.args[2]
+            if isinstance(old, ast.Literal) and isinstance(old.value, str) and old.value \
+                    and isinstance(new, ast.Literal) and isinstance(new.value, str):
+                growth = max(1, -(-len(new.value) // len(old.value)))
+                return parts[0] * growth
+            return parts[0] * max(2, parts[2] // max(rows, 1))  # a computed or empty pattern: assume the worst
+        if expr.name in ("str", "to_text"):
+            return _TEXT_WIDTH * rows
+        if expr.name in ("upper", "lower"):
+            return 2 * parts[0] if parts else _FIXED_WIDTH * rows  # a few characters grow (ß -> SS)
+        return max(parts + [_FIXED_WIDTH * rows])
+    children = list(ast.children(expr))
+    if not children:
+        return _FIXED_WIDTH * rows
+    return max(estimate_bytes(c, frame, rows) for c in children)
 
 
 def _answer(spec: ast.Answer, inputs, answer: AnswerType) -> Value:

@@ -131,7 +131,13 @@ def _parse_times(x, fmt):
     """Strings to naive UTC times: with ``fmt`` exactly; without, ISO 8601 (else null)."""
     if pd.api.types.is_datetime64_any_dtype(x):
         return x
-    return pd.to_datetime(x, errors="coerce", format=fmt or "ISO8601", utc=True).dt.tz_convert(None)
+    try:
+        return pd.to_datetime(x, errors="coerce", format=fmt or "ISO8601", utc=True).dt.tz_convert(None)
+    except Exception as error:  # noqa: BLE001 - pandas turns some formats into a bad regex (re.error): "%Y%Y"
+        from csvdsl.errors import ExecutionError
+
+        raise ExecutionError("bad-argument", f"{fmt!r} is not a date format pandas can read: {error}",
+                             hint='use each of %Y %m %d %H %M %S once, e.g. "%d/%m/%Y"') from None
 
 
 def _exp(x):
@@ -234,8 +240,44 @@ def _mode_whole(s):
     return min(top)
 
 
+def _group_codes(gb) -> tuple[np.ndarray, int]:
+    """Each row's group number (groups in the GroupBy's own order) and the number of groups:
+    grouped statistics are computed with whole-array operations on these, never per group."""
+    return gb.ngroup().to_numpy(), gb.ngroups
+
+
+def _per_group(gb, values) -> pd.Series:
+    """One value per group, in the GroupBy's order, indexed by its keys."""
+    return pd.Series(values, index=gb.size().index)
+
+
+def _group_sums(codes, count, *columns):
+    return [np.bincount(codes, weights=column, minlength=count) for column in columns]
+
+
+def _centered(codes, count, x, valid):
+    """(values per group, x minus its group's mean), invalid rows counted as 0."""
+    n, total = _group_sums(codes, count, valid.astype(float), np.where(valid, x, 0.0))
+    with np.errstate(all="ignore"):
+        mean = total / n
+    return n, np.where(valid, x - mean[codes], 0.0)
+
+
 def _mode_grouped(gb, cols, consts):
-    return gb[cols[0]].agg(_mode_whole)
+    codes, count = _group_codes(gb)
+    values = gb.obj[cols[0]]
+    known = values.notna().to_numpy()
+    result = np.full(count, None, dtype=object)
+    if known.any():
+        counted = pd.DataFrame({"g": codes[known], "v": values[known].to_numpy()})
+        table = counted.groupby(["g", "v"], sort=True).size().rename("n").reset_index()
+        # Values ascend within a group, so the first largest count is the smallest tied value (as _mode_whole).
+        best = table.loc[table.groupby("g", sort=True)["n"].idxmax()]
+        result[best["g"].to_numpy()] = best["v"].to_numpy()
+    out = _per_group(gb, result)
+    if values.dtype.kind in "iu":
+        return out.astype(float)  # a group of nulls has no mode: NaN
+    return out if values.dtype.kind == "b" else out.astype(values.dtype)
 
 
 def _corr_whole(x, y):
@@ -243,10 +285,16 @@ def _corr_whole(x, y):
 
 
 def _corr_grouped(gb, cols, consts):
-    x, y = cols
-    if gb.ngroups == 0:
-        return pd.Series(dtype=float)
-    return gb[[x, y]].apply(lambda g: _corr_whole(g[x], g[y]), include_groups=False)
+    codes, count = _group_codes(gb)
+    x = gb.obj[cols[0]].astype(float).to_numpy()
+    y = gb.obj[cols[1]].astype(float).to_numpy()  # corr(x, x) reads one column twice
+    valid = ~np.isnan(x) & ~np.isnan(y)
+    n, dx = _centered(codes, count, x, valid)
+    _, dy = _centered(codes, count, y, valid)
+    sxy, sxx, syy = _group_sums(codes, count, dx * dy, dx * dx, dy * dy)
+    with np.errstate(all="ignore"):
+        r = np.clip(sxy / np.sqrt(sxx * syy), -1, 1)
+    return _per_group(gb, np.where((n >= 2) & (sxx > 0) & (syy > 0), r, np.nan))
 
 
 _SCALARS = {
@@ -304,7 +352,7 @@ _AGGREGATES = {
     "last": (lambda s: s.dropna().iloc[-1] if s.notna().any() else None, None),
     "corr": (_corr_whole, _corr_grouped),
     "skew": (None, None),
-    "kurtosis": (lambda s: s.astype(float).kurt(), lambda gb, cols, c: gb[cols[0]].apply(lambda s: s.astype(float).kurt())),
+    "kurtosis": (lambda s: s.astype(float).kurt(), lambda gb, cols, c: gb[cols[0]].kurt()),
 }
 
 
