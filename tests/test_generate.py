@@ -23,6 +23,7 @@ from csvdsl.program import run_program
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog
 from planner.ops import spec_exprs
+from planner.words import number_text, spoken
 from verifier.answers import compare
 from verifier.rewards import REWARDS
 
@@ -121,8 +122,16 @@ def test_every_question_names_its_columns_and_constants(generated):
     for record in load_records(generated):
         columns, constants = _mentions(record)
         assert columns, record.program
-        for word in columns | constants:  # whole words: `dep_time` must not pass as part of `sched_dep_time`
-            assert re.search(rf"(?<![\w.]){re.escape(str(word))}(?![\w])", record.question), \
+        # Columns may be spoken as words (body_mass_g: "body mass (g)"), numbers written with
+        # separators (336,776), and a percentage's 100 as "percent"; whole words, so `dep_time`
+        # does not pass as part of `sched_dep_time`.
+        for word in columns | constants:
+            forms = {str(word), spoken(str(word)) if word in columns else str(word)}
+            if isinstance(word, str) and re.fullmatch(r"-?\d+(\.\d+)?", word):
+                forms.add(number_text(float(word) if "." in word else int(word)))
+            if word == "100":
+                forms |= {"percent", "percentage"}
+            assert any(re.search(rf"(?<![\w.]){re.escape(form)}(?![\w])", record.question) for form in forms), \
                 f"{word!r} missing from: {record.question}\n{record.program}"
 
 

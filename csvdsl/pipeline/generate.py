@@ -4,6 +4,7 @@ re-run resumes, skipping what is on disk, to the same file an uninterrupted run 
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections import Counter
@@ -19,6 +20,7 @@ from csvdsl.models.prompts import system_prompt, user_prompt
 from csvdsl.pipeline.jsonl import append_line, repair, rows
 from csvdsl.pipeline.records import TASKS, Difficulty, Message, Origin, TaskRecord, task_id
 from csvdsl.pipeline.shards import mine
+from csvdsl.pipeline.skills import skills
 from csvdsl.pipeline.synth import candidates, link_profiles, profile_table
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog, table_info
@@ -37,11 +39,24 @@ class Summary:
     operations: Counter = field(default_factory=Counter)
     families: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)
+    operation_counts: Counter = field(default_factory=Counter)  # tasks by how many operations their plan has
+    skills: Counter = field(default_factory=Counter)  # tasks using each skill
+    composed: int = 0  # tasks with four or more operations and two or more skills
+
+    def add(self, record) -> None:
+        """Count one kept task."""
+        self.difficulty[record.difficulty.level] += 1
+        self.operation_counts[record.difficulty.operations] += 1
+        self.skills.update(record.difficulty.skills)
+        self.composed += record.difficulty.operations >= 4 and len(record.difficulty.skills) >= 2
+        self.operations.update(node["op"] for node in record.plan["nodes"] if node["op"] not in ("source", "answer"))
 
     def as_dict(self) -> dict:
         return {"tasks": dict(self.tasks), "resumed": self.resumed, "difficulty": dict(self.difficulty),
                 "operations": dict(sorted(self.operations.items())), "families": dict(sorted(self.families.items())),
-                "rejected": dict(sorted(self.rejected.items()))}
+                "rejected": dict(sorted(self.rejected.items())),
+                "operation_counts": {str(k): v for k, v in sorted(self.operation_counts.items())},
+                "skills": dict(sorted(self.skills.items())), "composed": self.composed}
 
 
 def written_ids(path: Path) -> set[str]:
@@ -66,7 +81,8 @@ def difficulty(plan) -> Difficulty:
     count = len(operations)
     level = "easy" if count <= 2 else "medium" if count <= 4 else "hard"
     return Difficulty(operations=count, depth=nx.dag_longest_path_length(plan.graph), joins=sum(a["op"] == "join" for a in operations),
-                      windows=windows, aggregates=sum(a["op"] in ("group", "aggregate") for a in operations), level=level)
+                      windows=windows, aggregates=sum(a["op"] in ("group", "aggregate") for a in operations), level=level,
+                      skills=skills(plan))
 
 
 def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "synth") -> TaskRecord:
@@ -106,10 +122,9 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
             summary.tasks[table] += 0  # a table with nothing to ask is listed too
             stream = candidates(engine, table, profiles, seed)
             kept = 0
-            for _ in range(per_table * ATTEMPTS_PER_TASK):
+            for attempt in itertools.islice(stream, per_table * ATTEMPTS_PER_TASK):
                 if kept == per_table:
                     break
-                attempt = next(stream)
                 if attempt.reason:
                     summary.rejected[attempt.reason.split(":")[0]] += 1
                     continue
@@ -117,9 +132,8 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
                 kept += 1
                 advance()
                 summary.tasks[table] += 1
-                summary.difficulty[record.difficulty.level] += 1
+                summary.add(record)
                 summary.families[attempt.candidate.family] += 1
-                summary.operations.update(node["op"] for node in record.plan["nodes"] if node["op"] not in ("source", "answer"))
                 if record.id in written:
                     summary.resumed += 1
                     continue
@@ -159,7 +173,8 @@ def print_summary(summary: Summary, out: Path) -> None:
 
     console = Console()
     for title, counts in (("tasks per table", summary.tasks), ("difficulty", summary.difficulty),
-                          ("operations used", summary.operations), ("question families", summary.families),
+                          ("operations used", summary.operations), ("operations per task", summary.operation_counts),
+                          ("tasks using each skill", summary.skills), ("question families", summary.families),
                           ("rejected candidates", summary.rejected)):
         table = Table(title=title, title_justify="left")
         table.add_column("")
@@ -168,4 +183,5 @@ def print_summary(summary: Summary, out: Path) -> None:
             table.add_row(str(key), f"{value:,}")
         console.print(table)
     total = sum(summary.tasks.values())
-    console.print(f"{total} tasks in {out / TASKS} ({summary.resumed} already there from an earlier run)")
+    console.print(f"{total} tasks in {out / TASKS} ({summary.resumed} already there from an earlier run); "
+                  f"{summary.composed} with four or more operations and two or more skills")

@@ -21,6 +21,7 @@ class Difficulty(BaseModel):
     windows: int
     aggregates: int
     level: str  # easy | medium | hard
+    skills: list[str] = []  # the reasoning skills the plan uses (csvdsl.pipeline.skills)
 
 
 class Origin(BaseModel):

@@ -19,10 +19,15 @@ def collect(directory: Path) -> dict:
     """The figures, read a line at a time from the run's files."""
     directory = Path(directory)
     levels, statuses, difficulty, histogram = Counter(), Counter(), Counter(), Counter({name: 0 for name, _ in BINS})
-    tasks = 0
+    operation_counts, skills = Counter(), Counter()
+    tasks = composed = 0
     for record in rows(directory / "tasks.jsonl"):
         tasks += 1
         levels[record["difficulty"]["level"]] += 1
+        operation_counts[record["difficulty"]["operations"]] += 1
+        used = record["difficulty"].get("skills") or []  # records written before skills were counted have none
+        skills.update(used)
+        composed += record["difficulty"]["operations"] >= 4 and len(used) >= 2
     labelled = 0
     for entry in rows(directory / "labels.jsonl"):
         labelled += 1
@@ -41,6 +46,8 @@ def collect(directory: Path) -> dict:
         if row["cost"] is not None:
             total["cost"] = (total["cost"] or 0.0) + row["cost"]
     return {"tasks": tasks, "labelled": labelled, "operations_level": dict(levels), "status": dict(statuses),
+            "operations_per_task": {str(k): v for k, v in sorted(operation_counts.items())},
+            "skills": dict(skills.most_common()), "composed": composed,
             "difficulty": dict(difficulty), "pass_rate_histogram": dict(histogram) if labelled else {},
             "rejected": dict(sorted(rejected.items(), key=lambda kv: -kv[1])), "usage": dict(usage)}
 
@@ -50,9 +57,11 @@ def print_stats(figures: dict) -> None:
     from rich.table import Table
 
     console = Console()
-    console.print(f"{figures['tasks']:,} tasks, {figures['labelled']:,} labelled by students")
+    console.print(f"{figures['tasks']:,} tasks, {figures['labelled']:,} labelled by students; {figures['composed']:,} with "
+                  "four or more operations and two or more skills")
     sections = [("status", figures["status"]), ("difficulty (pass rate without the hint)", figures["difficulty"]),
                 ("difficulty (plan size)", figures["operations_level"]),
+                ("operations per task", figures["operations_per_task"]), ("tasks using each skill", figures["skills"]),
                 ("pass rate without the hint", figures["pass_rate_histogram"]),
                 ("rejected candidates", figures["rejected"])]
     for title, counts in sections:

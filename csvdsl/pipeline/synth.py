@@ -17,6 +17,7 @@ from csvdsl import ast
 from csvdsl.engine import Engine
 from csvdsl.errors import DslError, quote_name
 from csvdsl.format import format_expr
+from planner.words import entity, number_text, spoken
 
 MAX_VALUES = 8
 MAX_LIST = 10
@@ -35,6 +36,7 @@ class Profile:
     numeric: dict[str, list] = field(default_factory=dict)  # column -> thresholds
     dates: dict[str, str] = field(default_factory=dict)  # column -> date | datetime
     joins: list[tuple[str, str, str]] = field(default_factory=list)  # (other table, key, label column)
+    labels: list[str] = field(default_factory=list)  # columns that name rows: mostly distinct text
 
 
 def _literal_safe(value) -> bool:
@@ -62,6 +64,8 @@ def profile_table(name: str, frame: pd.DataFrame, schema: dict[str, str]) -> Pro
         if values.empty:
             continue
         distinct = values.nunique()
+        if kind == "string" and distinct >= 0.9 * len(values) and values.map(_literal_safe).all():
+            profile.labels.append(column)
         if kind in ("date", "datetime"):
             profile.dates[column] = kind
         elif kind == "string" and 2 <= distinct <= 60 and distinct < len(values) / 2:
@@ -98,6 +102,102 @@ class Candidate:
     baseline: str | None = None  # the same question without its filter: an equal answer means the filter is idle
 
 
+# ---------------------------------------------------------------- wording
+#
+# Questions are worded from the same parts as their programs: every column (spoken as words,
+# planner.words.spoken) and every constant the program uses appears in the question. Each
+# family has several phrasings; the seed picks one.
+
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "count_where": (
+        "How many {things} are there {cond}?",
+        "Count the {things} {cond}.",
+        "What is the number of {things} {cond}?",
+    ),
+    "aggregate_where": (
+        "What is the {agg} {col} of the {things}{cond}{rounded}?",
+        "Across the {things}{cond}, what is the {agg} {col}{rounded}?",
+        "Find the {agg} {col} over the {things}{cond}{rounded}.",
+    ),
+    "top_value": (
+        "Which {group} value occurs most often among the {things}{cond} (ties broken by {group})?",
+        "Among the {things}{cond}, what is the most common {group}? Break ties by {group}.",
+        "What is the most frequent {group} among the {things}{cond} (ties broken by {group})?",
+    ),
+    "top_values": (
+        "Among the {things}{cond}, which {k} {group} values occur most often? Break ties by {group}, and list them in order.",
+        "Which {k} {group} values occur most often among the {things}{cond} (ties broken by {group}, in order)?",
+        "List the {k} most common {group} values among the {things}{cond}, most common first (ties broken by {group}).",
+    ),
+    "best_group": (
+        "Which {group} has the {extreme} {agg} {col}{among} (ties broken by {group})?",
+        "{Among}which {group} has the {extreme} {agg} {col}? Break ties by {group}.",
+        "Find the {group} whose {agg} {col} is the {extreme}{among} (ties broken by {group}).",
+    ),
+    "above_average": (
+        "How many {things} have {a_col} above the average {col} of all {things}{cond}?",
+        "Count the {things} whose {col} is above the average {col} of all {things}{cond}.",
+        "Of the {things}, how many have {a_col} higher than the average {col}{cond}?",
+    ),
+    "joined_top": (
+        "Counting the {things}{cond} for each {key}, what is the {label} in {other} of the {key} with the most {things} (ties broken by {key})?",
+        "Which {key} has the most {things}{cond}, and what is its {label} in {other}? Answer with the {label}; break ties by {key}.",
+        "Look up in {other} the {label} of the {key} that has the most {things}{cond} (ties broken by {key}).",
+    ),
+    "busiest_period": (
+        "Among the {things}{cond}, which {part} of {col} has the most {things} (ties broken {ties})?",
+        "In which {part} of {col} are there the most {things}{cond}? Break ties {ties}.",
+        "Which {part} of {col} is the busiest for {things}{cond} (ties broken {ties})?",
+    ),
+    "ranked_groups": (
+        "Which {group} values rank in the top {k} by total {col}{among} (from the highest, ties broken by {group})?",
+        "Rank the {group} values by their total {col}{among}, highest first: which are in the top {k} (ties broken by {group})?",
+        "List the top {k} {group} values by total {col}{among}, highest first (ties broken by {group}).",
+    ),
+    "compare_groups": (
+        "Is the average {col} of the {things} whose {group} is {first} higher than that of the {things} whose {group} is {second}?",
+        "Do {things} whose {group} is {first} have a higher average {col} than {things} whose {group} is {second}?",
+        "Comparing the {things} whose {group} is {first} with those whose {group} is {second}, is the average {col} of the first group higher?",
+    ),
+    "difference_between_groups": (
+        "How much higher is the {agg} {col} of the {things} whose {group} is {first} than of those whose {group} is {second}, rounded to 2 decimal places?",
+        "What is the {agg} {col} of the {things} whose {group} is {first} minus that of the {things} whose {group} is {second}, rounded to 2 decimal places?",
+        "By how much does the {agg} {col} of {things} whose {group} is {first} exceed that of {things} whose {group} is {second} (rounded to 2 decimal places; negative if it is lower)?",
+    ),
+    "distinct_where": (
+        "How many distinct {col} values appear among the {things} {cond}?",
+        "Count the different {col} values of the {things} {cond}.",
+        "Among the {things} {cond}, how many different {col} values are there?",
+    ),
+    "share_where": (
+        "What percentage of the {things} are those {cond}, rounded to 1 decimal place?",
+        "Rounded to 1 decimal place, what share of all {things}, in percent, are {things} {cond}?",
+        "Out of all {things}, what percent are {things} {cond} (rounded to 1 decimal place)?",
+    ),
+    "group_share": (
+        "Which {group} has the largest share of its {things} {cond}, counting only {group} values with at least {least} {things} (ties broken by {group})?",
+        "Among the {group} values with at least {least} {things}, which has the highest fraction of {things} {cond} (ties broken by {group})?",
+        "For each {group} with at least {least} {things}, take the share of its {things} {cond}: which {group} has the largest (ties broken by {group})?",
+    ),
+    "widest_range": (
+        "Which {group} has the widest range of {col}, from its smallest to its largest{among} (ties broken by {group})?",
+        "For each {group}, take the largest minus the smallest {col}{among}: which {group} has the biggest difference (ties broken by {group})?",
+        "{Among}which {group} shows the biggest spread between its highest and lowest {col} (ties broken by {group})?",
+    ),
+    "top_rows": (
+        "Among the {things}{cond}, what are the {label} values of the {k} with the {extreme} {col} (ties broken by {label}, in order)?",
+        "List the {label} of the {k} {things}{cond} with the {extreme} {col}, in order (ties broken by {label}).",
+        "Which {k} {things}{cond} have the {extreme} {col}? Answer with their {label}, in order (ties broken by {label}).",
+    ),
+}
+
+
+def _ask(rng: random.Random, family: str, **slots) -> str:
+    """One of the family's phrasings, its slots filled; the first letter made upper case."""
+    text = rng.choice(QUESTIONS[family]).format(**slots)
+    return text[:1].upper() + text[1:]
+
+
 # ---------------------------------------------------------------- conditions
 
 
@@ -110,54 +210,68 @@ def _lit(value) -> str:
 
 
 def _word(value) -> str:
-    return str(value)
+    return number_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def _things(profile: Profile) -> str:
+    return entity(profile.name)
 
 
 def condition(rng: random.Random, profile: Profile, parts: int = 1, avoid: set[str] = frozenset()):
-    """A filter condition and its English: (program text, English), or None."""
+    """A filter condition and its English, a relative clause ("whose origin is JFK and whose
+    distance is above 1,000"): (program text, English), or None."""
     options = [("cat", c) for c in profile.categorical if c not in avoid] + [("num", c) for c in profile.numeric if c not in avoid]
     if not options:
         return None
     chosen = rng.sample(options, min(parts, len(options)))
     texts, words = [], []
     for kind, column in chosen:
+        spoken_column = spoken(column)
         if kind == "cat":
             values = profile.categorical[column]
             if rng.random() < 0.35 and len(values) >= 3:
                 pair = rng.sample(values[:5], 2)
                 texts.append(f"{_q(column)} in [{_lit(pair[0])}, {_lit(pair[1])}]")
-                words.append(f"{column} is {_word(pair[0])} or {_word(pair[1])}")
+                words.append(f"whose {spoken_column} is {_word(pair[0])} or {_word(pair[1])}")
             else:
                 value = rng.choice(values[:5])
                 texts.append(f"{_q(column)} == {_lit(value)}")
-                words.append(f"{column} is {_word(value)}")
+                words.append(f"whose {spoken_column} is {_word(value)}")
         else:
             value = rng.choice(profile.numeric[column])
             above = rng.random() < 0.6
             texts.append(f"{_q(column)} {'>' if above else '<'} {_lit(value)}")
-            words.append(f"{column} is {'above' if above else 'below'} {_word(value)}")
+            words.append(f"whose {spoken_column} is {'above' if above else 'below'} {_word(value)}")
     return " and ".join(texts), " and ".join(words)
 
 
-def _maybe_filter(rng, profile, avoid=frozenset(), chance=0.6):
+def _maybe_filter(rng, profile, avoid=frozenset(), chance=0.7):
+    """An optional filter step and its clause (" whose ..."), more often with two conditions."""
     if rng.random() >= chance:
         return "", ""
-    found = condition(rng, profile, 1 if rng.random() < 0.7 else 2, avoid)
+    found = condition(rng, profile, 1 if rng.random() < 0.5 else 2, avoid)
     if found is None:
         return "", ""
-    return f" | filter {found[0]}", f" where {found[1]}"
+    return f" | filter {found[0]}", f" {found[1]}"
+
+
+def _among(profile, clause: str) -> tuple[str, str]:
+    """" among the flights whose ..." and its sentence-opening form."""
+    if not clause:
+        return "", ""
+    return f" among the {_things(profile)}{clause}", f"among the {_things(profile)}{clause}, "
 
 
 # ---------------------------------------------------------------- program families
 
 
 def count_where(rng, profile, profiles):
-    found = condition(rng, profile, 1 if rng.random() < 0.5 else 2)
+    found = condition(rng, profile, 2 if rng.random() < 0.6 else 1)
     if found is None:
         return None
     text, words = found
     program = f"t = {_q(profile.name)} | filter {text} | aggregate n = count()\nanswer t.n"
-    return Candidate("count_where", program, f"In {profile.name}, how many rows are there where {words}?")
+    return Candidate("count_where", program, _ask(rng, "count_where", things=_things(profile), cond=words))
 
 
 def aggregate_where(rng, profile, profiles):
@@ -169,8 +283,8 @@ def aggregate_where(rng, profile, profiles):
     rounded = function in ("mean", "median", "sum")
     value = "round(t.v, 2)" if rounded else "t.v"
     program = f"t = {_q(profile.name)}{where} | aggregate v = {function}({_q(column)})\nanswer {value}"
-    question = f"In {profile.name}, what is the {_AGG_WORDS[function]} {column}{where_words}" + (
-        ", rounded to 2 decimal places?" if rounded else "?")
+    question = _ask(rng, "aggregate_where", agg=_AGG_WORDS[function], col=spoken(column), things=_things(profile),
+                    cond=where_words, rounded=", rounded to 2 decimal places" if rounded else "")
     return Candidate("aggregate_where", program, question)
 
 
@@ -179,11 +293,14 @@ def top_values(rng, profile, profiles):
         return None
     column = rng.choice(sorted(profile.categorical))
     k = rng.choice([1, 3, 5])
-    where, where_words = _maybe_filter(rng, profile, {column})
+    where, where_words = _maybe_filter(rng, profile, {column}, 0.85)
     program = (f"t = {_q(profile.name)}{where}\n  | group {_q(column)} aggregate n = count()\n"
                f"  | sort n desc, {_q(column)}\n  | take {k}\nanswer t.{_q(column)}")
-    which = f"which value of {column} occurs" if k == 1 else f"which {k} values of {column} occur"
-    question = f"In {profile.name}{where_words}, {which} most often (ties broken by {column}, in order)?"
+    group = spoken(column)
+    if k == 1:
+        question = _ask(rng, "top_value", things=_things(profile), cond=where_words, group=group)
+    else:
+        question = _ask(rng, "top_values", things=_things(profile), cond=where_words, group=group, k=k)
     return Candidate("top_values", program, question)
 
 
@@ -193,10 +310,12 @@ def best_group(rng, profile, profiles):
     group, column = rng.choice(sorted(profile.categorical)), rng.choice(sorted(profile.numeric))
     function = rng.choice(["mean", "max", "sum", "median"])
     highest = rng.random() < 0.7
-    program = (f"t = {_q(profile.name)}\n  | group {_q(group)} aggregate m = {function}({_q(column)})\n  | filter m is not null\n"
-               f"  | sort m{' desc' if highest else ''}, {_q(group)}\n  | take 1\nanswer t.{_q(group)}")
-    question = (f"In {profile.name}, which {group} has the {'highest' if highest else 'lowest'} "
-                f"{_AGG_WORDS[function]} {column} (ties broken by {group})?")
+    where, where_words = _maybe_filter(rng, profile, {group, column}, 0.6)
+    program = (f"t = {_q(profile.name)}{where}\n  | group {_q(group)} aggregate m = {function}({_q(column)})\n"
+               f"  | filter m is not null\n  | sort m{' desc' if highest else ''}, {_q(group)}\n  | take 1\nanswer t.{_q(group)}")
+    among, opening = _among(profile, where_words)
+    question = _ask(rng, "best_group", group=spoken(group), extreme="highest" if highest else "lowest", agg=_AGG_WORDS[function],
+                    col=spoken(column), among=among, Among=opening)
     return Candidate("best_group", program, question)
 
 
@@ -205,12 +324,12 @@ def above_average(rng, profile, profiles):
         return None
     column = rng.choice(sorted(profile.numeric))
     where, where_words = "", ""
-    found = condition(rng, profile, 1, {column}) if rng.random() < 0.5 else None
+    found = condition(rng, profile, 1, {column}) if rng.random() < 0.7 else None
     if found:
-        where, where_words = f" and {found[0]}", f" and {found[1]}"
+        where, where_words = f" and {found[0]}", f", counting only those {found[1]}"
     program = (f"a = {_q(profile.name)} | aggregate m = mean({_q(column)})\n"
                f"t = {_q(profile.name)} | filter {_q(column)} > a.m{where} | aggregate n = count()\nanswer t.n")
-    question = f"In {profile.name}, how many rows have {_a(column)} above the average {column}{where_words}?"
+    question = _ask(rng, "above_average", things=_things(profile), col=spoken(column), a_col=_a(spoken(column)), cond=where_words)
     return Candidate("above_average", program, question)
 
 
@@ -218,11 +337,10 @@ def joined_top(rng, profile, profiles):
     if not profile.joins:
         return None
     other, key, label = rng.choice(profile.joins)
-    where, where_words = _maybe_filter(rng, profile, {key})
+    where, where_words = _maybe_filter(rng, profile, {key}, 0.8)
     program = (f"t = {_q(profile.name)}{where}\n  | group {_q(key)} aggregate n = count()\n  | join {_q(other)} on {_q(key)}\n"
                f"  | sort n desc, {_q(key)}\n  | take 1\nanswer t.{_q(label)}")
-    question = (f"Counting the rows of {profile.name}{where_words} for each {key}, what is the {label} in {other} "
-                f"of the {key} with the most rows (ties broken by {key})?")
+    question = _ask(rng, "joined_top", things=_things(profile), cond=where_words, key=spoken(key), label=spoken(label), other=other)
     return Candidate("joined_top", program, question)
 
 
@@ -232,11 +350,12 @@ def busiest_period(rng, profile, profiles):
     column = rng.choice(sorted(profile.dates))
     parts = ["month", "weekday", "year"] + (["hour"] if profile.dates[column] == "datetime" else [])
     part = rng.choice(parts)
-    where, where_words = _maybe_filter(rng, profile, set(), 0.5)
+    where, where_words = _maybe_filter(rng, profile, set(), 0.8)
     program = (f"t = {_q(profile.name)}{where}\n  | derive p = {part}({_q(column)})\n  | group p aggregate n = count()\n"
                f"  | sort n desc, p\n  | take 1\nanswer t.p")
     ties = "alphabetically" if part == "weekday" else "by the smallest"
-    question = f"In {profile.name}{where_words}, which {_DATE_PARTS[part]} of {column} has the most rows (ties broken {ties})?"
+    question = _ask(rng, "busiest_period", things=_things(profile), cond=where_words, part=_DATE_PARTS[part], col=spoken(column),
+                    ties=ties)
     return Candidate("busiest_period", program, question)
 
 
@@ -245,23 +364,47 @@ def ranked_groups(rng, profile, profiles):
         return None
     group, column = rng.choice(sorted(profile.categorical)), rng.choice(sorted(profile.numeric))
     k = rng.choice([2, 3])
-    program = (f"t = {_q(profile.name)}\n  | group {_q(group)} aggregate s = sum({_q(column)})\n  | derive r = rank(s desc)\n"
+    where, where_words = _maybe_filter(rng, profile, {group, column}, 0.5)
+    program = (f"t = {_q(profile.name)}{where}\n  | group {_q(group)} aggregate s = sum({_q(column)})\n  | derive r = rank(s desc)\n"
                f"  | filter r <= {k}\n  | sort r, {_q(group)}\nanswer t.{_q(group)}")
-    question = (f"In {profile.name}, which values of {group} rank in the top {k} by total {column} "
-                f"(from the highest, ties broken by {group})?")
+    among, _ = _among(profile, where_words)
+    question = _ask(rng, "ranked_groups", group=spoken(group), k=k, col=spoken(column), among=among)
     return Candidate("ranked_groups", program, question)
 
 
-def compare_groups(rng, profile, profiles):
+def _two_values(rng, profile):
     candidates = [c for c, values in profile.categorical.items() if len(values) >= 2]
     if not candidates or not profile.numeric:
         return None
     group, column = rng.choice(sorted(candidates)), rng.choice(sorted(profile.numeric))
     first, second = rng.sample(profile.categorical[group][:5], 2)
+    return group, column, first, second
+
+
+def compare_groups(rng, profile, profiles):
+    chosen = _two_values(rng, profile)
+    if chosen is None:
+        return None
+    group, column, first, second = chosen
     program = (f"a = {_q(profile.name)} | filter {_q(group)} == {_lit(first)} | aggregate m = mean({_q(column)})\n"
                f"b = {_q(profile.name)} | filter {_q(group)} == {_lit(second)} | aggregate m = mean({_q(column)})\nanswer a.m > b.m")
-    question = f"In {profile.name}, is the average {column} higher where {group} is {_word(first)} than where {group} is {_word(second)}?"
+    question = _ask(rng, "compare_groups", things=_things(profile), group=spoken(group), col=spoken(column),
+                    first=_word(first), second=_word(second))
     return Candidate("compare_groups", program, question)
+
+
+def difference_between_groups(rng, profile, profiles):
+    chosen = _two_values(rng, profile)
+    if chosen is None:
+        return None
+    group, column, first, second = chosen
+    function = rng.choice(["mean", "median", "max"])
+    program = (f"a = {_q(profile.name)} | filter {_q(group)} == {_lit(first)} | aggregate m = {function}({_q(column)})\n"
+               f"b = {_q(profile.name)} | filter {_q(group)} == {_lit(second)} | aggregate m = {function}({_q(column)})\n"
+               f"answer round(a.m - b.m, 2)")
+    question = _ask(rng, "difference_between_groups", things=_things(profile), group=spoken(group), col=spoken(column),
+                    agg=_AGG_WORDS[function], first=_word(first), second=_word(second))
+    return Candidate("difference_between_groups", program, question)
 
 
 def distinct_where(rng, profile, profiles):
@@ -272,13 +415,67 @@ def distinct_where(rng, profile, profiles):
     if found is None:
         return None
     program = f"t = {_q(profile.name)} | filter {found[0]} | aggregate n = count_distinct({_q(column)})\nanswer t.n"
-    question = f"In {profile.name}, how many distinct values of {column} appear where {found[1]}?"
+    question = _ask(rng, "distinct_where", col=spoken(column), things=_things(profile), cond=found[1])
     baseline = f"t = {_q(profile.name)} | aggregate n = count_distinct({_q(column)})\nanswer t.n"
     return Candidate("distinct_where", program, question, baseline)
 
 
-FAMILIES = (count_where, aggregate_where, top_values, best_group, above_average, joined_top,
-            busiest_period, ranked_groups, compare_groups, distinct_where)
+def share_where(rng, profile, profiles):
+    found = condition(rng, profile, 2 if rng.random() < 0.5 else 1)
+    if found is None:
+        return None
+    program = (f"a = {_q(profile.name)} | aggregate n = count()\n"
+               f"b = {_q(profile.name)} | filter {found[0]} | aggregate n = count()\nanswer round(100 * b.n / a.n, 1)")
+    return Candidate("share_where", program, _ask(rng, "share_where", things=_things(profile), cond=found[1]))
+
+
+def group_share(rng, profile, profiles):
+    if not profile.categorical:
+        return None
+    group = rng.choice(sorted(profile.categorical))
+    found = condition(rng, profile, 1, {group})
+    if found is None:
+        return None
+    least = rng.choice([5, 10, 20])
+    program = (f"t = {_q(profile.name)}\n  | group {_q(group)} aggregate n = count(), k = sum({found[0]})\n"
+               f"  | filter n >= {least}\n  | derive share = k / n\n  | sort share desc, {_q(group)}\n  | take 1\nanswer t.{_q(group)}")
+    question = _ask(rng, "group_share", group=spoken(group), things=_things(profile), cond=found[1], least=least)
+    return Candidate("group_share", program, question)
+
+
+def widest_range(rng, profile, profiles):
+    if not profile.categorical or not profile.numeric:
+        return None
+    group, column = rng.choice(sorted(profile.categorical)), rng.choice(sorted(profile.numeric))
+    where, where_words = _maybe_filter(rng, profile, {group, column}, 0.5)
+    program = (f"t = {_q(profile.name)}{where}\n  | group {_q(group)} aggregate hi = max({_q(column)}), lo = min({_q(column)})\n"
+               f"  | derive spread = hi - lo\n  | filter spread is not null\n  | sort spread desc, {_q(group)}\n  | take 1\n"
+               f"answer t.{_q(group)}")
+    among, opening = _among(profile, where_words)
+    question = _ask(rng, "widest_range", group=spoken(group), col=spoken(column), among=among, Among=opening)
+    return Candidate("widest_range", program, question)
+
+
+def top_rows(rng, profile, profiles):
+    labels = [c for c in profile.labels if c not in profile.numeric]
+    if not profile.numeric or not labels:
+        return None
+    column, label = rng.choice(sorted(profile.numeric)), rng.choice(sorted(labels))
+    k = rng.choice([3, 5])
+    highest = rng.random() < 0.7
+    where, where_words = _maybe_filter(rng, profile, {column, label}, 0.8)
+    program = (f"t = {_q(profile.name)}{where}\n  | filter {_q(column)} is not null\n"
+               f"  | sort {_q(column)}{' desc' if highest else ''}, {_q(label)}\n  | take {k}\nanswer t.{_q(label)}")
+    question = _ask(rng, "top_rows", things=_things(profile), cond=where_words, label=spoken(label), k=k,
+                    extreme="highest" if highest else "lowest", col=spoken(column))
+    return Candidate("top_rows", program, question)
+
+
+# Families and how often each is drawn: the multi-step ones (four operations or more, two
+# skills or more) carry most of the weight, so most tasks compose several kinds of reasoning.
+FAMILIES = ((count_where, 1), (aggregate_where, 1), (top_values, 3), (best_group, 3), (above_average, 1), (joined_top, 3),
+            (busiest_period, 3), (ranked_groups, 3), (compare_groups, 2), (difference_between_groups, 2), (distinct_where, 1),
+            (share_where, 1), (group_share, 3), (widest_range, 3), (top_rows, 2))
 
 
 # ---------------------------------------------------------------- keeping what is meaningful
@@ -332,16 +529,26 @@ class Attempt:
     reason: str | None = None
 
 
+# A table no family fits (two columns of text, say) ends its stream instead of spending its attempts.
+_MISFITS = 200
+_FAMILY_FUNCTIONS = [family for family, _ in FAMILIES]
+_FAMILY_WEIGHTS = [weight for _, weight in FAMILIES]
+
+
 def candidates(engine: Engine, table: str, profiles: dict[str, Profile], seed: int):
-    """An endless, deterministic stream of attempts for one table."""
+    """A deterministic stream of attempts for one table; it ends when no family has fitted
+    the table for ``_MISFITS`` attempts in a row."""
     rng = random.Random(f"{seed}:{table}")
     seen: set[str] = set()
-    while True:
-        family = rng.choice(FAMILIES)
+    misfits = 0
+    while misfits < _MISFITS:
+        family = rng.choices(_FAMILY_FUNCTIONS, _FAMILY_WEIGHTS)[0]
         candidate = family(rng, profiles[table], profiles)
         if candidate is None:
+            misfits += 1
             yield Attempt(None, reason="no-fit")
             continue
+        misfits = 0
         try:
             run = engine.run(candidate.program)
         except DslError as error:

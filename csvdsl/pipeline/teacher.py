@@ -173,7 +173,7 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
         for block, run in teaching.kept:
             record = await off_loop(record_for, block, run, catalog, client.model, seed)
             summary.tasks[name] += 1
-            summary.difficulty[record.difficulty.level] += 1
+            summary.add(record)
             if record.id not in written:
                 append_line(out / TASKS, record.model_dump_json())
                 written.add(record.id)
