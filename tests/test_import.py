@@ -1,0 +1,142 @@
+"""``csvdsl import``: each format's fixture (tests/fixtures/import, in the dataset's own layout)
+becomes gold tasks, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+SOURCES = {
+    "wtq": FIXTURES / "wtq" / "data" / "pristine-unseen-tables.tsv",
+    "tabfact": FIXTURES / "tabfact" / "collected_data" / "r1_training_all.json",
+    "dabench": FIXTURES / "dabench" / "data" / "da-dev-questions.jsonl",
+    "jsonl": FIXTURES / "jsonl" / "questions.jsonl",
+}
+
+
+def csvdsl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, timeout=120)
+
+
+def imported(fmt: str, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict], list[dict]]:
+    done = csvdsl("import", fmt, str(SOURCES[fmt]), "--out", str(out), *extra)
+    tasks = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()] if (out / "tasks.jsonl").exists() else []
+    problems = [json.loads(line) for line in (out / "import-problems.jsonl").read_text().splitlines()] \
+        if (out / "import-problems.jsonl").exists() else []
+    return done, tasks, problems
+
+
+def test_wtq(tmp_path):
+    done, tasks, problems = imported("wtq", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "4 wtq tasks imported" in done.stdout and "1 skipped" in done.stdout
+    assert [t["gold"]["id"] for t in tasks] == ["nu-0", "nu-1", "nu-2", "nu-3"]
+    first = tasks[0]
+    assert first["origin"]["teacher"] == "gold" and first["program"] == "" and first["plan"] == {}
+    assert first["gold"]["match"] == "denotation" and first["gold"]["source"] == "wtq:pristine-unseen-tables"
+    assert tasks[2]["gold"]["texts"] == ["Great Britain", "United States"]  # targets split on |
+    assert first["tables"][0]["name"] == "t204_1" and first["tables"][0]["rows"] == 4
+    # The backslash-escaped quote of the official CSVs is read as a quote.
+    table = Path(first["tables"][0]["file"]).read_text()
+    assert 'Republic of ""Korea""' in table
+    assert [m["role"] for m in first["conversation"]] == ["system", "user"]
+    assert "Tables:\n- t204_1: 4 rows" in first["conversation"][1]["content"]
+    # The table with a duplicated header is reported for its task, not fatal.
+    [problem] = problems
+    assert problem["id"] == "nu-4" and problem["code"] == "csv-duplicate-column"
+
+
+def test_a_second_import_adds_nothing(tmp_path):
+    imported("wtq", tmp_path / "out")
+    done, tasks, _ = imported("wtq", tmp_path / "out")
+    assert done.returncode == 0 and "0 wtq tasks imported" in done.stdout and "(4 already there)" in done.stdout
+    assert len(tasks) == len({t["id"] for t in tasks}) == 4
+
+
+def test_wtq_root_and_tagged_canonical_targets(tmp_path):
+    # The official layout's tagged dataset gives the targets' canonical values (targetCanon).
+    root = tmp_path / "WikiTableQuestions"
+    (root / "data").mkdir(parents=True)
+    (root / "tagged" / "data").mkdir(parents=True)
+    (root / "csv").symlink_to(FIXTURES / "wtq" / "csv")
+    (root / "data" / "dev.tsv").write_text("id\tutterance\tcontext\ttargetValue\n"
+                                           "d-1\thow many nations won more than 4 gold medals?\tcsv/204-csv/1.csv\tthree\n")
+    (root / "tagged" / "data" / "dev.tagged").write_text("id\tutterance\tcontext\ttargetValue\ttargetCanon\n"
+                                                         "d-1\thow many ...\tcsv/204-csv/1.csv\tthree\t3.0\n")
+    done = csvdsl("import", "wtq", str(root / "data" / "dev.tsv"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    task = json.loads((tmp_path / "out" / "tasks.jsonl").read_text())
+    assert task["gold"]["texts"] == ["three"] and task["gold"]["canons"] == ["3.0"]
+    # --root points elsewhere: the contexts resolve against it.
+    moved = tmp_path / "elsewhere.tsv"
+    moved.write_text((root / "data" / "dev.tsv").read_text())
+    done = csvdsl("import", "wtq", str(moved), "--out", str(tmp_path / "out2"), "--root", str(root))
+    assert done.returncode == 0 and "1 wtq tasks imported" in done.stdout, done.stderr
+
+
+def test_tabfact(tmp_path):
+    done, tasks, problems = imported("tabfact", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert [t["answer"] for t in tasks] == [{"type": "bool", "value": v} for v in (True, False, True, True)]
+    assert {t["gold"]["match"] for t in tasks} == {"label"} and not problems
+    assert '"2019 league top scorers"' in tasks[0]["question"] and "carla dias scored the most goals" in tasks[0]["question"]
+    # The #-separated table is read into typed columns.
+    columns = {c["name"]: c["type"] for c in tasks[0]["tables"][0]["columns"]}
+    assert columns == {"player": "string", "team": "string", "goals": "int", "games": "int"}
+
+
+def test_dabench(tmp_path):
+    done, tasks, problems = imported("dabench", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert len(tasks) == 2 and [p["code"] for p in problems] == ["csv-not-found"]
+    assert tasks[0]["answer"] == {"type": "record", "value": {"mean_score": {"type": "number", "value": 80.1}}}
+    assert tasks[1]["gold"]["texts"] == ["@min_age[25.0]", "@max_score[90.0]"]
+    assert tasks[0]["gold"]["match"] == "rounded" and [t["difficulty"]["level"] for t in tasks] == ["easy", "medium"]
+    assert "Constraints: Use the arithmetic mean" in tasks[0]["question"] and "@mean_score[mean]" in tasks[0]["question"]
+    assert tasks[0]["tables"][0]["name"] == "scores"
+
+
+def test_dabench_without_labels_is_an_error(tmp_path):
+    lonely = tmp_path / "questions.jsonl"
+    lonely.write_text(SOURCES["dabench"].read_text())
+    done = csvdsl("import", "dabench", str(lonely), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and "no labels file" in done.stderr and "--labels" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_jsonl(tmp_path):
+    done, tasks, problems = imported("jsonl", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert [t["answer"] for t in tasks] == [{"type": "number", "value": 27}, {"type": "list", "value": ["north"]},
+                                            {"type": "bool", "value": True}]
+    assert tasks[1]["hint"].startswith("Keep the rows") and tasks[1]["gold"]["hint"] == tasks[1]["hint"]
+    assert [p["id"] for p in problems] == ["q4"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json\n", "is not JSON"),
+    ('{"question": "q"}\n', "has no field tables, answer"),
+    ('{"question": "q", "tables": {}, "answer": 1, "match": "fuzzy"}\n', "bad `match`"),
+])
+def test_bad_jsonl_is_a_clear_error(tmp_path, content, message):
+    source = tmp_path / "bad.jsonl"
+    source.write_text(content)
+    done = csvdsl("import", "jsonl", str(source), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_usage_errors(tmp_path):
+    missing = csvdsl("import", "wtq", str(tmp_path / "nope.tsv"), "--out", str(tmp_path / "out"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    unknown = csvdsl("import", "squad", str(SOURCES["wtq"]), "--out", str(tmp_path / "out"))
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_limit(tmp_path):
+    done, tasks, _ = imported("tabfact", tmp_path / "out", "--limit", "2")
+    assert done.returncode == 0 and len(tasks) == 2
