@@ -1,4 +1,4 @@
-"""The Python examples in docs/plans.md, docs/verifier.md, docs/generate.md, docs/models.md, docs/architecture.md and the README run, in order, in one namespace, and
+"""The Python examples in docs/plans.md, docs/verifier.md, docs/generate.md, docs/models.md, docs/architecture.md, docs/import-eval.md and the README run, in order, in one namespace, and
 print exactly the ``output`` block that follows each of them."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from test_docs import ROOT, fenced_blocks
 
 PAGES = [ROOT / "docs" / "plans.md", ROOT / "docs" / "verifier.md", ROOT / "docs" / "generate.md", ROOT / "docs" / "models.md",
-         ROOT / "docs" / "architecture.md",
+         ROOT / "docs" / "architecture.md", ROOT / "docs" / "import-eval.md",
          ROOT / "README.md"]
 
 

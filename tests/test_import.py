@@ -40,6 +40,10 @@ def test_wtq(tmp_path):
     assert first["origin"]["teacher"] == "gold" and first["program"] == "" and first["plan"] == {}
     assert first["gold"]["match"] == "denotation" and first["gold"]["source"] == "wtq:pristine-unseen-tables"
     assert tasks[2]["gold"]["texts"] == ["Great Britain", "United States"]  # targets split on |
+    # Typed as the official evaluator reads them: "3" a number, "1,012" the number 1012.
+    assert [t["answer"] for t in tasks[1:]] == [{"type": "number", "value": 3},
+                                                {"type": "list", "value": ["Great Britain", "United States"]},
+                                                {"type": "number", "value": 1012}]
     assert first["tables"][0]["name"] == "t204_1" and first["tables"][0]["rows"] == 4
     # The backslash-escaped quote of the official CSVs is read as a quote.
     table = Path(first["tables"][0]["file"]).read_text()

@@ -18,6 +18,7 @@ from csvdsl.pipeline.generate import written_ids
 from csvdsl.pipeline.jsonl import append_line
 from csvdsl.pipeline.records import TASKS, Difficulty, Gold, Message, Origin, TaskRecord
 from csvdsl.tables import Catalog, read_table, table_info, table_name_from_path
+from verifier.denotation import canonical, to_denotation
 from verifier.gold import MODES, gold_answer
 
 PROBLEMS = "import-problems.jsonl"
@@ -97,8 +98,26 @@ def _wtq(source: Path, root: Path | None, out: Path, labels: Path | None) -> lis
         texts = _wtq_items(row["targetValue"])
         table = _converted(root / context, out, name, dict(escapechar="\\", doublequote=False))
         questions.append(Question(row["id"], _wtq_unescape(row["utterance"]).strip(), {name: table},
-                                  {"type": "list", "value": texts}, "denotation", texts, canons.get(row["id"])))
+                                  _wtq_typed(texts, canons.get(row["id"])), "denotation", texts, canons.get(row["id"])))
     return questions
+
+
+def _wtq_typed(texts: list[str], canons: list[str] | None) -> dict:
+    """The targets as a typed answer (one item: a scalar), numbers and dates read as the
+    official evaluator reads them; matching still uses the texts themselves."""
+    canons = canons if canons and len(canons) == len(texts) else [canonical(t) for t in texts]
+    items = []
+    for text, canon in zip(texts, canons):
+        value = to_denotation(text, canon)
+        if value.number is not None:
+            items.append(("number", value.number))
+        elif value.date is not None and -1 not in value.date:
+            items.append(("date", "{:04d}-{:02d}-{:02d}".format(*value.date)))
+        else:
+            items.append(("string", text))
+    if len(items) == 1:
+        return {"type": items[0][0], "value": items[0][1]}
+    return {"type": "list", "value": [value for _, value in items]}
 
 
 def _converted(path: Path, out: Path, name: str, dialect: dict) -> Path:
