@@ -224,3 +224,22 @@ def test_pass_at_k_is_the_chance_that_k_of_n_samples_hold_a_correct_one(case):
     subsets = list(itertools.combinations(range(n), k))
     exact = sum(any(i < c for i in subset) for subset in subsets) / comb(n, k)
     assert pass_at_k(n, c, k) == pytest.approx(exact)
+
+
+def test_eval_of_generated_tasks_scores_against_the_teachers_answer(tmp_path):
+    out = tmp_path / "gen"
+    people = Path(__file__).parent / "data" / "people.csv"
+    assert csvdsl("generate", str(people), "--out", str(out), "--per-table", "4", "--quiet").returncode == 0
+    tasks = lines(out / "tasks.jsonl")
+    right = {t["question"]: t["program"] for t in tasks[:3]}  # the model gets three of the four right
+
+    def model(request):
+        question = request.messages[1]["content"].split("Question: ", 1)[1]
+        return f"```csvdsl\n{right.get(question, 'answer 123456')}\n```"
+
+    with ScriptedServer(model) as server:
+        done = csvdsl("eval", str(out), "--model", "m", "--base-url", server.url, "--no-cache")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "eval" / "m" / "eval.json").read_text())
+    assert report["accuracy"] == 0.75 and list(report["by_source"]) == ["generated:synth"]
+    assert report["by_source"]["generated:synth"]["official"]["name"] == "accuracy"
