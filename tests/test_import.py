@@ -144,3 +144,10 @@ def test_usage_errors(tmp_path):
 def test_limit(tmp_path):
     done, tasks, _ = imported("tabfact", tmp_path / "out", "--limit", "2")
     assert done.returncode == 0 and len(tasks) == 2
+
+
+def test_stats_counts_tasks_by_source(tmp_path):
+    imported("wtq", tmp_path / "out")
+    done = csvdsl("stats", str(tmp_path / "out"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sources"] == {"wtq:pristine-unseen-tables, no program yet": 4}

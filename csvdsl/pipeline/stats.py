@@ -21,9 +21,13 @@ def collect(directory: Path) -> dict:
     levels, statuses, difficulty, histogram = Counter(), Counter(), Counter(), Counter({name: 0 for name, _ in BINS})
     operation_counts, skills = Counter(), Counter()
     tasks = composed = 0
+    sources = Counter()
     for record in rows(directory / "tasks.jsonl"):
         tasks += 1
         levels[record["difficulty"]["level"]] += 1
+        gold = record.get("gold")  # an imported task: has a student's verified program been found yet?
+        sources[f"{gold['source']}, {'verified program' if record['program'] else 'no program yet'}" if gold
+                else f"generated: {record['origin']['teacher']}"] += 1
         operation_counts[record["difficulty"]["operations"]] += 1
         used = record["difficulty"].get("skills") or []  # records written before skills were counted have none
         skills.update(used)
@@ -45,7 +49,8 @@ def collect(directory: Path) -> dict:
             total[field] += row[field]
         if row["cost"] is not None:
             total["cost"] = (total["cost"] or 0.0) + row["cost"]
-    return {"tasks": tasks, "labelled": labelled, "operations_level": dict(levels), "status": dict(statuses),
+    return {"tasks": tasks, "labelled": labelled, "sources": dict(sorted(sources.items())),
+            "operations_level": dict(levels), "status": dict(statuses),
             "operations_per_task": {str(k): v for k, v in sorted(operation_counts.items())},
             "skills": dict(skills.most_common()), "composed": composed,
             "difficulty": dict(difficulty), "pass_rate_histogram": dict(histogram) if labelled else {},
@@ -59,7 +64,8 @@ def print_stats(figures: dict) -> None:
     console = Console()
     console.print(f"{figures['tasks']:,} tasks, {figures['labelled']:,} labelled by students; {figures['composed']:,} with "
                   "four or more operations and two or more skills")
-    sections = [("status", figures["status"]), ("difficulty (pass rate without the hint)", figures["difficulty"]),
+    sections = [("tasks by source", figures["sources"]), ("status", figures["status"]),
+                ("difficulty (pass rate without the hint)", figures["difficulty"]),
                 ("difficulty (plan size)", figures["operations_level"]),
                 ("operations per task", figures["operations_per_task"]), ("tasks using each skill", figures["skills"]),
                 ("pass rate without the hint", figures["pass_rate_histogram"]),
