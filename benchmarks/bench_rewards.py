@@ -18,7 +18,7 @@ from verifier.report import verify
 
 PROMPTS = [
     ('d = flights | filter dep_delay > {k} and origin in ["JFK", "LGA"]\nt = d | group carrier aggregate n = count() | sort n desc, carrier | take 3\nanswer t.carrier', [30, 45, 60, 60]),
-    ("d = flights | filter month == {k} | group origin aggregate m = mean(arr_delay) | sort m desc | take 1\nanswer d.origin", [1, 2, 6, 6]),
+    ("d = flights | filter day == {k} | group origin aggregate m = mean(arr_delay) | sort m desc | take 1\nanswer d.origin", [1, 2, 6, 6]),
     ("a = flights | aggregate m = mean(distance)\nd = flights | filter distance > a.m and air_time > {k} | aggregate n = count()\nanswer d.n", [100, 120, 200, 200]),
     ('d = flights | derive gain = dep_delay - arr_delay | filter carrier == "UA" | aggregate g = median(gain), x = max(gain) | derive y = g + {k}\nanswer d.y', [0, 1, 2, 2]),
 ]
@@ -49,27 +49,30 @@ def main(directory: Path):
         for reward in rewards.REWARDS:
             reward(prompts=[""] * len(completions), completions=completions, **columns)
 
+    def forget():
+        """Every batch is new: no run, suite (the teacher's answers on the variants) or hook is
+        known yet. The tables and their variants are made once per process, as in training."""
+        for cache in (rewards._RUNS, rewards._ENGINES, rewards._SUITES, rewards._COMBINED, rewards._HOOKS,
+                      rewards._SIMILARITIES):
+            cache.clear()
+        for made in rewards._VARIANTS.values():
+            for _, variant in (pair for engines in made.values() for pair in engines):
+                if variant.cache is not None:
+                    variant.cache.clear()
+
     def shared():
-        rewards._RUNS.clear()
-        rewards._ENGINES.clear()
+        forget()
         rewards._ENGINES[rewards._tables_key(tables)] = Engine(engine.catalog)  # tables loaded once, cache fresh
         all_rewards()
 
     def unshared():  # a fresh, cache-less Engine per program: nothing computed is reused
-        rewards._RUNS.clear()
-        rewards._ENGINES.clear()
+        forget()
         original = rewards._run
-        rewards._run = lambda tables_, program: original_fresh(program)
+        rewards._run = lambda key, engine_, program, like=None: rewards.run_untrusted(Engine(engine_.catalog, cache_bytes=0), program)
         try:
             all_rewards()
         finally:
             rewards._run = original
-
-    def original_fresh(program):
-        try:
-            return Engine(engine.catalog, cache_bytes=0).run(program)
-        except Exception as error:  # noqa: BLE001 - a DslError, kept as the reward path keeps it
-            return error
 
     with_engine = median_seconds(shared, repeat=5, warmup=1)
     without = median_seconds(unshared, repeat=5, warmup=1)

@@ -2,49 +2,139 @@
 
 Each reads the dataset's extra columns from kwargs (one value per completion): ``answer``
 (the teacher's typed answer ``{"type", "value"}``, a dict or a JSON string), ``program``
-(the teacher's program) and ``tables`` (table names mapped to CSV paths, a dict or a JSON
-string). A completion is a string or a list of chat messages; its program is its last
-fenced ```csvdsl block, or its whole text. Tables are loaded once per process and every
-program runs through one Engine per set of tables, so shared steps are computed once."""
+(the teacher's program) and ``tables`` (table names mapped to sha256, found through
+``use_dataset``, or to CSV paths; a dict or a JSON string). A completion is a string, or a
+conversation: the programs of its assistant turns (fenced blocks or ``run`` tool calls) run
+in one Session, as the agent loop runs them. Tables are loaded once per process and every
+program runs through one Engine per set of tables, so shared steps are computed once.
+
+The answer reward follows test-suite accuracy: a completion scores only if its program
+agrees with the teacher's on the tables and on every variant of them (``verifier.variants``)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+import pandas as pd
+
+from csvdsl import ast
 from csvdsl.engine import Engine
 from csvdsl.errors import DslError
+from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
 from csvdsl.reply import find_program
+from csvdsl.session import Session
 from planner.cache import LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
+from verifier.table_store import TableNotFound, resolve, use_dataset
+from verifier.variants import extremes, variant_catalogs
+
+__all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset",
+           "completion_programs", "extract_program", "engine_for_tables", "run_untrusted"]
 
 _ENGINES = LruDict(8)  # tables key -> Engine
-_RUNS = LruDict(4096)  # (tables key, program) -> ProgramRun | DslError
-_HOOKS = LruDict(4096)  # (tables key, teacher, student) -> hook coverage
+_VARIANTS = LruDict(8)  # tables key -> [(variant key, Engine)], the near variants then the extreme ones
+_RUNS = LruDict(8192)  # (engine key, program) -> ProgramRun | DslError
+_SUITES = LruDict(2048)  # (tables key, teacher) -> _Suite
+_COMBINED = LruDict(4096)  # (tables key, turn programs) -> the conversation as one program
+_HOOKS = LruDict(4096)  # (tables key, teacher plan, student plan) -> hook coverage
+_SIMILARITIES = LruDict(4096)  # (teacher plan, student plan) -> plan similarity
+VARIANT_CACHE_BYTES = 0  # a variant runs a task's few programs once each: caching costs more than it saves
 
 
-def completion_text(completion) -> str:
-    """The text of a completion: a string, or the content of its (last) assistant messages."""
+def run_untrusted(engine: Engine, program: str, like: ProgramRun | None = None) -> ProgramRun | DslError:
+    """The one place a completion's program runs: its run without intermediate tables (the
+    Engine's own byte-bounded cache keeps those), or the DslError it raised. ``like`` is the
+    same program's run on tables of the same schema (a variant's original): its checked plan
+    is executed as it is, without parsing and checking again."""
+    try:
+        if like is None:
+            run = engine.run(program)
+            checked, plan, execution = run.checked, run.plan, run.execution
+        else:
+            checked, plan, execution = like.checked, like.plan, engine.execute(like.plan)
+    except DslError as error:
+        return error.with_source(program)
+    return ProgramRun(checked, plan, Execution(outputs=execution.outputs))
+
+
+# ---------------------------------------------------------------- completions
+
+
+def completion_programs(completion) -> list[str]:
+    """The programs a completion holds, one per assistant turn: a string's fenced block (or
+    its whole text), or each assistant message's fenced block and ``run`` tool calls."""
     if isinstance(completion, str):
-        return completion
+        program = find_program(completion)
+        return [completion if program is None else program]
     if isinstance(completion, dict):
-        return str(completion.get("content") or "")
+        completion = [completion]
     if not isinstance(completion, (list, tuple)):
-        return ""
+        return []
     messages = [m for m in completion if isinstance(m, dict)]
-    assistant = [m for m in messages if m.get("role", "assistant") == "assistant"]
-    return "\n".join(str(m.get("content") or "") for m in (assistant or messages)[-1:])
+    assistant = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages[-1:]
+    programs = []
+    for message in assistant:
+        calls = [_call_program(call) for call in message.get("tool_calls") or ()]
+        text = str(message.get("content") or "")
+        fenced = find_program(text)
+        if fenced is not None:
+            programs.append(fenced)
+        programs += [p for p in calls if p is not None]
+        if fenced is None and not calls and text.strip():
+            programs.append(text)
+    return programs
+
+
+def _call_program(call) -> str | None:
+    """The program a tool call passes (``{"function": {"name": "run", "arguments": {"program": ...}}}``)."""
+    if not isinstance(call, dict):
+        return None
+    function = call.get("function", call)
+    arguments = function.get("arguments") if isinstance(function, dict) else None
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return None
+    program = arguments.get("program") if isinstance(arguments, dict) else None
+    return program if isinstance(program, str) else None
 
 
 def extract_program(completion) -> str:
-    """The program in a completion: its last ```csvdsl block, else its last fenced block, else all of it."""
-    text = completion_text(completion)
-    program = find_program(text)
-    return text if program is None else program
+    """A single-program completion's program (its last fenced block, else its text); for a
+    conversation, the programs of its turns joined (use ``_program_of`` to run it as a Session would)."""
+    return "\n".join(completion_programs(completion))
+
+
+def _program_of(completion, tables, key: str) -> str:
+    """What a completion computes, as one program. A conversation's turns run in one Session;
+    turns that failed are dropped (the Session kept nothing of them), and the program is the
+    bindings made up to the last ``answer`` that ran, then that answer."""
+    programs = completion_programs(completion)
+    if len(programs) <= 1:
+        return programs[0] if programs else ""
+    return _COMBINED.remember((key, tuple(programs)), lambda: _combine(programs, engine_for_tables(tables, key)))
+
+
+def _combine(programs: list[str], engine: Engine) -> str:
+    session = Session(engine)
+    kept = []  # the bindings and answers of the turns that ran
+    for program in programs:
+        if session.run(program).ok:
+            kept += [s for s in parse(program).statements if isinstance(s, (ast.Binding, ast.Answer))]
+    answers = [i for i, s in enumerate(kept) if isinstance(s, ast.Answer)]
+    if answers:  # what the last answer saw: the bindings made before it
+        kept = [s for s in kept[:answers[-1]] if isinstance(s, ast.Binding)] + [kept[answers[-1]]]
+    return format_program(ast.Program(tuple(kept))) if kept else programs[-1]
+
+
+# ---------------------------------------------------------------- tables and runs
 
 
 def _json(value):
@@ -57,27 +147,56 @@ def _tables_key(tables) -> str:
 
 def engine_for_tables(tables, key: str | None = None) -> Engine:
     """The process-wide Engine for a set of tables (loaded on first use); ``key`` is their
-    ``_tables_key`` when the caller has it already."""
-    return _ENGINES.remember(key or _tables_key(tables), lambda: Engine(_json(tables)))
+    ``_tables_key`` when the caller has it already. A table no dataset holds raises ``TableNotFound``."""
+    return _ENGINES.remember(key or _tables_key(tables), lambda: Engine(resolve(_json(tables))))
 
 
-def _slim(run: ProgramRun) -> ProgramRun:
-    """A run without its intermediate tables: the cache keeps answers and plans only (the
-    Engine's own byte-bounded cache keeps tables)."""
-    return ProgramRun(run.checked, run.plan, Execution(outputs=run.execution.outputs))
+def _run(key: str, engine: Engine, program: str, like: ProgramRun | None = None) -> ProgramRun | DslError:
+    return _RUNS.remember((key, program), lambda: run_untrusted(engine, program, like))
 
 
-def _run(tables, program: str) -> ProgramRun | DslError:
-    key = _tables_key(tables)
-    engine = engine_for_tables(tables, key)
+def _variant_engines(key: str, engine: Engine, extreme: bool) -> list[tuple[str, Engine]]:
+    made = _VARIANTS.remember(key, dict)
+    kind = "extreme" if extreme else "near"
+    if kind not in made:
+        catalogs = extremes(engine.catalog, key) if extreme else variant_catalogs(engine.catalog, key)
+        made[kind] = [(f"{key}#{name}", Engine(catalog, cache_bytes=VARIANT_CACHE_BYTES)) for name, catalog in catalogs]
+    return made[kind]
 
-    def attempt():
-        try:
-            return _slim(engine.run(program))
-        except DslError as error:
-            return error
 
-    return _RUNS.remember((key, program), attempt)
+@dataclass
+class _Suite:
+    """The teacher's answers on the variants of a task's tables (where its program runs), and
+    whether any differs from its answer on the tables themselves."""
+
+    checks: list[tuple[str, Engine, dict]]
+    discriminating: bool
+
+
+def _suite(key: str, engine: Engine, teacher: str, reference: ProgramRun) -> _Suite:
+    def make():
+        original = typed(reference.answer)
+        checks, changed = [], False
+        for extreme in (False, True):  # extreme variants only when no near one changes the answer
+            for variant_key, variant in _variant_engines(key, engine, extreme):
+                run = _run(variant_key, variant, teacher, reference)
+                if isinstance(run, DslError) or run.answer is None:
+                    continue  # the teacher's program does not apply to this variant
+                checks.append((variant_key, variant, typed(run.answer)))
+                changed = changed or compare(original, run.answer).score < 1.0
+            if changed:
+                break
+        checks.sort(key=lambda check: compare(original, check[2]).score == 1.0)  # telling variants first: hacks fail fast
+        return _Suite(checks, changed)
+
+    return _SUITES.remember((key, teacher), make)
+
+
+def _reads_a_table(run: ProgramRun) -> bool:
+    return any(run.plan.node(n)["op"] == "source" for n in run.plan.needed())
+
+
+# ---------------------------------------------------------------- scores
 
 
 def _column(kwargs: dict, name: str, index: int):
@@ -89,7 +208,8 @@ def _column(kwargs: dict, name: str, index: int):
 
 def _each(completions, kwargs, score, required: dict[str, str], optional: dict[str, str] | None = None) -> list[float | None]:
     """Score each completion; ``required`` and ``optional`` map dataset columns to the score's
-    parameter names. A row missing a required column gets None (TRL skips it)."""
+    parameter names. A row missing a required column gets None (TRL skips it); a table that
+    cannot be found raises ``TableNotFound`` (a setup mistake, not a bad completion)."""
     rewards = []
     for index, completion in enumerate(completions):
         arguments = {parameter: _column(kwargs, column, index) for column, parameter in required.items()}
@@ -98,7 +218,9 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
             continue
         arguments.update({parameter: _column(kwargs, column, index) for column, parameter in (optional or {}).items()})
         try:
-            rewards.append(float(score(extract_program(completion), **arguments)))
+            rewards.append(float(score(completion, **arguments)))
+        except TableNotFound:
+            raise
         except DslError:  # the teacher's program fails: this row cannot be scored
             rewards.append(None)
         except Exception:  # noqa: BLE001 - a reward must never stop training
@@ -106,34 +228,63 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
     return rewards
 
 
-def _answer_score(program, answer, tables, teacher=None) -> float:
-    student = _run(tables, program)
+def _answer_score(completion, answer, tables, teacher=None) -> float:
+    key = _tables_key(tables)
+    engine = engine_for_tables(tables, key)
+    program = _program_of(completion, tables, key)
+    student = _run(key, engine, program)
     if isinstance(student, DslError) or student.answer is None:
         return 0.0
     expected = typed(_json(answer))
-    if teacher is not None:  # the teacher's run says whether order was asked for
-        reference = _run(tables, teacher)
-        if isinstance(reference, ProgramRun) and reference.answer is not None:
-            expected["ordered"] = bool(reference.answer.ordered)
-    return compare(expected, student.answer).score
+    if teacher is None:  # no program to derive variants from: the answer alone is compared
+        return compare(expected, student.answer).score
+    reference = _run(key, engine, teacher)
+    if isinstance(reference, DslError):
+        raise reference
+    if reference.answer is not None:  # the teacher's run says whether order was asked for
+        expected["ordered"] = bool(reference.answer.ordered)
+    score = compare(expected, student.answer).score
+    if score == 0.0 or student.plan.root == reference.plan.root:
+        return score  # wrong, or the teacher's own computation (equal canonical plans agree on any data)
+    if reference.answer is None:
+        return score
+    suite = _suite(key, engine, teacher, reference)
+    if not suite.discriminating and not _reads_a_table(student):
+        return 0.0  # no variant tells, but a literal answer never comes from the tables
+    for variant_key, variant, wanted in suite.checks:
+        run = _run(variant_key, variant, program, student)
+        if isinstance(run, DslError) or run.answer is None or compare(wanted, run.answer).score < score:
+            return 0.0
+    return score
 
 
 def answer_reward(completions, **kwargs) -> list[float | None]:
-    """1.0 when the completion's answer equals the teacher's (by type, within tolerance), else 0.0
-    (0.5 for a table with the right rows plus extra columns)."""
+    """1.0 when the completion's answer equals the teacher's (by type, within tolerance) on the
+    tables and on every variant of them, else 0.0 (0.5 for a table with the right rows plus
+    extra columns)."""
     return _each(completions, kwargs, _answer_score, {"answer": "answer", "tables": "tables"}, {"program": "teacher"})
 
 
-def _plans(program, teacher, tables):
-    student, reference = _run(tables, program), _run(tables, teacher)
+def _plans(completion, teacher, tables):
+    key = _tables_key(tables)
+    engine = engine_for_tables(tables, key)
+    student, reference = _run(key, engine, _program_of(completion, tables, key)), _run(key, engine, teacher)
     if isinstance(reference, DslError):
         raise reference
     return (None if isinstance(student, DslError) else student), reference
 
 
-def _similarity_score(program, teacher, tables) -> float:
-    student, reference = _plans(program, teacher, tables)
-    return 0.0 if student is None else compare_plans(reference.plan, student.plan).similarity
+def _identity(run: ProgramRun) -> tuple:
+    """What a plan is: its nodes (content hashes) and outputs; equal for programs that compute the same."""
+    return frozenset(run.plan.graph), tuple((o.kind, o.node) for o in run.plan.outputs)
+
+
+def _similarity_score(completion, teacher, tables) -> float:
+    student, reference = _plans(completion, teacher, tables)
+    if student is None:
+        return 0.0
+    return _SIMILARITIES.remember((_identity(reference), _identity(student)),
+                                  lambda: compare_plans(reference.plan, student.plan).similarity)
 
 
 def plan_similarity_reward(completions, **kwargs) -> list[float | None]:
@@ -141,16 +292,24 @@ def plan_similarity_reward(completions, **kwargs) -> list[float | None]:
     return _each(completions, kwargs, _similarity_score, {"program": "teacher", "tables": "tables"})
 
 
-def _hook_score(program, teacher, tables) -> float:
+def _hook_score(completion, teacher, tables) -> float:
+    student, reference = _plans(completion, teacher, tables)
+    if student is None or student.plan.root == reference.plan.root:
+        return 0.0 if student is None else 1.0
+
     def score():
-        student, reference = _plans(program, teacher, tables)
-        if student is None:
-            return 0.0
         engine = engine_for_tables(tables)  # the plans are known: frames come back from the Engine's cache
         ours, theirs = engine.execute(reference.plan).frames, engine.execute(student.plan).frames
+        # A hook only appears in a table of as many rows: the others need no fingerprint.
+        sizes = {_height(frame) for frame in ours.values()}
+        theirs = {node: frame for node, frame in theirs.items() if _height(frame) in sizes}
         return hook_coverage(reference.plan, ours, student.plan, theirs, fingerprints_for(engine)).coverage
 
-    return _HOOKS.remember((_tables_key(tables), teacher, program), score)
+    return _HOOKS.remember((_tables_key(tables), _identity(reference), _identity(student)), score)
+
+
+def _height(result) -> int | None:
+    return len(result) if isinstance(result, pd.DataFrame) else None
 
 
 def hook_reward(completions, **kwargs) -> list[float | None]:
@@ -158,25 +317,38 @@ def hook_reward(completions, **kwargs) -> list[float | None]:
     return _each(completions, kwargs, _hook_score, {"program": "teacher", "tables": "tables"})
 
 
-def _format_score(program, tables=None) -> float:
-    try:
-        parsed = parse(program)
-    except DslError:
-        return 0.0
-    if not parsed.statements:
-        return 0.0
-    if parsed.answer is None:
-        return 0.5  # parses, but never answers
+def _format_score(completion, tables=None) -> float:
     if tables is None:
-        return 1.0
-    student = _run(tables, program)
-    return 1.0 if not isinstance(student, DslError) or student.phase in ("execution", "limit") else 0.5
+        return _form(extract_program(completion), None)
+    key = _tables_key(tables)
+    program = _program_of(completion, tables, key)
+    return _form(program, _run(key, engine_for_tables(tables, key), program))
+
+
+def _form(program: str, run: ProgramRun | DslError | None) -> float:
+    """The format score of a program, from its run when there is one (no second parse)."""
+    if isinstance(run, ProgramRun):
+        parsed, checks = run.checked.program, True
+    else:
+        try:
+            parsed = parse(program)
+        except DslError:
+            return 0.0
+        checks = run is None or run.phase in ("execution", "limit")
+    does_something = parsed.answer is not None or any(
+        not isinstance(s, ast.Show) or s.pipeline.transforms for s in parsed.statements)
+    if not does_something:
+        return 0.0  # empty, or a bare word: `gibberish`, `flights`
+    if parsed.answer is None:
+        return 0.5 if checks else 0.0  # a program that explores, but never answers
+    return 1.0 if checks else 0.5
 
 
 def format_reward(completions, **kwargs) -> list[float | None]:
     """1.0 when the completion's program parses, has an ``answer`` and checks against the
-    tables; 0.5 when it parses but does not check or never answers; 0.0 otherwise (empty or
-    unparsable). With no ``tables`` column, checking is skipped."""
+    tables; 0.5 when it answers but does not check, or checks and does something but never
+    answers; 0.0 for text that is not a program of the language (prose, a bare word).
+    With no ``tables`` column, checking is skipped."""
     return _each(completions, kwargs, _format_score, {}, {"tables": "tables"})
 
 

@@ -1,14 +1,21 @@
-"""What a task record says about a table: its name, file, content hash, size and columns."""
+"""What a record says about a table: its name, content hash, size and columns. A table is
+named by name and sha256 wherever data travels (exported rows, a dataset's ``tables``
+config, the ``tables/`` folder beside JSONL files); only a job folder's own ``tasks.jsonl``
+also says where this machine read it (``file``)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from csvdsl.tables.catalog import Catalog
+
+TABLES_FOLDER = "tables"  # beside exported JSONL files: the CSVs their rows name
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ColumnInfo(BaseModel):
@@ -18,7 +25,7 @@ class ColumnInfo(BaseModel):
 
 class TableInfo(BaseModel):
     name: str
-    file: str
+    file: str | None = None  # where the job that made the record read it; never exported
     sha256: str
     rows: int
     columns: list[ColumnInfo]
@@ -33,9 +40,25 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def is_sha256(text) -> bool:
+    return isinstance(text, str) and _SHA256.fullmatch(text) is not None
+
+
+def table_file_name(name: str, sha256: str) -> str:
+    """The file a table is stored under beside exported data: ``NAME-SHA16.csv`` (the name
+    says which table, the hash prefix which version of it)."""
+    return f"{name}-{sha256[:16]}.csv"
+
+
+def parse_table_file_name(file_name: str) -> tuple[str, str] | None:
+    """``(name, sha256 prefix)`` of a ``table_file_name``, or None for another file."""
+    match = re.fullmatch(r"(.+)-([0-9a-f]{16})\.csv", file_name)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def table_info(catalog: Catalog, name: str) -> TableInfo:
     """What a record says about one table of the catalog."""
     table = catalog[name]
-    path = str(Path(table.path).resolve())  # records are read from anywhere: no relative paths
+    path = str(Path(table.path).resolve())  # the job folder's records are read from anywhere
     return TableInfo(name=name, file=path, sha256=file_sha256(path), rows=len(table.frame),
                      columns=[ColumnInfo(name=c, type=k) for c, k in table.schema.items()])
