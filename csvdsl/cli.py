@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from csvdsl.errors import DslError, LimitError, internal_error
+from csvdsl.errors import DslError, internal_error
 from csvdsl.format import format_program
 from csvdsl.limits import Limits, limits_from_args
 from csvdsl.parse import parse
-from csvdsl.program import plan_program, run_program
-from csvdsl.render import RENDERERS, dumps, to_json
+from csvdsl.program import plan_program, run_program, too_deep
+from csvdsl.render import RENDERERS, dumps, write_json
 from csvdsl.tables import Catalog
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -24,7 +24,11 @@ class UsageError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "name", None) != "ask" or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.items += extra  # ask takes its options anywhere: `ask CSV --model M "QUESTION"`
     try:
         return args.command(args)
     except UsageError as error:
@@ -38,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except RecursionError:
-        _report(LimitError("expression-too-deep", "the program nests too deeply to process",
-                           hint="split deep expressions with derive or bindings"), getattr(args, "format", "text"))
+        _report(too_deep(), getattr(args, "format", "text"))
         return EXIT_ERROR
     except Exception as error:  # never a traceback: report it as an internal error
         _report(internal_error(error), getattr(args, "format", "text"))
@@ -74,14 +77,19 @@ def _program_text(args) -> tuple[str, str | None]:
 def _run(args) -> int:
     text, file = _program_text(args)
     catalog = Catalog.from_specs(args.csv)
-    run = run_program(text, catalog, limits_from_args(args), file)
+    limits = limits_from_args(args)
+    # Only what is printed is kept: each other result is freed after its last use (hard: even one
+    # long pandas call stops at the deadline).
+    run = run_program(text, catalog, limits, file, hard=True, keep=())
     outputs = run.execution.outputs
     if args.format == "json":
         if not outputs:
             raise DslError("no-output", "the program has no `answer` and shows nothing",
                            hint="end it with `answer NAME` or `answer NAME.column`").with_source(text, file)
         answers = [value for output, value in outputs if output.kind == "answer"]
-        print(dumps(to_json(answers[-1] if answers else outputs[-1][1])))
+        # Streamed a chunk of rows at a time, at most --max-rows of them (the cut is marked).
+        write_json(answers[-1] if answers else outputs[-1][1], sys.stdout, limits.max_rows)
+        print()
         return EXIT_OK
     render = RENDERERS[args.format]
     print("\n\n".join(render(value, args.rows) for _, value in outputs))
@@ -319,6 +327,11 @@ def _stats(args) -> int:
 
 
 def _fuzz(args) -> int:
+    try:
+        import duckdb  # noqa: F401 - the oracle
+        import hypothesis  # noqa: F401 - the generator
+    except ModuleNotFoundError as missing:
+        raise UsageError(f"csvdsl fuzz needs {missing.name}, which is not installed: pip install 'csvdsl[fuzz]'") from None
     from csvdsl.testing.fuzz import campaign
 
     return campaign(args.examples, args.seconds, args.seed, Path(args.out))
@@ -362,17 +375,32 @@ def _at_least(low: int):
 _positive, _non_negative = _at_least(1), _at_least(0)
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    import math
+
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number of seconds, 0 or more")
+    return value
+
+
+_seconds.__name__ = "seconds"
+
+
 def _add_limit_args(sub) -> None:
     defaults = Limits()
-    sub.add_argument("--max-rows", type=int, default=defaults.max_rows, metavar="N",
-                     help=f"stop when a step produces more rows (default {defaults.max_rows:,}; 0 = no limit)")
-    sub.add_argument("--timeout", type=float, default=defaults.timeout, metavar="SECONDS",
-                     help=f"stop a program that runs longer (default {defaults.timeout:g}; 0 = no limit)")
-    sub.add_argument("--max-bytes", type=int, default=defaults.max_bytes, metavar="N",
-                     help=f"stop when a step's result would hold more bytes (default {defaults.max_bytes:,}; 0 = no limit)")
-    sub.add_argument("--max-program-chars", type=int, default=defaults.max_program_chars, metavar="N",
+    # Negative or non-finite values are usage errors: they must never switch a limit off silently.
+    sub.add_argument("--max-rows", type=_non_negative, default=defaults.max_rows, metavar="N",
+                     help=f"stop when a table or a step has more rows, and print at most N rows of JSON "
+                     f"(default {defaults.max_rows:,}; 0 = no limit)")
+    sub.add_argument("--timeout", type=_seconds, default=defaults.timeout, metavar="SECONDS",
+                     help=f"stop a program that runs longer, parsing included (default {defaults.timeout:g}; 0 = no limit)")
+    sub.add_argument("--max-bytes", type=_non_negative, default=defaults.max_bytes, metavar="N",
+                     help=f"stop when the results alive at once would hold more bytes (default {defaults.max_bytes:,}; 0 = no limit)")
+    sub.add_argument("--max-program-chars", type=_non_negative, default=defaults.max_program_chars, metavar="N",
                      help=f"refuse longer programs (default {defaults.max_program_chars:,}; 0 = no limit)")
-    sub.add_argument("--max-depth", type=int, default=defaults.max_expression_depth, metavar="N",
+    sub.add_argument("--max-depth", type=_non_negative, default=defaults.max_expression_depth, metavar="N",
                      help=f"refuse more deeply nested expressions (default {defaults.max_expression_depth}; 0 = no limit)")
 
 

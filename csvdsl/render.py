@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
+import re
 
 from planner.execute import Value, python_value
 
@@ -32,14 +34,73 @@ def table_rows(value: Value, limit: int | None = None) -> list[list]:
     return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(frame))]
 
 
-def to_json(value: Value) -> dict:
-    """The ``--format json`` object: ``{"type": ..., "value": ...}``."""
+def to_json(value: Value, max_rows: int | None = None) -> dict:
+    """The ``--format json`` object: ``{"type": ..., "value": ...}``; a table (or list) longer
+    than ``max_rows``, or already cut (``Value.rows_total``), also says ``"truncated": true``
+    and ``"rows_total"`` (and ``"sha256"`` of the whole, when known)."""
     if value.kind == "table":
-        rows = [[json_cell(c) for c in row] for row in table_rows(value)]
-        return {"type": "table", "value": {"columns": [str(c) for c in value.value.columns], "rows": rows}}
+        shown = value if max_rows is None else _head(value, max_rows)
+        rows = [[json_cell(c) for c in row] for row in table_rows(shown)]
+        out = {"type": "table", "value": {"columns": [str(c) for c in value.value.columns], "rows": rows}}
+        return out | _cut_marks(value, len(rows))
     if value.kind == "list":
-        return {"type": "list", "value": [json_cell(v) for v in value.value]}
+        items = value.value if max_rows is None else value.value[:max_rows]
+        return {"type": "list", "value": [json_cell(v) for v in items]} | _cut_marks(value, len(items))
+    if value.kind == "record":  # each part's value under its name, in the answer's order
+        return {"type": "record", "value": {name: to_json(part, max_rows)["value"] for name, part in value.value.items()}}
     return {"type": value.kind, "value": json_cell(value.value)}
+
+
+def _head(value: Value, rows: int) -> Value:
+    if len(value.value) <= rows:
+        return value
+    return Value(value.kind, value.value.head(rows), value.dtype, value.ordered, value.table)
+
+
+def _cut_marks(value: Value, shown: int) -> dict:
+    total = value.rows_total if value.rows_total is not None else len(value.value)
+    if total <= shown:
+        return {}
+    marks = {"truncated": True, "rows_total": total}
+    return marks | ({"sha256": value.sha256} if value.sha256 else {})
+
+
+_CHUNK = 10_000  # rows converted to Python values at a time when streaming
+
+
+def write_json(value: Value, sink, max_rows: int | None = None) -> None:
+    """Write ``to_json(value, max_rows)`` to a text stream, a table a chunk of rows at a time,
+    so the text of a large answer is never built whole in memory."""
+    if value.kind != "table":
+        sink.write(dumps(to_json(value, max_rows)))
+        return
+    frame = value.value
+    total = len(frame) if max_rows is None else min(len(frame), max_rows)
+    columns = dumps([str(c) for c in frame.columns])
+    sink.write(f'{{"type": "table", "value": {{"columns": {columns}, "rows": [')
+    for start in range(0, total, _CHUNK):
+        chunk = Value("table", frame.iloc[start:min(start + _CHUNK, total)], None, value.ordered, value.table)
+        text = ", ".join(dumps([json_cell(c) for c in row]) for row in table_rows(chunk))
+        sink.write((", " if start else "") + text)
+    sink.write("]}")
+    for key, mark in _cut_marks(value, total).items():
+        sink.write(f", {dumps(key)}: {dumps(mark)}")
+    sink.write("}")
+
+
+class _Hasher:
+    def __init__(self):
+        self.digest = hashlib.sha256()
+
+    def write(self, text: str) -> None:
+        self.digest.update(text.encode("utf-8"))
+
+
+def content_sha256(value: Value) -> str:
+    """The sha256 of a value's whole JSON text (as ``write_json`` writes it, uncut)."""
+    hasher = _Hasher()
+    write_json(Value(value.kind, value.value, value.dtype, value.ordered, value.table), hasher)
+    return hasher.digest.hexdigest()
 
 
 def dumps(obj) -> str:
@@ -59,8 +120,17 @@ def text_scalar(value) -> str:
     return str(value)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences, bidirectional overrides)
+    shown escaped, ``\x1b`` as the four characters ``\x1b``; tabs and line breaks kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
 def _clip(text: str, width: int = MAX_CELL) -> str:
-    text = text.replace("\n", "\\n")
+    text = terminal_safe(text.replace("\n", "\\n").replace("\t", "\\t"))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -72,16 +142,18 @@ def render_text(value: Value, max_rows: int = MAX_ROWS) -> str:
     """A value as plain text; tables as aligned columns."""
     if value.kind == "table":
         return _text_table(value, max_rows)
+    if value.kind == "record":  # one part per line, as the answer names them
+        return "\n".join(f"{name}: {render_text(part, max_rows)}" for name, part in value.value.items())
     if value.kind == "list":
-        shown = dumps([json_cell(v) for v in value.value[:max_rows]])
+        shown = terminal_safe(dumps([json_cell(v) for v in value.value[:max_rows]]))
         more = len(value.value) - max_rows
         return shown if more <= 0 else f"{shown[:-1]}, ...] ({more:,} more items)"
-    return text_scalar(value.value)
+    return terminal_safe(text_scalar(value.value))
 
 
 def _text_table(value: Value, max_rows: int) -> str:
     frame = value.value
-    names = [str(c) for c in frame.columns]
+    names = [_clip(str(c), 10**6) for c in frame.columns]
     typed = table_rows(value, max_rows)
     rows = [[_clip(text_scalar(c)) for c in row] for row in typed]
     numeric = [all(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) or r[i] is None for r in typed) for i in range(len(names))]

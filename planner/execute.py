@@ -28,6 +28,8 @@ class Value:
     dtype: str | None = None
     ordered: bool = False
     table: TableType | None = None
+    rows_total: int | None = None  # set when ``value`` holds only the first rows of a larger table
+    sha256: str | None = None  # of the whole table's JSON rows, when ``value`` was cut
 
 
 @dataclass
@@ -141,7 +143,12 @@ def _gib(size: int) -> str:
 def _run_node(nid, attrs, tables, frames, limits, budget):
     op = attrs["op"]
     if op == "source":
-        return tables[attrs["spec"]]
+        table = tables[attrs["spec"]]
+        if limits.max_rows is not None and len(table) > limits.max_rows:
+            raise LimitError("too-many-rows", f"table {attrs['spec']} has {len(table):,} rows, over the limit of "
+                             f"{limits.max_rows:,}", span=_span(attrs), hint="raise the limit with --max-rows N "
+                             "(or Limits(max_rows=...)), or pass a smaller table")
+        return table
     inputs = [frames[i] for i in attrs["inputs"]]
     try:
         if op == "answer":
@@ -225,7 +232,29 @@ def _derived_bytes(nid, attrs, inputs, limits, budget):
     budget.admit(nid, attrs, estimate, "add")
 
 
-_PRECHECKS = {"join": _join_rows, "sort": _sort_bytes, "derive": _derived_bytes, "select": _derived_bytes}
+def _grown_rows(nid, attrs, rows: int, row_bytes: int, limits, budget, hint: str):
+    """Stop a step that multiplies rows (a cross join, a split) before it allocates them."""
+    if limits.max_rows is not None and rows > limits.max_rows:
+        raise LimitError("too-many-rows", f"{attrs['op']} node {nid[:8]} would produce {rows:,} rows, over the limit of "
+                         f"{limits.max_rows:,}", span=_span(attrs), hint=f"{hint}, or raise --max-rows N (or Limits(max_rows=...))")
+    budget.admit(nid, attrs, rows * row_bytes, f"produce {rows:,} rows of about {row_bytes} bytes,")
+
+
+def _cross_rows(nid, attrs, inputs, limits, budget):
+    left, right = inputs
+    _grown_rows(nid, attrs, len(left) * len(right), _row_bytes(left) + _row_bytes(right), limits, budget,
+                "filter or aggregate both sides before pairing every row")
+
+
+def _split_rows(nid, attrs, inputs, limits, budget):
+    frame, spec = inputs[0], attrs["spec"]
+    parts = frame[spec.column.name].map(lambda value: value.count(spec.separator) + 1 if isinstance(value, str) else 1)
+    _grown_rows(nid, attrs, int(parts.sum()) if len(parts) else 0, _row_bytes(frame), limits, budget,
+                "filter the rows, or select fewer columns, before splitting")
+
+
+_PRECHECKS = {"join": _join_rows, "sort": _sort_bytes, "derive": _derived_bytes, "select": _derived_bytes,
+              "cross_join": _cross_rows, "split": _split_rows}
 _FIXED_WIDTH = 8  # bytes per value of a number, date or bool column
 _TEXT_WIDTH = 24  # bytes per value of a number written as text
 
@@ -263,6 +292,9 @@ def estimate_bytes(expr, frame: pd.DataFrame, rows: int) -> int:
 
 def _answer(spec: ast.Answer, inputs, answer: AnswerType) -> Value:
     expr = spec.expr
+    if answer.kind == "record":  # each part as an answer of its own, in order
+        return Value("record", {item.name: _answer(ast.Answer(item.expr), inputs, part)
+                                for item, (_, part) in zip(expr.items, answer.parts)})
     if answer.kind == "table":
         return table_value(inputs[expr.index], answer.table)
     if answer.kind == "list":

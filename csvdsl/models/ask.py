@@ -9,22 +9,24 @@ import sys
 
 from rich.console import Console
 from rich.syntax import Syntax
+from rich.text import Text
 
-from csvdsl.engine import Engine
 from csvdsl.models.agent import solve
 from csvdsl.models.llm import ModelClient, usage_report
 from csvdsl.models.prompts import user_prompt
-from csvdsl.render import to_json
+from csvdsl.render import terminal_safe, to_json
 from csvdsl.reply import find_program
-from csvdsl.session import Session
 from csvdsl.tables import Catalog, table_info
+from csvdsl.worker import Worker
 
 
 def ask(client: ModelClient, specs: list[str], question: str, *, hint: str | None = None, max_turns: int = 6,
         token_budget: int | None = None, fmt: str = "text", limits=None) -> int:
     """Answer ``question`` about the tables; 0 when an answer ran, 1 when a budget ran out."""
     catalog = Catalog.from_specs(specs)
-    session = Session(Engine(catalog, limits=limits))
+    # The model's programs run in a supervised worker: killed and replaced at the deadline.
+    worker = Worker(limits)
+    session = worker.session({name: catalog[name].path for name in catalog.names()}, limits)
     tables = [table_info(catalog, name) for name in catalog.names()]
     out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
     stream = fmt == "text"
@@ -32,17 +34,18 @@ def ask(client: ModelClient, specs: list[str], question: str, *, hint: str | Non
     def show(kind: str, text: str) -> None:
         if not stream:
             return
+        # A model's text is printed as text: never as Rich markup, control characters escaped.
         if kind == "assistant":
-            out.rule(f"[bold]{client.model}[/]", style="cyan")
+            out.rule(Text(terminal_safe(client.model), style="bold"), style="cyan")
             program = find_program(text)
             prose = text.split("```", 1)[0].strip() if program is not None else text
             if prose:
-                out.print(prose)
+                out.print(Text(terminal_safe(prose)))
             if program is not None:
-                out.print(Syntax(program, "python", theme="ansi_dark", background_color="default", word_wrap=True))
+                out.print(Syntax(terminal_safe(program), "python", theme="ansi_dark", background_color="default", word_wrap=True))
         else:
             out.rule({"user": "question", "observation": "csvdsl", "answer": "answer"}[kind], style="dim")
-            out.print(text, style="green" if kind == "answer" else None, markup=False)
+            out.print(Text(terminal_safe(text), style="green" if kind == "answer" else ""))
 
     async def go():
         try:
@@ -51,7 +54,10 @@ def ask(client: ModelClient, specs: list[str], question: str, *, hint: str | Non
         finally:
             await client.aclose()
 
-    result = asyncio.run(go())
+    try:
+        result = asyncio.run(go())
+    finally:
+        worker.close()
     usage = client.usage_table()
     if fmt == "json":
         print(json.dumps({"answer": to_json(result.answer) if result.answer else None, "stop": result.stop,

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from csvdsl.engine import Engine
+from csvdsl.limits import Limits
 from csvdsl.models.agent import off_loop, solve
 from csvdsl.models.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.models.prompts import user_prompt
@@ -21,14 +22,16 @@ from csvdsl.pipeline.jsonl import append_line, repair, rows
 from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows, solutions_file, task_shard
 from csvdsl.render import to_json
-from csvdsl.session import Session
 from csvdsl.tables import TableInfo
+from csvdsl.tables.verify import check_table_file
+from csvdsl.worker import Worker, child_engine
 from planner.cache import LruDict
 from verifier.answers import compare, typed
 from verifier.report import verify
 from verifier.rewards import engine_for_tables
 
 LABELS = "labels.jsonl"
+ANSWER_ROWS = 1_000  # rows of a table answer an attempt line keeps
 STATUSES = ("verified", "hint-only", "unsolved", "suspect", "gold-suspect")  # gold-suspect: imported tasks
 
 
@@ -82,6 +85,7 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
         raise failure.exceptions[0] from None
     finally:
         await client.aclose()
+        tables.close()
         counts = write_labels(directory, client.model)
         promote_verified(directory)
     return counts
@@ -91,24 +95,52 @@ class Tables:
     """Engines per table set (the process-wide ones the rewards use) and the teacher's runs
     per task (attempts at one task arrive together); used on the program thread only."""
 
-    def __init__(self):
-        self.references = LruDict(32)
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.worker = Worker(self.limits)  # students' programs run here: killed and replaced at the deadline
+        self.checked: set[tuple[str, str]] = set()
 
     def engine(self, tables: list[TableInfo]) -> Engine:
-        return engine_for_tables({t.name: t.file for t in tables})
+        return engine_for_tables(self.paths(tables))
+
+    def paths(self, tables: list[TableInfo]) -> dict[str, str]:
+        """Table names to files, each file checked once against the sha256 the task recorded."""
+        for table in tables:
+            if (table.file, table.sha256) not in self.checked:
+                check_table_file(table.name, table.file, table.sha256)
+                self.checked.add((table.file, table.sha256))
+        return {t.name: t.file for t in tables}
+
+    def session(self, tables: list[TableInfo]):
+        """A Session whose turns run in the supervised worker."""
+        return self.worker.session(self.paths(tables), self.limits)
 
     def verify(self, record: TaskRecord, program: str):
-        engine = self.engine(record.tables)
-        reference = self.references.remember(record.id, lambda: engine.run(record.program))
-        return verify(reference, program, engine)
+        timeout = None if self.limits.timeout is None else 2 * self.limits.timeout  # the teacher's run and the student's
+        return self.worker.call(verify_in_worker, self.paths(record.tables), record.program, program, self.limits,
+                                timeout=timeout)
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+_REFERENCES = LruDict(32)  # in the worker: (tables, teacher's program) -> its run
+
+
+def verify_in_worker(tables: dict[str, str], teacher: str, student: str, limits: Limits):
+    """The verifier's report on a student's program, computed in the worker process."""
+    engine = child_engine(tables)
+    key = (json.dumps(tables, sort_keys=True), teacher)
+    reference = _REFERENCES.remember(key, lambda: engine.run(teacher, limits))
+    return verify(reference, student, engine, limits=limits)
 
 
 async def attempt(client, tables: Tables, record: TaskRecord, hint: bool, index: int, max_turns, token_budget) -> dict:
-    engine = await off_loop(tables.engine, record.tables)
+    session = await off_loop(tables.session, record.tables)
     prompt = user_prompt(record.question, record.tables, prompt_hint(record) if hint else None)
     key = attempt_key(record.id, hint, index, client.model)
     try:
-        result = await solve(client, Session(engine), prompt, max_turns=max_turns, token_budget=token_budget, sample=index)
+        result = await solve(client, session, prompt, max_turns=max_turns, token_budget=token_budget, sample=index)
     except ModelError as error:
         if error.code not in REQUEST_ERRORS:
             raise
@@ -119,7 +151,8 @@ async def attempt(client, tables: Tables, record: TaskRecord, hint: bool, index:
     line = {"key": key, "task": record.id, "hint": hint,
             "attempt": index, "model": client.model, "stop": result.stop, "turns": result.turns,
             "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-            "answer": to_json(result.answer) if result.answer is not None else None, "program": result.program,
+            # A large table answer is stored cut, with its size and the hash of the whole.
+            "answer": to_json(result.answer, ANSWER_ROWS) if result.answer is not None else None, "program": result.program,
             "correct": False, "answer_match": 0.0, "similarity": 0.0, "hook_coverage": 0.0,
             "messages": result.messages}
     if result.answer is not None and record.gold is not None:  # an imported task: the gold answer decides

@@ -1,0 +1,282 @@
+"""The supervised worker: model-written programs run in a child process that is killed and
+replaced when a program overruns its deadline, so no single pandas call can hold a reward
+loop, ``solve`` or ``ask`` past it.
+
+    worker = Worker()
+    run = worker.run({"flights": "flights.csv"}, text, limits)      # a ProgramRun, or raises DslError
+    session = worker.session({"flights": "flights.csv"}, limits)    # .run(text) -> Observation
+    value = worker.call(module_level_function, *args, timeout=5.0)  # any picklable call
+
+Inside the child, each program also runs under the in-process deadline with the alarm's hard
+stop (the child's main thread), so most overruns come back as an ordinary ``timeout`` error
+with its position; the kill at deadline + ``grace`` is the backstop for a call that does not
+return to Python. Tables are named by path and loaded once per child (``child_engine``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+from csvdsl.engine import Engine
+from csvdsl.errors import DslError, ExecutionError, LimitError
+from csvdsl.limits import Limits, timeout_error
+from csvdsl.program import ProgramRun
+from csvdsl.session import MAX_CHARS, MAX_ROWS, Observation, Session
+from planner.cache import LruDict
+from planner.execute import Execution, Value
+
+GRACE = 2.0  # seconds past the deadline before the child is killed
+SHIPPED_ROWS = 10_000  # rows of a table value sent back to the parent (the rest is counted and hashed)
+_HEADER = struct.Struct("!Q")
+
+
+class Worker:
+    """A supervised child process; use from one thread at a time (a lock guards it)."""
+
+    def __init__(self, limits: Limits | None = None, grace: float = GRACE):
+        self.limits = limits or Limits()
+        self.grace = grace
+        self.restarts = 0  # children killed at a deadline or lost, and replaced
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ the API
+
+    def run(self, tables: dict[str, str], text: str, limits: Limits | None = None) -> ProgramRun:
+        """Run a program over the tables (names to CSV paths); a ProgramRun whose execution
+        holds the outputs only (no intermediate tables), or raises its ``DslError``."""
+        limits = limits or self.limits
+        return self.call(_run_program, dict(tables), text, limits, timeout=limits.timeout)
+
+    def session(self, tables: dict[str, str], limits: Limits | None = None, max_rows: int = MAX_ROWS,
+                max_chars: int = MAX_CHARS) -> "WorkerSession":
+        """A multi-turn Session whose turns run in the worker (bindings are kept here, in the
+        parent, so a replaced child loses nothing)."""
+        return WorkerSession(self, dict(tables), limits or self.limits, max_rows, max_chars)
+
+    def call(self, function, *args, timeout: float | None = None):
+        """``function(*args)`` in the child (a module-level function: pickled by name); its
+        result, or its ``DslError`` raised here. Past ``timeout`` + grace the child is killed
+        and a ``timeout`` error raised."""
+        request = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            process = self._ensure()
+            try:
+                _write(process.stdin, request)
+                reply = _read(process.stdout, None if timeout is None else timeout + self.grace)
+            except TimeoutError:
+                self._kill()
+                raise timeout_error(timeout, "by the supervisor: the worker was replaced") from None
+            except (EOFError, OSError, pickle.UnpicklingError):
+                code = self._kill()
+                raise LimitError("worker-lost", f"the program's worker process ended unexpectedly (exit status {code})",
+                                 hint="the program probably needed more memory than the machine has: "
+                                 "filter or aggregate earlier") from None
+        status, payload = pickle.loads(reply)
+        if status == "error":
+            raise _unpack_error(payload)
+        return payload
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None:
+                try:
+                    self._process.stdin.close()
+                    self._process.wait(timeout=2)
+                except (OSError, subprocess.TimeoutExpired):
+                    self._process.kill()
+                    self._process.wait()
+                self._process = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        process = getattr(self, "_process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+    # ------------------------------------------------------------------ the child process
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen([sys.executable, "-m", "csvdsl.worker"], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, env=_child_environment())
+        return self._process
+
+    def _kill(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        process.kill()
+        code = process.wait()
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass  # the pipe broke with the child; nothing is left to flush
+        self.restarts += 1
+        return code
+
+
+class WorkerSession:
+    """A ``Session`` lookalike (``run``, ``bindings``, ``transcript``, ``answer``, ``reset``)
+    whose turns run in a ``Worker``."""
+
+    def __init__(self, worker: Worker, tables: dict[str, str], limits: Limits, max_rows: int, max_chars: int):
+        self.worker, self.tables, self.limits = worker, tables, limits
+        self.max_rows, self.max_chars = max_rows, max_chars
+        self.bindings: list = []
+        self.transcript: list[tuple[str, Observation]] = []
+        self.answer: Value | None = None
+
+    def run(self, text: str) -> Observation:
+        try:
+            observation, self.bindings = self.worker.call(
+                _session_turn, self.tables, self.limits, self.max_rows, self.max_chars, self.bindings, text,
+                timeout=self.limits.timeout)
+        except DslError as error:  # the supervisor's own: a timeout or a lost worker
+            error.with_source(text)
+            observation = Observation(error.render()[: self.max_chars], error=error)
+        if observation.answer is not None:
+            self.answer = observation.answer
+        self.transcript.append((text, observation))
+        return observation
+
+    def reset(self) -> None:
+        self.bindings = []
+        self.answer = None
+
+
+# ---------------------------------------------------------------------- what runs in the child
+
+_ENGINES = LruDict(8)  # tables key -> Engine, in the child
+
+
+def child_engine(tables: dict[str, str]) -> Engine:
+    """The child's Engine for a set of tables (names to CSV paths), loaded on first use."""
+    key = json.dumps(tables, sort_keys=True)
+    return _ENGINES.remember(key, lambda: Engine(tables))
+
+
+def _run_program(tables, text, limits):
+    run = child_engine(tables).run(text, limits, keep=(), hard=True)
+    outputs = [(output, shippable(value)) for output, value in run.execution.outputs]
+    return ProgramRun(run.checked, run.plan, Execution(outputs=outputs))
+
+
+def _session_turn(tables, limits, max_rows, max_chars, bindings, text):
+    session = Session(child_engine(tables), limits, max_rows, max_chars)
+    session.bindings = list(bindings)
+    observation = session.run(text)  # the alarm's hard stop applies: this is the child's main thread
+    observation.values = [shippable(v) for v in observation.values]
+    if observation.answer is not None:
+        observation.answer = shippable(observation.answer)
+    return observation, session.bindings
+
+
+def shippable(value: Value, rows: int = SHIPPED_ROWS) -> Value:
+    """A value small enough to send: a table cut to ``rows`` rows, its full size in
+    ``rows_total`` and the hash of its full content in ``sha256``."""
+    if value.kind != "table" or len(value.value) <= rows:
+        return value
+    from csvdsl.render import content_sha256  # the runtime layer's renderer: the hash of what JSON would hold
+
+    return Value(value.kind, value.value.head(rows), value.dtype, value.ordered, value.table,
+                 rows_total=len(value.value), sha256=content_sha256(value))
+
+
+def _pack_error(error: DslError) -> tuple:
+    # A DslError's constructor takes keyword-only fields, which pickle cannot call it with.
+    return type(error), str(error), dict(error.__dict__)
+
+
+def _unpack_error(packed: tuple) -> DslError:
+    kind, message, fields = packed
+    error = kind.__new__(kind)
+    Exception.__init__(error, message)
+    error.__dict__.update(fields)
+    return error
+
+
+def _child_environment() -> dict:
+    env = dict(os.environ)
+    # The child must import this csvdsl, wherever the parent found it.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _write(stream, payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _read(stream, timeout: float | None) -> bytes:
+    end = None if timeout is None else time.monotonic() + timeout
+    header = _read_exactly(stream, _HEADER.size, end)
+    return _read_exactly(stream, _HEADER.unpack(header)[0], end)
+
+
+def _read_exactly(stream, size: int, end: float | None) -> bytes:
+    chunks, missing, fd = [], size, stream.fileno()
+    while missing:
+        if end is not None:
+            ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
+            if not ready:
+                raise TimeoutError
+        chunk = os.read(fd, min(missing, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve() -> None:
+    """The child's loop: a request in, a reply out, until the parent closes the pipe."""
+    warnings.simplefilter("ignore")  # pandas' performance warnings are not the parent's business
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing a call prints may corrupt the replies
+    while True:
+        try:
+            request = _read(source, None)
+        except EOFError:
+            return
+        function, args = pickle.loads(request)
+        try:
+            reply = ("ok", function(*args))
+        except DslError as error:
+            reply = ("error", error)
+        except RecursionError:
+            reply = ("error", LimitError("program-too-deep", "the program nests too deeply to process",
+                                         hint="split deep expressions with derive or bindings"))
+        except MemoryError:
+            reply = ("error", LimitError("memory", "the program needs more memory than this machine has",
+                                         hint="filter or aggregate earlier"))
+        except Exception as error:  # noqa: BLE001 - the parent gets an error, never a dead worker
+            reply = ("error", ExecutionError("internal", f"{type(error).__name__}: {error}",
+                                             hint="this is a bug in csvdsl; please report the program and data"))
+        if reply[0] == "error":
+            reply = ("error", _pack_error(reply[1]))
+        try:
+            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # noqa: BLE001 - an unpicklable result is reported, not lost
+            payload = pickle.dumps(("error", _pack_error(ExecutionError("internal", f"the worker's result cannot be sent: {error}"))))
+        _write(sink, payload)
+
+
+if __name__ == "__main__":
+    _serve()
