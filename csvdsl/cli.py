@@ -12,7 +12,7 @@ from csvdsl.format import format_program
 from csvdsl.limits import Limits, limits_from_args
 from csvdsl.parse import parse
 from csvdsl.program import plan_program, run_program, too_deep
-from csvdsl.render import RENDERERS, dumps, write_json
+from csvdsl.render import RENDERERS, dumps, terminal_safe, write_json
 from csvdsl.tables import Catalog
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -53,7 +53,7 @@ def _report(error: DslError, fmt: str) -> None:
     if fmt == "json":
         print(dumps({"error": error.to_dict()}))
     else:
-        print(error.render(), file=sys.stderr)
+        print(terminal_safe(error.render()), file=sys.stderr)
 
 
 def _program_text(args) -> tuple[str, str | None]:
@@ -148,26 +148,37 @@ def _generate(args) -> int:
     from csvdsl.pipeline.generate import generate, print_summary
 
     out = Path(args.out)
-    if args.teacher == "model":
-        import asyncio
+    if args.teacher == "model" and not args.model:
+        raise UsageError("--teacher model needs --model")
+    from csvdsl.pipeline.folder import generate_arguments
 
-        from csvdsl.pipeline.teacher import generate_with_model
+    arguments = generate_arguments(args.csv, args.seed, args.teacher, args.per_table, args.model, args.explore_turns)
+    with _job(out, "generate", arguments, args, (out / "tasks.jsonl", out / "teacher.jsonl")):
+        if args.teacher == "model":
+            import asyncio
 
-        if not args.model:
-            raise UsageError("--teacher model needs --model")
-        client = model_client(args, cache=out / "cache")
-        try:
-            summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client,
-                                                      args.explore_turns, _shard(args)))
-        finally:
-            _record_usage(out, "generate", client)
-        if not args.quiet:
-            print_summary(summary, out)
-        return EXIT_OK
-    summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet, shard=_shard(args))
+            from csvdsl.pipeline.teacher import generate_with_model
+
+            client = model_client(args, cache=out / "cache")
+            try:
+                summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client,
+                                                          args.explore_turns, _shard(args)))
+            finally:
+                _record_usage(out, "generate", client)
+        else:
+            summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet,
+                               shard=_shard(args))
     if not args.quiet:
         print_summary(summary, out)
     return EXIT_OK
+
+
+def _job(directory: Path, command: str, arguments: dict, args, repair: tuple, part: str | None = None):
+    """One writer per folder, its arguments remembered (--force to change them), --repair."""
+    from csvdsl.pipeline.folder import job
+
+    return job(directory, command, arguments, force=args.force, repair=repair if args.repair else (), part=part,
+               report=lambda text: print(text, file=sys.stderr))
 
 
 def _export(args) -> int:
@@ -181,6 +192,9 @@ def _export(args) -> int:
     written = ", ".join(f"{kind} -> {path}" for kind, path in (("sft", args.sft), ("rl", args.rl), ("hf", args.hf), ("hub", args.push)) if path)
     review = f"; {counts['review']} suspect tasks left out, listed in {directory / 'review.jsonl'}" if counts["review"] else ""
     print(f"{counts['records']} tasks exported: {written}{review}")
+    if counts.get("duplicates"):
+        print(f"warning: {counts['duplicates']} repeated task ids in {directory / 'tasks.jsonl'} were exported once",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -230,13 +244,21 @@ def _solve(args) -> int:
 
     from csvdsl.pipeline.students import STATUSES, solve_tasks
 
+    from csvdsl.pipeline.shards import solutions_file
+
     directory = _task_dir(args.directory)
-    client = model_client(args, cache=directory / "cache")
-    try:
-        counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.max_turns,
-                                         args.token_budget, _shard(args)))
-    finally:
-        _record_usage(directory, "solve", client)
+    shard = _shard(args)
+    arguments = {"n": args.n, "hint_attempts": args.hint_attempts, "max_turns": args.max_turns,
+                 "token_budget": args.token_budget}
+    # One writer per shard (shards share the folder, each with its own solutions file).
+    with _job(directory, f"solve:{args.model}", arguments, args, (directory / solutions_file(shard),),
+              part=f"{shard[0]}-of-{shard[1]}"):
+        client = model_client(args, cache=directory / "cache")
+        try:
+            counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.max_turns,
+                                             args.token_budget, shard))
+        finally:
+            _record_usage(directory, "solve", client)
     print("tasks by status: " + ", ".join(f"{status} {counts.get(status, 0):,}"
                                           for status in STATUSES))
     return EXIT_OK
@@ -305,6 +327,8 @@ def _merge(args) -> int:
     print(f"merged {len(sources)} directories into {args.out}: " + ", ".join(
         f"{counts.get(name, 0):,} new {what}" for name, what in (("tasks.jsonl", "tasks"), ("teacher.jsonl", "teacher conversations"),
                                                                 ("solutions.jsonl", "attempts"))))
+    if counts.get("duplicates"):
+        print(f"warning: {counts['duplicates']:,} tasks whose id was merged already were kept once", file=sys.stderr)
     return EXIT_OK
 
 
@@ -404,6 +428,12 @@ def _add_limit_args(sub) -> None:
                      help=f"refuse more deeply nested expressions (default {defaults.max_expression_depth}; 0 = no limit)")
 
 
+def _add_folder_args(sub, repaired: str) -> None:
+    sub.add_argument("--force", action="store_true",
+                     help="resume a folder made with other arguments (a folder remembers its own in job.json)")
+    sub.add_argument("--repair", action="store_true", help=f"drop damaged lines from {repaired}")
+
+
 def _add_model_args(sub, cache_help: str, required: bool = True) -> None:
     from csvdsl.models.constrain import MODES
 
@@ -470,6 +500,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="programs the model teacher may run to explore a table first (default 4)")
     generate.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     generate.add_argument("--shard", metavar="I/N", help="only every N-th table, from the I-th (0-based); merge later")
+    _add_folder_args(generate, "tasks.jsonl (the tasks on those lines are made again)")
     _add_model_args(generate, "the response cache (default DIR/cache)", required=False)
     generate.set_defaults(command=_generate, format="text")
 
@@ -502,6 +533,7 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--hint-attempts", type=int, default=1, metavar="H", help="attempts with the hint (default 1)")
     solve.add_argument("--shard", metavar="I/N",
                        help="only every N-th task (by id), from the I-th; shards can share DIR (each writes its own file)")
+    _add_folder_args(solve, "this shard's solutions file (those attempts are made again)")
     _add_model_args(solve, "the response cache (default DIR/cache)")
     solve.set_defaults(command=_solve, format="text")
 

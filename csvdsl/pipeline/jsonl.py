@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from csvdsl.errors import DataError, Span
+
 
 def append_line(path: Path, line: str) -> None:
     """Append one line and sync it: a killed run keeps every line written before."""
@@ -45,10 +47,46 @@ def repair(path: Path) -> None:
 
 def rows(path: Path) -> Iterator[dict]:
     """The JSON objects of a file, one at a time; an unfinished last line (no newline yet:
-    cut off by a kill, or being written) is skipped. Never writes."""
+    cut off by a kill, or being written) is skipped. A damaged line elsewhere raises
+    ``DataError("jsonl-damaged")`` with the file and the line. Never writes."""
     if not path.exists():
         return
-    with open(path, encoding="utf-8") as source:
-        for line in source:
+    with open(path, encoding="utf-8", errors="surrogateescape") as source:
+        for number, line in enumerate(source, start=1):
             if line.endswith("\n") and line.strip():
-                yield json.loads(line)
+                row = _parse(line)
+                if row is None:
+                    raise DataError("jsonl-damaged", f"line {number} of {path} is not a JSON object", file=str(path),
+                                    span=Span(number, 1), hint="run the command again with --repair to drop the line "
+                                    "(generate makes its task again; solve its attempt)")
+                yield row
+
+
+def _parse(line: str) -> dict | None:
+    try:
+        row = json.loads(line)
+    except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
+        return None
+    return row if isinstance(row, dict) else None
+
+
+def drop_damaged(path: Path) -> int:
+    """Rewrite a file without its damaged lines (atomically); returns how many were dropped."""
+    if not path.exists():
+        return 0
+    repair(path)
+    dropped = 0
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(path, encoding="utf-8", errors="surrogateescape") as source, \
+            open(temporary, "w", encoding="utf-8", errors="surrogateescape") as sink:
+        for line in source:
+            if not line.strip():
+                continue
+            if _parse(line) is None:
+                dropped += 1
+                continue
+            sink.write(line)
+        sink.flush()
+        os.fsync(sink.fileno())
+    temporary.replace(path)
+    return dropped

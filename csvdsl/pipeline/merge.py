@@ -12,7 +12,8 @@ from csvdsl.pipeline.students import write_labels
 
 
 def merge(out: Path, directories: list[Path]) -> dict:
-    """Merge shard directories into ``out``: tasks by id, teacher conversations by table,
+    """Merge shard directories into ``out``: tasks by id (a repeated id kept once, and counted
+    as ``duplicates``), teacher conversations by table,
     attempts by key (first seen wins), usage lines appended, summaries added up; then the
     labels are computed afresh. Returns what was merged."""
     out.mkdir(parents=True, exist_ok=True)
@@ -23,12 +24,15 @@ def merge(out: Path, directories: list[Path]) -> dict:
     counts = Counter()
     for name, key in (("tasks.jsonl", "id"), ("teacher.jsonl", "table")):
         seen = {row[key] for row in rows(out / name)}
+        before = set(seen)  # merging a source again adds nothing and is no duplicate
         for directory in directories:
             for row in rows(Path(directory) / name):
                 if row[key] not in seen:
                     seen.add(row[key])
                     append_line(out / name, json.dumps(row, ensure_ascii=False))
                     counts[name] += 1
+                elif name == "tasks.jsonl" and row[key] not in before:
+                    counts["duplicates"] += 1  # one id from two sources (or twice in one): kept once
     seen = {row["key"] for row in solution_rows(out)}
     for directory in directories:
         for row in solution_rows(directory):

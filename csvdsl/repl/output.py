@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from csvdsl.errors import DslError
-from csvdsl.render import MAX_CELL, dumps, json_cell, render_text, table_rows, text_scalar
+from csvdsl.render import MAX_CELL, dumps, json_cell, render_text, table_rows, terminal_safe, text_scalar
 from planner.execute import Value
 
 
@@ -27,7 +27,7 @@ def _bounded_text(value: Value, rows: int) -> str:
     """A scalar or a list as text; a long list shows its first ``rows`` items and a count."""
     if value.kind != "list" or len(value.value) <= rows:
         return render_text(value, rows)
-    shown = dumps([json_cell(v) for v in value.value[:rows]])
+    shown = terminal_safe(dumps([json_cell(v) for v in value.value[:rows]]))
     return f"{shown[:-1]}, ... {len(value.value) - rows:,} more]"
 
 
@@ -53,7 +53,7 @@ class PlainOutput:
 
     def error(self, error: DslError) -> None:
         self.out.flush()
-        print(error.render(), file=self.err, flush=True)
+        print(terminal_safe(error.render()), file=self.err, flush=True)
 
     def note(self, text: str) -> None:
         self._print(text)
@@ -91,12 +91,12 @@ class RichOutput:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         for name in frame.columns:
             kind = types.get(name, "")
-            table.add_column(Text.assemble((str(name), "bold"), "\n", (kind, "dim")), no_wrap=True,
+            table.add_column(Text.assemble((terminal_safe(str(name)), "bold"), "\n", (kind, "dim")), no_wrap=True,
                              justify="right" if kind in ("int", "float") else "left",
                              max_width=MAX_CELL, overflow="ellipsis")
         shown = table_rows(value, rows)
         for row in shown:
-            table.add_row(*(Text("null", style="dim") if cell is None else Text(text_scalar(cell)) for cell in row))
+            table.add_row(*(Text("null", style="dim") if cell is None else Text(terminal_safe(text_scalar(cell))) for cell in row))
         self.console.print(table)
         total, columns = len(frame), len(frame.columns)
         if total > len(shown):
@@ -105,7 +105,7 @@ class RichOutput:
                                 style="dim"))
 
     def error(self, error: DslError) -> None:
-        lines = error.render().splitlines()
+        lines = terminal_safe(error.render()).splitlines()
         for index, line in enumerate(lines):
             style = "bold red" if index == 0 else "yellow" if line.startswith("hint: ") else \
                 "bold red" if line.strip() and set(line.strip()) == {"^"} else ""

@@ -27,7 +27,7 @@ class Catalog:
         if isinstance(specs, str):
             specs = [specs]
         for spec in specs:
-            name, path = _split_spec(spec)
+            name, path = split_spec(spec)
             if name in catalog:
                 raise DataError(
                     "table-duplicate",
@@ -90,7 +90,8 @@ class UnknownTableError(DataError, KeyError):
         super().__init__("table-unknown", f"there is no table named `{name}`", hint=hint)
 
 
-def _split_spec(spec: str) -> tuple[str, str]:
+def split_spec(spec: str) -> tuple[str, str]:
+    """A command-line table spec, ``PATH`` or ``NAME=PATH``, as (name, path)."""
     spec = os.fspath(spec)
     if "=" in spec:
         name, path = spec.split("=", 1)
