@@ -508,8 +508,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("directory", metavar="DIR", help="a directory holding tasks.jsonl")
     export.add_argument("--sft", type=Path, metavar="PATH", help="SFT rows as JSONL")
     export.add_argument("--rl", type=Path, metavar="PATH", help="RL (GRPO) rows as JSONL")
-    export.add_argument("--hf", type=Path, metavar="PATH", help="a datasets.DatasetDict saved to disk, with a card")
-    export.add_argument("--push", metavar="REPO", help="push the DatasetDict to the Hugging Face Hub")
+    export.add_argument("--hf", type=Path, metavar="PATH",
+                        help="a folder in the Hub's layout: configs sft, rl and tables (Parquet) and a card")
+    export.add_argument("--push", metavar="REPO", help="upload that folder to a dataset repository on the Hugging Face Hub")
+    export.add_argument("--system", choices=("short", "card", "none"), default="short",
+                        help="the system prompt of exported conversations: short (default: the reply's form and the "
+                             "task's tables), card (the teacher's full language card) or none")
+    export.add_argument("--license", metavar="ID", help="the dataset card's license (default: unknown)")
+    export.add_argument("--tokenizer", metavar="PATH",
+                        help="a local tokenizer (folder or tokenizer.json): row lengths in tokens too; nothing is downloaded")
     export.add_argument("--all-traces", action="store_true",
                         help="every verified student trace in SFT (default: the shortest per task)")
     export.add_argument("--min-pass", type=float, default=0.0, metavar="P",

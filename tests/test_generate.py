@@ -1,5 +1,5 @@
 """The batch job: deterministic, resumable tasks whose programs give their recorded answers and
-whose questions name every column and constant; exports that load and feed the rewards."""
+whose questions name every column and constant (the export is tests/test_export.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from conftest import ROOT
 from csvdsl import ast
 from csvdsl.format import format_expr
 from csvdsl.parse import parse
-from csvdsl.pipeline.export import export, load_records
+from csvdsl.pipeline.export import load_records
 from csvdsl.pipeline.generate import generate
 from csvdsl.program import run_program
 from csvdsl.render import to_json
@@ -25,7 +25,6 @@ from csvdsl.tables import Catalog
 from planner.ops import spec_exprs
 from planner.words import number_text, spoken
 from verifier.answers import compare
-from verifier.rewards import REWARDS
 
 DATA = ROOT / "examples" / "data"
 SPECS = [str(DATA / f"{name}.csv") for name in ("flights", "airlines", "planes", "penguins")]
@@ -146,24 +145,6 @@ def test_records_carry_what_training_needs(generated):
     assert len(levels) >= 2  # a spread of difficulty
 
 
-def test_export_loads_and_feeds_the_rewards(generated, tmp_path):
-    from datasets import load_from_disk
-
-    counts = export(generated, tmp_path / "sft.jsonl", tmp_path / "rl.jsonl", tmp_path / "hf")
-    data = load_from_disk(str(tmp_path / "hf"))
-    assert set(data) == {"sft", "rl"} and len(data["rl"]) == counts["records"]
-    assert data["sft"][0]["messages"][0]["role"] == "system"
-    assert (tmp_path / "hf" / "README.md").read_text().startswith("---")
-    rl = data["rl"]
-    columns = {name: list(rl[name]) for name in ("answer", "program", "tables")}  # as TRL passes them
-    teacher_completions = ["```csvdsl\n" + program + "```" for program in rl["program"]]
-    for reward in REWARDS:
-        scores = reward(prompts=rl["prompt"], completions=teacher_completions, completion_ids=[[0]] * len(rl), **columns)
-        assert scores == [1.0] * len(rl), reward.__name__
-    first = json.loads((tmp_path / "rl.jsonl").read_text().splitlines()[0])
-    assert [m["role"] for m in first["prompt"]] == ["system", "user"]
-
-
 def test_cli_generate_then_export(tmp_path):
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "csvdsl", "generate", SPECS[3], "--out", str(out), "--per-table", "3"],
@@ -173,4 +154,4 @@ def test_cli_generate_then_export(tmp_path):
     assert json.loads((out / "summary.json").read_text())["tasks"] == {"penguins": 3}
     done = subprocess.run([sys.executable, "-m", "csvdsl", "export", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert (out / "sft.jsonl").exists() and (out / "rl.jsonl").exists() and (out / "hf" / "dataset_dict.json").exists()
+    assert (out / "sft.jsonl").exists() and (out / "rl.jsonl").exists() and (out / "hf" / "README.md").exists()

@@ -92,8 +92,12 @@ def _load(text: str, cache: Path) -> _Source:
         csvs = sorted(folder.glob("*.csv")) if folder.is_dir() else []
         if csvs:
             return _Source(f"the folder {folder}", _index(csvs))
-        if folder.is_dir() and any(folder.glob("*.parquet")) or (path / "README.md").is_file():
-            return _from_rows(_dataset_rows(str(path)), f"the dataset at {path}", cache)
+        parquet = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        if parquet:  # read as files: `datasets` would cache a local folder by its name, not its content
+            import pyarrow.parquet as pq
+
+            rows = [row for file in parquet for row in pq.read_table(file).to_pylist()]
+            return _from_rows(rows, f"the dataset at {path}", cache)
         raise DataError("no-tables", f"{path} has no {TABLES_FOLDER}/ folder of CSV files and no `{TABLES_CONFIG}` config",
                         hint="give the folder `csvdsl export` wrote (--hf DIR, or the folder of --rl/--sft files)")
     if "/" in text and not text.startswith((".", "/")) and text.count("/") == 1:

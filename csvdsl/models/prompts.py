@@ -33,3 +33,44 @@ def user_prompt(question: str, tables: list[TableInfo], hint: str | None = None)
     if hint:
         lines += ["", "Hint:", hint]
     return "\n".join(lines)
+
+
+STUDENT_PROMPT_LIMIT = 1500  # characters: a student learns the language into its weights, not from the prompt
+
+_STUDENT_REPLY = (
+    "You answer questions about CSV tables with programs in csvdsl. Reply with one program in a ```csvdsl "
+    "fenced block (think in `#` comments inside it); it runs and you see the result. Bindings stay for later "
+    "programs. End with `answer <expression>`: once it has run, you are done. If a program fails, fix it from "
+    "the error's caret and hint.")
+_STUDENT_TOOL = (
+    "You answer questions about CSV tables with programs in csvdsl. Call the `run` tool with a program (think "
+    "in `#` comments inside it); you see its result. Bindings stay for later calls. End with a program whose "
+    "last statement is `answer <expression>`: once it has run, you are done. If a program fails, fix it from "
+    "the error's caret and hint.")
+
+
+def student_system_prompt(tables: list[TableInfo], tools: bool = False) -> str:
+    """The short system prompt of student conversations (at most ``STUDENT_PROMPT_LIMIT``
+    characters): what a reply looks like (a fenced program, or ``run`` tool calls), then the
+    task's tables and columns. Columns that do not fit are counted, not listed."""
+    lines = [_STUDENT_TOOL if tools else _STUDENT_REPLY, "", "Tables:"]
+    budget = STUDENT_PROMPT_LIMIT - sum(len(line) + 1 for line in lines)
+    for position, table in enumerate(tables):
+        share = budget // (len(tables) - position)  # what is left, shared by the tables still to list
+        line = _table_line(table, share)
+        budget -= len(line) + 1
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _table_line(table: TableInfo, width: int) -> str:
+    head = f"- {table.name}:"
+    shown = []
+    for index, column in enumerate(table.columns):
+        rest = len(table.columns) - index - 1
+        item = f"{column.name} ({column.type})"
+        more = f" ... and {rest} more" if rest else ""
+        if len(head) + sum(len(s) + 2 for s in shown) + len(item) + 2 + len(more) > width:
+            return f"{head} {', '.join(shown)} ... and {len(table.columns) - index} more"
+        shown.append(item)
+    return f"{head} {', '.join(shown)}"

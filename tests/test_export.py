@@ -1,0 +1,207 @@
+"""The export: a Hub-shaped folder (configs sft, rl and tables, a card) and JSONL files with a
+tables/ folder beside them, both self-contained: moved elsewhere with the source CSVs deleted,
+they load, and after use_dataset the teacher's programs score 1.0 on every row."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+from datasets import load_dataset
+
+from csvdsl.errors import DataError
+from csvdsl.models.prompts import STUDENT_PROMPT_LIMIT, system_prompt
+from csvdsl.pipeline.export import export
+from csvdsl.pipeline.generate import generate
+from csvdsl.tables.info import file_sha256, table_file_name
+from verifier import rewards
+from verifier.table_store import TableNotFound, forget_datasets
+
+DATA = ROOT / "examples" / "data"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Tables that come as dataset rows are written to a cache of the test's own; every
+    test starts with no dataset registered and no tables loaded."""
+    monkeypatch.setenv("CSVDSL_CACHE", str(tmp_path / "cache"))
+    forget_datasets()
+    rewards._ENGINES.clear()
+    yield
+    forget_datasets()
+    rewards._ENGINES.clear()
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory) -> Path:
+    """Tasks generated from copies of the bundled CSVs (the tests delete the copies)."""
+    root = tmp_path_factory.mktemp("job")
+    sources = root / "csv"
+    sources.mkdir()
+    for name in ("flights", "penguins", "airlines"):
+        shutil.copy(DATA / f"{name}.csv", sources / f"{name}.csv")
+    generate([str(p) for p in sorted(sources.glob("*.csv"))], root / "run", per_table=4, seed=3, progress=False)
+    return root
+
+
+def teacher_columns(rows) -> tuple[list, dict]:
+    completions = ["```csvdsl\n" + program + "```" for program in rows["program"]]
+    return completions, {name: list(rows[name]) for name in ("answer", "program", "tables")}
+
+
+def test_the_hub_folder_works_moved_with_the_csvs_deleted(job, tmp_path):
+    counts = export(job / "run", hf=job / "hf")
+    moved = tmp_path / "elsewhere" / "data"
+    shutil.copytree(job / "hf", moved)
+    sources = tmp_path / "gone"
+    shutil.copytree(job / "csv", sources)  # the module's copies stay for the other tests
+    rl = load_dataset(str(moved), "rl", split="train")
+    sft = load_dataset(str(moved), "sft", split="train")
+    assert len(rl) == counts["rl"] == counts["records"] and len(sft) == counts["sft"]
+    assert rl.features["pass_rate"].dtype == "float64"
+    assert load_dataset(str(moved), split="train").column_names == sft.column_names  # sft is the default config
+    for row in rl:
+        assert str(job) not in json.dumps(row) and "/" not in "".join(json.loads(row["tables"]).values())
+    shutil.rmtree(job / "csv")
+    try:
+        assert rewards.use_dataset(moved) == counts["tables"] == 2  # airlines has no task of its own
+        completions, columns = teacher_columns(rl)
+        for reward in rewards.REWARDS:
+            assert reward(prompts=rl["prompt"], completions=completions, **columns) == [1.0] * len(rl), reward.__name__
+    finally:
+        shutil.copytree(sources, job / "csv")
+
+
+def test_a_table_no_dataset_holds_is_one_clear_error(job):
+    export(job / "run", rl=job / "jsonl" / "rl.jsonl")
+    row = json.loads((job / "jsonl" / "rl.jsonl").read_text().splitlines()[0])
+    columns = {name: [row[name]] * 3 for name in ("answer", "program", "tables")}
+    with pytest.raises(TableNotFound) as caught:
+        rewards.answer_reward(["answer 1"] * 3, **columns)
+    name = next(iter(json.loads(row["tables"])))
+    assert f"table {name!r}" in caught.value.message and "searched nothing" in caught.value.message
+    assert "use_dataset" in caught.value.hint
+    other = job / "other" / "tables"
+    other.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DATA / "airlines.csv", other / table_file_name("airlines", file_sha256(str(DATA / "airlines.csv"))))
+    assert rewards.use_dataset(other.parent) == 1
+    with pytest.raises(TableNotFound, match=r"searched the folder .*tables \(1 table\)"):
+        rewards.answer_reward(["answer 1"], **{k: v[:1] for k, v in columns.items()})
+
+
+def test_use_dataset_says_what_is_not_a_dataset(tmp_path):
+    with pytest.raises(DataError, match="no tables/ folder"):
+        rewards.use_dataset(ROOT / "examples")
+    with pytest.raises(DataError, match="neither a folder"):
+        rewards.use_dataset("no/such/place/here")
+
+
+def test_jsonl_files_carry_a_tables_folder(job, tmp_path):
+    out = tmp_path / "jsonl"
+    export(job / "run", sft=out / "sft.jsonl", rl=out / "rl.jsonl")
+    files = sorted(p.name for p in (out / "tables").iterdir())
+    assert files and all(name.endswith(".csv") and "-" in name for name in files)
+    lines = [json.loads(line) for line in (out / "rl.jsonl").read_text().splitlines()]
+    assert not any(str(job) in json.dumps(line) for line in lines)  # no path of the machine that made them
+    moved = tmp_path / "moved"
+    shutil.move(str(out), moved)
+    rewards.use_dataset(moved / "rl.jsonl")  # a JSONL file: its tables/ folder is beside it
+    completions = ["```csvdsl\n" + line["program"] + "```" for line in lines]
+    columns = {name: [line[name] for line in lines] for name in ("answer", "program", "tables")}
+    assert rewards.answer_reward(completions, **columns) == [1.0] * len(lines)
+
+
+def test_student_conversations_get_a_short_system_prompt(job, tmp_path):
+    export(job / "run", sft=tmp_path / "sft.jsonl", rl=tmp_path / "rl.jsonl")
+    sft = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
+    rl = [json.loads(line) for line in (tmp_path / "rl.jsonl").read_text().splitlines()]
+    for row in sft:
+        system = row["messages"][0]
+        assert system["role"] == "system" and len(system["content"]) <= STUDENT_PROMPT_LIMIT
+        assert "```csvdsl" in system["content"] and "Tables:" in system["content"]
+    assert all(row["prompt"][0]["content"] == sft[i]["messages"][0]["content"] for i, row in enumerate(rl))
+    export(job / "run", sft=tmp_path / "card.jsonl", system="card")
+    assert json.loads((tmp_path / "card.jsonl").read_text().splitlines()[0])["messages"][0]["content"] == system_prompt()
+    export(job / "run", sft=tmp_path / "none.jsonl", system="none")
+    assert json.loads((tmp_path / "none.jsonl").read_text().splitlines()[0])["messages"][0]["role"] == "user"
+
+
+def test_the_card_states_what_the_hub_wants(job, tmp_path):
+    counts = export(job / "run", hf=tmp_path / "hf", license="cc-by-4.0")
+    card = (tmp_path / "hf" / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["license"] == "cc-by-4.0" and meta["language"] == ["en"] and meta["size_categories"] == ["n<1K"]
+    assert "table-reasoning" in meta["tags"] and meta["task_categories"] == ["table-question-answering"]
+    assert [c["config_name"] for c in meta["configs"]] == ["sft", "rl", "tables"]
+    assert all(c["data_files"][0]["split"] == "train" for c in meta["configs"])
+    figures = counts["lengths"]["sft"]["characters"]
+    assert f"| sft | {figures['median']:,} | {figures['max']:,} |" in card
+    assert "max_length" in card and "`pass_rate`" in card
+    export(job / "run", hf=tmp_path / "hf2")
+    assert yaml.safe_load((tmp_path / "hf2" / "README.md").read_text().split("---")[1])["license"] == "unknown"
+
+
+def test_push_uploads_exactly_the_folder(job, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    calls = []
+
+    class FakeApi:
+        def create_repo(self, repo, **options):
+            calls.append(("create", repo, options))
+
+        def upload_folder(self, folder_path, repo_id, repo_type, **options):
+            calls.append(("upload", repo_id, repo_type, sorted(str(p.relative_to(folder_path))
+                                                           for p in Path(folder_path).rglob("*") if p.is_file())))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    export(job / "run", hf=tmp_path / "hf", push="someone/tasks")
+    assert calls[0] == ("create", "someone/tasks", {"repo_type": "dataset", "exist_ok": True})
+    assert calls[1][:3] == ("upload", "someone/tasks", "dataset")
+    assert [re.sub(r"[0-9a-f]{16}", "HASH", name) for name in calls[1][3]] == \
+        ["README.md", "rl/train-HASH.parquet", "sft/train-HASH.parquet", "tables/train-HASH.parquet"]
+    export(job / "run", push="someone/other")  # without --hf: the same folder, written to a scratch place
+    assert calls[3][3] == calls[1][3]
+
+
+def test_cli_export_prints_lengths_and_takes_the_flags(job, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "csvdsl", "export", str(job / "run"), "--hf", str(tmp_path / "hf"),
+                           "--system", "none", "--license", "mit"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "sft rows: characters median" in done.stdout and "rl rows: characters median" in done.stdout
+    assert "license: mit" in (tmp_path / "hf" / "README.md").read_text()
+    done = subprocess.run([sys.executable, "-m", "csvdsl", "export", str(job / "run"), "--system", "big"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_an_export_from_changed_csvs_is_refused(job, tmp_path):
+    changed = tmp_path / "run"
+    shutil.copytree(job / "run", changed)
+    record = json.loads((changed / "tasks.jsonl").read_text().splitlines()[0])
+    copy = tmp_path / "flights.csv"
+    shutil.copy(record["tables"][0]["file"], copy)
+    copy.write_text(copy.read_text() + copy.read_text().splitlines()[-1] + "\n")
+    lines = [json.loads(line) for line in (changed / "tasks.jsonl").read_text().splitlines()]
+    for line in lines:
+        for table in line["tables"]:
+            if table["name"] == record["tables"][0]["name"]:
+                table["file"] = str(copy)
+    (changed / "tasks.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(Exception, match="changed since the tasks were made"):
+        export(changed, hf=tmp_path / "hf")
+
+
+def test_a_new_export_into_the_same_folder_loads_the_new_rows(job, tmp_path):
+    export(job / "run", hf=tmp_path / "data")
+    assert load_dataset(str(tmp_path / "data"), "rl", split="train")[0]["prompt"][0]["role"] == "system"
+    export(job / "run", hf=tmp_path / "data", system="none")  # the files' names carry their content's hash
+    assert load_dataset(str(tmp_path / "data"), "rl", split="train")[0]["prompt"][0]["role"] == "user"
+    assert len(list((tmp_path / "data" / "rl").glob("*.parquet"))) == 1
