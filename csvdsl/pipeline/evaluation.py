@@ -71,6 +71,7 @@ async def run_eval(directory: Path, client: ModelClient, samples: int = 1, max_t
         raise failure.exceptions[0] from None
     finally:
         await client.aclose()
+        tables.close()  # the worker that ran the programs
     return out
 
 
