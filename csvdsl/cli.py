@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from csvdsl.cli_engine import add_engine_args, backend_of, engine_for, engine_notes, plan_sql_command
 from csvdsl.errors import DslError, internal_error
 from csvdsl.format import format_program
 from csvdsl.limits import Limits, limits_from_args
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items += extra  # ask takes its options anywhere: `ask CSV --model M "QUESTION"`
     try:
-        return args.command(args)
+        with backend_of(args):
+            return args.command(args)
     except UsageError as error:
         parser.error(str(error))  # exits with status 2
     except DslError as error:
@@ -80,7 +82,8 @@ def _run(args) -> int:
     limits = limits_from_args(args)
     # Only what is printed is kept: each other result is freed after its last use (hard: even one
     # long pandas call stops at the deadline).
-    run = run_program(text, catalog, limits, file, hard=True, keep=())
+    run = run_program(text, catalog, limits, file, engine=engine_for(catalog, limits), hard=True, keep=())
+    engine_notes(args, run)
     outputs = run.execution.outputs
     if args.format == "json":
         if not outputs:
@@ -113,6 +116,8 @@ def _plan(args) -> int:
     from planner.explain import explain_dot, explain_english, explain_json, explain_text
 
     text, file = _program_text(args)
+    if args.format == "sql" or args.dialect:  # the plan as SQL for another engine (docs/plans.md)
+        return plan_sql_command(args, text, file)
     _, plan = plan_program(text, Catalog.from_specs(args.csv), file, canonical=not args.raw, limits=limits_from_args(args))
     render = {"text": explain_text, "json": explain_json, "dot": explain_dot,
               "english": lambda p: "\n".join(explain_english(p))}[args.format]
@@ -475,7 +480,7 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = subs.add_parser("plan", help="show a program's plan: numbered steps, JSON, DOT or English")
     _add_program_args(plan)
-    plan.add_argument("--format", choices=["text", "json", "dot", "english"], default="text")
+    plan.add_argument("--format", choices=["text", "json", "dot", "english", "sql"], default="text")
     plan.add_argument("--raw", action="store_true", help="the plan as written, before canonicalization")
     _add_limit_args(plan)
     plan.set_defaults(command=_plan)
@@ -594,6 +599,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt = subs.add_parser("fmt", help="print a program in canonical form")
     _add_program_args(fmt, with_tables=False)
     fmt.set_defaults(command=_fmt, format="text")
+    add_engine_args([run, verify, generate, solve, repl], verbose=run, plan=plan)
     return parser
 
 

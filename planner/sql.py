@@ -46,6 +46,17 @@ def _cte(node: str) -> str:
     return f"n_{node[:16]}"
 
 
+def relation(node: str) -> str:
+    """The name a node's rows go by inside a query: its CTE, or a relation registered under it."""
+    return _cte(node)
+
+
+def node_select(plan: Plan, node: str) -> str:
+    """One node's SELECT over its inputs' relations (named by ``relation``), ``__rn`` kept;
+    raises ``Unsupported`` for what the translation does not cover."""
+    return _node_sql(plan, node, plan.node(node))
+
+
 class _Expr:
     """Expressions of one node; ``inputs`` are the CTE names of the node's inputs, ``types``
     the static types of the table the expressions read and of the inputs."""

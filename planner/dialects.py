@@ -1,0 +1,79 @@
+"""A plan as SQL for another engine (``csvdsl plan --format sql --dialect ...``): planner/sql.py's
+DuckDB translation with every ``*`` spelled out from the tables' column types (sqlglot's
+``qualify``, so no DuckDB-only ``EXCLUDE``/``REPLACE``/``RENAME`` is left), then written in the
+target dialect by sqlglot. Each table must carry a ``__rn`` column holding its row order."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from csvdsl.errors import ExecutionError
+from planner.compile import Plan
+from planner.sql import ROW, Unsupported, answer_sql, node_select, quote, relation
+
+DIALECTS = ("duckdb", "spark", "trino")  # sqlglot's names; any dialect it writes would do
+SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN", "date": "DATE",
+             "datetime": "TIMESTAMP"}
+
+
+def plan_queries(plan: Plan) -> list[tuple[str | None, str]]:
+    """The answer's queries in DuckDB's dialect: one, or one per part of a record answer (with its
+    name); a program without an answer gives the query of its last shown table."""
+    try:
+        if plan.root is None:
+            shown = [o for o in plan.outputs if o.node is not None and plan.node(o.node)["op"] != "describe"]
+            if not shown:
+                raise ExecutionError("no-output", "the program has no `answer` and shows no table",
+                                     hint="end it with `answer NAME` or `answer NAME.column`")
+            return [(None, _rows_query(plan, shown[-1].node))]
+        attrs = plan.node(plan.root)
+        answer, expr = attrs["schema"], attrs["spec"].expr
+        if answer.kind == "record":
+            return [(item.name, _answer_query(plan, attrs, item.expr, part))
+                    for item, (_, part) in zip(expr.items, answer.parts)]
+        return [(None, _answer_query(plan, attrs, expr, answer))]
+    except Unsupported as why:
+        raise ExecutionError("sql-unsupported", f"the SQL translation does not cover {why}",
+                             hint="run the program with `csvdsl run` (pandas, or --engine duckdb, where such a "
+                             "step runs on pandas)") from None
+
+
+def _answer_query(plan: Plan, attrs, expr, answer) -> str:
+    if answer.kind in ("table", "list"):
+        node = attrs["inputs"][expr.index]
+        return _rows_query(plan, node, [expr.column] if answer.kind == "list" else None)
+    return answer_sql(plan, expr)
+
+
+def _rows_query(plan: Plan, node: str, columns: list[str] | None = None) -> str:
+    """The rows of ``node`` in order (``__rn`` left out)."""
+    wanted = nx.ancestors(plan.graph, node) | {node}
+    ctes = [f"{relation(n)} AS ({node_select(plan, n)})" for n in plan.needed() if n in wanted]
+    select = ", ".join(quote(c) for c in columns) if columns else f"* EXCLUDE ({ROW})"
+    return "WITH " + ",\n".join(ctes) + f"\nSELECT {select} FROM {relation(node)} ORDER BY {ROW}"
+
+
+def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty: bool = True) -> str:
+    """``sql`` (DuckDB's dialect) in ``dialect``, stars expanded from ``tables`` (table -> column ->
+    the language's type)."""
+    import sqlglot
+    from sqlglot.optimizer.qualify import qualify
+
+    schema = {name: {**{column: SQL_TYPES.get(kind, "VARCHAR") for column, kind in columns.items()}, ROW: "BIGINT"}
+              for name, columns in tables.items()}
+    try:
+        expression = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=schema, dialect="duckdb",
+                             quote_identifiers=True, validate_qualify_columns=True)
+        return expression.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.SqlglotError as error:
+        raise ExecutionError("sql-unsupported", f"sqlglot cannot write this plan's SQL for {dialect}: "
+                             f"{str(error).splitlines()[0][:300]}", hint="try --dialect duckdb") from None
+
+
+def program_sql(plan: Plan, tables: dict[str, dict[str, str]], dialect: str = "duckdb") -> str:
+    """The plan's answer as SQL text in ``dialect``, one statement per query (``;``-terminated)."""
+    parts = []
+    for name, sql in plan_queries(plan):
+        text = transpile(sql, tables, dialect)
+        parts.append((f"-- {name}\n" if name is not None else "") + text + ";")
+    return "\n\n".join(parts)

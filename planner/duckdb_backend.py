@@ -1,0 +1,357 @@
+"""Plans run on DuckDB (``Engine(..., backend="duckdb")``): the tables are loaded into one
+in-memory database once; an output is one query built from planner/sql.py's translation; a
+node the translation does not cover runs on pandas and is registered for the nodes after it;
+results are typed as the pandas executor types them, so answers compare equal."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from csvdsl import ast
+from csvdsl.check import TABLES_TYPE
+from csvdsl.errors import ExecutionError, LimitError
+from csvdsl.limits import Deadline, Limits, timeout_error
+from planner.compile import Output, Plan
+from planner.execute import Execution, execute, frame_bytes, table_value
+from planner.sql import ROW, Unsupported, node_select, quote, relation
+
+# Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
+# to typed values is the executor's own), describe summarizes a table it already has.
+_ON_PANDAS = {"answer", "describe"}
+_RESULT_TYPES = {"int": "BIGINT", "float": "DOUBLE"}  # HUGEINT sums would come back as floats
+
+
+@dataclass
+class DuckDBExecution(Execution):
+    """An Execution whose ``frames`` are fetched when read; ``fallbacks`` says which nodes ran
+    on pandas, and why."""
+
+    fallbacks: list[str] = field(default_factory=list)
+
+
+class _Refused(Exception):
+    """DuckDB failed where the reference semantics (pandas) decides: run that part on pandas."""
+
+
+class DuckDBBackend:
+    """The tables of one Engine in one DuckDB database. Queries run one at a time (a lock):
+    DuckDB parallelizes each query itself."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], cache=None):
+        try:
+            import duckdb
+        except ModuleNotFoundError:
+            raise ExecutionError("duckdb-missing", "the DuckDB engine needs the duckdb package, which is not installed",
+                                 hint="pip install 'csvdsl[duckdb]', or run on pandas (--engine pandas)") from None
+
+        self._duckdb = duckdb
+        self.connection = duckdb.connect()
+        # A hostile program must not fill the disk: no spilling; memory is bounded per run.
+        self.connection.execute("SET temp_directory = ''")
+        self.connection.execute("SET max_temp_directory_size = '0B'")
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.cache = cache
+        self._lock = threading.RLock()
+        self._registered: dict[str, pd.DataFrame] = {}  # node id -> pandas result registered under relation(id)
+        self._memory_limit = None
+        for name, frame in tables.items():
+            self.add(name, frame)
+
+    def add(self, name: str, frame: pd.DataFrame) -> None:
+        """Copy a table into the database once, with its row order as ``__rn``."""
+        with self._lock:
+            loading = frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
+            self.connection.register("__csvdsl_load", loading)
+            try:
+                self.connection.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM __csvdsl_load")
+            finally:
+                self.connection.unregister("__csvdsl_load")
+            self.tables[name] = frame
+            for nid in list(self._registered):  # results of the old table are stale
+                self.connection.unregister(relation(nid))
+            self._registered.clear()
+
+    def execute(self, plan: Plan, limits: Limits | None = None, outputs: list[Output] | None = None,
+                deadline: Deadline | None = None, keep="all") -> DuckDBExecution:
+        """As ``planner.execute.execute``; results other than the outputs' are fetched when read."""
+        limits = limits or Limits()
+        outputs = plan.outputs if outputs is None else outputs
+        deadline = deadline or Deadline(limits.timeout)
+        run = _Run(self, plan, limits, deadline, plan.needed(outputs))
+        with self._lock:
+            self._bound_memory(limits)
+            try:
+                with run.active(deadline):
+                    run.prepare()
+                    values = [(output, run.output(output)) for output in outputs]
+            except _Refused as refused:
+                return self._on_pandas(plan, limits, outputs, deadline, keep, str(refused))
+        kept = set(run.order) if keep == "all" else set(keep) | {o.node for o in outputs if o.node}
+        return DuckDBExecution(values, _LazyFrames(run, [n for n in run.order if n in kept]), run.fallbacks)
+
+    def _on_pandas(self, plan, limits, outputs, deadline, keep, why: str) -> DuckDBExecution:
+        execution = execute(plan, self.tables, limits, None, outputs, deadline, keep)
+        return DuckDBExecution(execution.outputs, execution.frames, [f"the whole plan ran on pandas: {why}"])
+
+    def _bound_memory(self, limits: Limits) -> None:
+        # The loaded tables are not the program's: its bound comes on top of them (as on pandas).
+        loaded = sum(frame_bytes(f) for f in self.tables.values())
+        wanted = None if limits.max_bytes is None else loaded + limits.max_bytes
+        if wanted != self._memory_limit:
+            setting = f"'{wanted}B'" if wanted is not None else "'80%'"
+            self.connection.execute(f"SET memory_limit = {setting}")
+            self._memory_limit = wanted
+
+    def query(self, sql: str, deadline: Deadline, span=None):
+        """Run one query within the deadline, DuckDB's failures as DslErrors or ``_Refused``."""
+        duckdb = self._duckdb
+        deadline.check("before a query", span)
+        try:
+            return self.connection.execute(sql).df()
+        except duckdb.InterruptException:
+            raise timeout_error(deadline.timeout, "in the middle of a query", span) from None
+        except duckdb.OutOfMemoryException as error:
+            raise LimitError("too-many-bytes", f"the query needs more memory than the limit allows: {_first_line(error)}",
+                             span=span, hint="filter or aggregate earlier, or raise --max-bytes N (or Limits(max_bytes=...))") from None
+        except duckdb.Error as error:
+            raise _Refused(f"DuckDB: {type(error).__name__}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+
+
+@contextmanager
+def _interrupt_at(connection, deadline: Deadline):
+    """Interrupt the running query once the deadline has passed (works from any thread)."""
+    remaining = deadline.remaining()
+    if remaining is None:
+        yield
+        return
+    timer = threading.Timer(max(remaining, 0.0), connection.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+class _Run:
+    """One plan's run: which nodes are SQL and which ran on pandas, and the frames fetched."""
+
+    def __init__(self, backend: DuckDBBackend, plan: Plan, limits: Limits, deadline: Deadline, order: list[str]):
+        self.backend, self.plan, self.limits, self.deadline, self.order = backend, plan, limits, deadline, order
+        self.selects: dict[str, str] = {}
+        self.on_pandas: set[str] = set()
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.fallbacks: list[str] = []
+        self._active = False
+
+    @contextmanager
+    def active(self, deadline: Deadline | None = None):
+        """Hold the connection, interrupted at ``deadline`` (a fetch after the run, when hooks
+        or the REPL read a result, gets a deadline of its own)."""
+        if self._active:
+            yield
+            return
+        deadline = deadline or Deadline(self.limits.timeout)
+        with self.backend._lock, _interrupt_at(self.backend.connection, deadline):
+            self._active, saved, self.deadline = True, self.deadline, deadline
+            try:
+                yield
+            finally:
+                self._active, self.deadline = False, saved
+
+    def prepare(self) -> None:
+        """Translate each node; one the translation does not cover runs on pandas now."""
+        for nid in self.order:
+            attrs = self.plan.node(nid)
+            if attrs["op"] == "source":
+                self._check_source(attrs)
+            if attrs["op"] in _ON_PANDAS:
+                continue
+            try:
+                self.selects[nid] = node_select(self.plan, nid)
+            except Unsupported as why:
+                self.fallbacks.append(f"{attrs['op']} node {nid[:8]} ran on pandas: the SQL translation does not cover {why}")
+                self._register(nid, self._pandas_node(nid))
+
+    def _check_source(self, attrs) -> None:
+        rows, limit = len(self.backend.tables[attrs["spec"]]), self.limits.max_rows
+        if limit is not None and rows > limit:
+            raise LimitError("too-many-rows", f"table {attrs['spec']} has {rows:,} rows, over the limit of {limit:,}",
+                             span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or pass a smaller table")
+
+    def _register(self, nid: str, frame: pd.DataFrame) -> None:
+        self.on_pandas.add(nid)
+        self.frames[nid] = frame
+        registered = self.backend._registered
+        if nid not in registered:  # a node id names one computation on these tables: register it once
+            registered[nid] = frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
+            self.backend.connection.register(relation(nid), registered[nid])
+
+    def output(self, output: Output):
+        if output.kind == "tables":
+            tables = self.backend.tables
+            listing = pd.DataFrame([(name, len(frame), frame.shape[1]) for name, frame in tables.items()],
+                                   columns=TABLES_TYPE.names)
+            return table_value(listing, output.schema)
+        if output.kind == "answer":
+            return self._pandas_node(output.node)
+        result = self.frame(output.node)
+        if output.kind in ("show", "describe", "binding"):
+            return table_value(result, output.schema or self.plan.node(output.node)["schema"])
+        return result
+
+    def frame(self, nid: str, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """A node's rows as the pandas executor would hold them (only ``columns``, if given)."""
+        if nid in self.frames:
+            return self.frames[nid]
+        attrs = self.plan.node(nid)
+        if attrs["op"] == "source":
+            return self.backend.tables[attrs["spec"]]
+        if attrs["op"] in _ON_PANDAS:
+            self.frames[nid] = frame = self._pandas_node(nid)
+            return frame
+        cache, key = self.backend.cache, nid if columns is None else f"{nid}#{json.dumps(columns)}"
+        frame = cache.get(key) if cache is not None else None
+        if frame is None:
+            with self.active():
+                frame = self._fetch(nid, columns)
+            if cache is not None:
+                cache.put(key, frame)
+        if columns is None:
+            self.frames[nid] = frame
+        return frame
+
+    def _fetch(self, nid: str, columns) -> pd.DataFrame:
+        attrs = self.plan.node(nid)
+        schema = attrs["schema"]
+        kinds = dict(schema.columns)
+        names = list(columns) if columns is not None else [name for name, _ in schema.columns]
+        select = ", ".join(_result_column(name, kinds[name]) for name in names)
+        sql = self._with(nid) + f"SELECT {select} FROM {relation(nid)} ORDER BY {ROW}"
+        limit = self.limits.max_rows
+        if limit is not None:
+            sql += f" LIMIT {limit + 1}"
+        result = self.backend.query(sql, self.deadline, _span(attrs))
+        if limit is not None and len(result) > limit:
+            raise LimitError("too-many-rows", f"{attrs['op']} node {nid[:8]} produced more than {limit:,} rows",
+                             span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
+        return typed_frame(result, kinds)
+
+    def _with(self, nid: str) -> str:
+        """The CTEs ``nid`` reads: its ancestors back to the tables or to results registered from pandas."""
+        wanted, stack = set(), [nid]
+        while stack:
+            top = stack.pop()
+            if top in wanted or top in self.on_pandas:
+                continue
+            wanted.add(top)
+            stack.extend(self.plan.node(top)["inputs"])
+        ctes = [f"{relation(n)} AS ({self.selects[n]})" for n in self.order if n in wanted]
+        return "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
+
+    def _pandas_node(self, nid: str):
+        """Run one node on pandas over its inputs' rows (fetched, or the tables themselves)."""
+        attrs = self.plan.node(nid)
+        graph, tables = nx.DiGraph(), {}
+        needs = _answer_columns(attrs) if attrs["op"] == "answer" else {}
+        for position, source in enumerate(attrs["inputs"]):
+            if source not in graph:
+                graph.add_node(source, op="source", spec=source, inputs=(), spans=(), params={},
+                               schema=self.plan.node(source)["schema"])
+                read_twice = attrs["inputs"].count(source) > 1
+                tables[source] = self.frame(source, None if read_twice else needs.get(position))
+            graph.add_edge(source, nid)
+        graph.add_node(nid, **attrs)
+        kind = "answer" if attrs["op"] == "answer" else "node"
+        sub = Plan(graph, root=nid if kind == "answer" else None)
+        limits = Limits(max_rows=None, timeout=self.limits.timeout, max_bytes=self.limits.max_bytes)
+        execution = execute(sub, tables, limits, outputs=[Output(0, kind, nid)], deadline=self.deadline, keep=())
+        return execution.outputs[0][1]
+
+
+def _answer_columns(attrs) -> dict[int, tuple[str, ...]]:
+    """The columns an answer reads from each input (an input read whole is left out: all of them)."""
+    refs = [e for e in ast.walk(attrs["spec"].expr) if isinstance(e, ast.InputRef)]
+    whole = {r.index for r in refs if r.column is None}
+    columns: dict[int, list[str]] = {}
+    for ref in refs:
+        if ref.index not in whole and ref.column not in columns.setdefault(ref.index, []):
+            columns[ref.index].append(ref.column)
+    return {index: tuple(names) for index, names in columns.items()}
+
+
+def _result_column(name: str, kind: str) -> str:
+    cast = _RESULT_TYPES.get(kind)
+    return f"CAST({quote(name)} AS {cast}) AS {quote(name)}" if cast else quote(name)
+
+
+def typed_frame(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """DuckDB's result in the executor's storage: int64 (float64 when a value is null), float64,
+    bool (nullable boolean when a value is null), str, datetime64[us]."""
+    changes = {}
+    for name in frame.columns:
+        column, kind = frame[name], kinds.get(name)
+        nulls = bool(column.isna().any())
+        if kind == "int":
+            target = "float64" if nulls else "int64"
+        elif kind == "float":
+            target = "float64"
+        elif kind == "bool":
+            target = "boolean" if nulls else bool
+        elif kind == "string":
+            target = "str"
+        elif kind in ("date", "datetime"):
+            target = "datetime64[us]"
+        else:
+            continue
+        if column.dtype != target:
+            changes[name] = column.astype(target)
+    frame = frame.assign(**changes) if changes else frame
+    return frame.reset_index(drop=True)
+
+
+class _LazyFrames(Mapping):
+    """Node results fetched from DuckDB the first time they are read (hooks, the REPL)."""
+
+    def __init__(self, run: _Run, nodes: list[str]):
+        self._run, self._nodes = run, dict.fromkeys(nodes)
+
+    def __getitem__(self, nid: str) -> pd.DataFrame:
+        if nid not in self._nodes:
+            raise KeyError(nid)
+        try:
+            return self._run.frame(nid)
+        except _Refused:  # the pandas executor decides what DuckDB refused
+            run = self._run
+            execution = execute(run.plan, run.backend.tables, run.limits, None, [Output(0, "node", nid)], keep=())
+            frame = run.frames[nid] = execution.outputs[0][1]
+            return frame
+
+    def __contains__(self, nid) -> bool:
+        return nid in self._nodes
+
+    def fetched(self) -> set[str]:
+        """The nodes whose rows are held so far (read, or needed by an output)."""
+        return {n for n in self._run.frames if n in self._nodes}
+
+    def __iter__(self):
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+def _span(attrs):
+    return attrs["spans"][0] if attrs.get("spans") else None
