@@ -270,10 +270,12 @@ def _solve(args) -> int:
 
 
 def _import(args) -> int:
+    from csvdsl.pipeline.folder import folder_lock
     from csvdsl.pipeline.importers import import_tasks, print_import
 
     out = Path(args.out)
-    summary = import_tasks(args.format_name, Path(args.source), out, args.root, args.labels, args.limit)
+    with folder_lock(out, "import"):  # one importer appends to a folder's tasks at a time
+        summary = import_tasks(args.format_name, Path(args.source), out, args.root, args.labels, args.limit)
     print(print_import(summary, args.format_name, out))
     return EXIT_OK
 
@@ -281,16 +283,19 @@ def _import(args) -> int:
 def _eval(args) -> int:
     import asyncio
 
-    from csvdsl.pipeline.evaluation import plot, report_table, run_eval, summarize, write_report
+    from csvdsl.pipeline.evaluation import ATTEMPTS, eval_dir, plot, report_table, run_eval, summarize, write_report
 
     directory = _task_dir(args.directory)
-    client = model_client(args, cache=directory / "cache")
-    try:
-        out = asyncio.run(run_eval(directory, client, args.samples, args.max_turns, args.token_budget))
-    finally:
-        _record_usage(directory, "eval", client)
-    figures = summarize(directory, client.model, args.samples, client.prices)
-    write_report(directory, figures)
+    # One evaluation of a model per folder at a time; --samples may grow on a resume, the rest may not change.
+    arguments = {"max_turns": args.max_turns, "token_budget": args.token_budget}
+    with _job(directory, f"eval:{args.model}", arguments, args, (eval_dir(directory, args.model) / ATTEMPTS,)):
+        client = model_client(args, cache=directory / "cache")
+        try:
+            out = asyncio.run(run_eval(directory, client, args.samples, args.max_turns, args.token_budget))
+        finally:
+            _record_usage(directory, "eval", client)
+        figures = summarize(directory, client.model, args.samples, client.prices)
+        write_report(directory, figures)
     print(report_table(figures), end="")
     print(f"written to {out / 'eval.json'} and {out / 'eval.md'}", file=sys.stderr)
     if args.plot:
@@ -565,6 +570,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--samples", type=_positive, default=1, metavar="K", help="solves per task (default 1)")
     evaluate.add_argument("--plot", metavar="FILE.png", help="also draw the figures to a PNG (needs matplotlib)")
     _add_model_args(evaluate, "the response cache (default DIR/cache)")
+    _add_folder_args(evaluate, "the model's attempts file (those attempts are made again)")
     evaluate.set_defaults(command=_eval, format="text")
 
     merge = subs.add_parser("merge", help="merge shard directories (tasks, conversations, attempts, usage) into one")

@@ -116,6 +116,9 @@ def length_table(figures: dict) -> str:
     return "\n".join(lines)
 
 
+REVIEW = ("suspect", "gold-suspect")  # statuses left out of the data and listed in review.jsonl
+
+
 def load_records(directory: Path, duplicates: list | None = None) -> list[TaskRecord]:
     """A folder's tasks, each id once: a repeated id (two writers once shared the folder) is
     left out, and appended to ``duplicates``."""
@@ -341,9 +344,11 @@ def export(directory: Path, sft: Path | None = None, rl: Path | None = None, hf:
     duplicates: list = []
     records = load_records(directory, duplicates)
     labels = _labels(directory)
-    review = [labels[r.id] | {"program": r.program} for r in records if labels.get(r.id, {}).get("status") == "suspect"]
+    review = [labels[r.id] | {"program": r.program} for r in records if labels.get(r.id, {}).get("status") in REVIEW]
+    # An imported (gold) task has a program only once a student's answer matched its gold answer.
+    records = [r for r in records if r.program]
     if labels:
-        records = [r for r in records if labels.get(r.id, {}).get("status") != "suspect"]
+        records = [r for r in records if labels.get(r.id, {}).get("status") not in REVIEW]
         (Path(directory) / "review.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in review),
                                                       encoding="utf-8")
     traces = _student_traces(directory, {r.id for r in records}, all_traces) if labels else {}

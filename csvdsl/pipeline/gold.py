@@ -16,10 +16,10 @@ from csvdsl.pipeline.generate import difficulty
 from csvdsl.pipeline.records import TASKS, Message, TaskRecord
 from csvdsl.pipeline.shards import solution_rows
 from csvdsl.render import to_json
+from csvdsl.worker import Worker
 from planner.explain import explain_english, plan_json
 from verifier.answers import AnswerMatch
 from verifier.gold import match_gold
-from verifier.rewards import engine_for_tables
 
 
 def gold_match(record: TaskRecord, answer) -> AnswerMatch:
@@ -34,13 +34,14 @@ def prompt_hint(record: TaskRecord) -> str:
     return record.gold.hint if record.gold is not None else record.hint
 
 
-def promote(record: TaskRecord, programs: list[str]) -> TaskRecord | None:
+def promote(record: TaskRecord, programs: list[str], worker: Worker) -> TaskRecord | None:
     """The record with the shortest of ``programs`` that runs and matches the gold answer as
-    its program; None when none does (a program joined from several turns may not rerun)."""
-    engine = engine_for_tables({t.name: t.file for t in record.tables})
+    its program; None when none does (a program joined from several turns may not rerun).
+    Students' programs run in the supervised worker, as they did when they were written."""
+    tables = {t.name: t.file for t in record.tables}
     for program in sorted(set(programs), key=lambda p: (len(p), p)):
         try:
-            run = engine.run(program)
+            run = worker.run(tables, program)
         except DslError:
             continue
         if run.answer is None or gold_match(record, to_json(run.answer)).score != 1.0:
@@ -49,11 +50,11 @@ def promote(record: TaskRecord, programs: list[str]) -> TaskRecord | None:
         conversation = [Message(role="system", content=system_prompt()),
                         Message(role="user", content=user_prompt(record.question, record.tables)),
                         Message(role="assistant", content=f"```csvdsl\n{text}```")]
+        level = difficulty(run.plan)
         return record.model_copy(update={
             "program": text, "plan": plan_json(run.plan), "hint": "\n".join(explain_english(run.plan)),
             "answer": to_json(run.answer), "conversation": conversation,
-            "difficulty": difficulty(run.plan).model_copy(update={"level": record.gold.level})
-            if record.gold.level else difficulty(run.plan)})
+            "difficulty": level.model_copy(update={"level": record.gold.level}) if record.gold.level else level})
     return None
 
 
@@ -70,14 +71,21 @@ def promote_verified(directory: Path) -> int:
         return 0
     promoted, changed = 0, False
     temporary = directory / f"{TASKS}.{os.getpid()}.tmp"
-    with open(directory / TASKS, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as sink:
+    with open(directory / TASKS, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as sink, \
+            Worker() as worker:  # started only if a program is run
         for line in source:
             if not line.endswith("\n"):
                 continue  # cut off by a kill: its writer would remove it too
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = {}  # a damaged line stays as it is, for the tasks' reader to report (--repair drops it)
             if row.get("gold") is not None:
                 record = TaskRecord.model_validate(row)
-                better = promote(record, programs[record.id]) if record.id in programs else None
+                # Only a program shorter than the task's own can change it: a re-run reruns nothing.
+                shorter = [p for p in programs.get(record.id, [])
+                           if not record.program or len(p.strip()) < len(record.program.strip())]
+                better = promote(record, shorter, worker) if shorter else None
                 if better is not None and better.program != record.program:
                     line, changed = better.model_dump_json() + "\n", True
                 promoted += bool((better or record).program)

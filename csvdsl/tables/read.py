@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from csvdsl.tables.columns import convert_column
 from csvdsl.tables.table import Table, table_name_from_path
 
 DELIMITERS = (",", ";", "\t", "|")
+csv.field_size_limit(2**31 - 1)  # the csv module's default (128 KiB) would reject a large field Arrow reads
 _SNIFF_CHARS = 64 * 1024
 _SNIFF_LINES = 50
 
@@ -44,11 +47,10 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     data = raw[3:] if encoding == "utf-8-sig" else raw if encoding == "utf-8" else text.encode("utf-8")
     columns = _parse_strings(data, text, delimiter, shown)
     header = _header_names([col[0].as_py() for col in columns], text, delimiter, shown)
-    # Arrow's kernels release the GIL, so columns convert in parallel.
-    with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1, 8)) as pool:
-        converted = list(pool.map(lambda col: convert_column(col.slice(1)), columns))
+    converted = _convert_columns(columns)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
-    frame = pd.DataFrame({column_name: series for column_name, (_, series) in zip(header, converted)}, copy=False)
+    # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
+    frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
     return Table(
         name=name if name is not None else table_name_from_path(shown),
         path=shown,
@@ -60,9 +62,31 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
 
 
 
+def _convert_columns(columns: list) -> list:
+    """Each column's type and values. Arrow's kernels release the GIL, so columns convert in
+    parallel, in batches (a future per column of a very wide table costs more than it saves)."""
+    workers = min(len(columns), os.cpu_count() or 1, 8)
+    if workers <= 1:
+        return [convert_column(col.slice(1)) for col in columns]
+    size = max(1, len(columns) // (workers * 4))
+    batches = [columns[start:start + size] for start in range(0, len(columns), size)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = pool.map(lambda batch: [convert_column(col.slice(1)) for col in batch], batches)
+        return [converted for batch in done for converted in batch]
+
+
+MAX_STREAM_BYTES = 4 * 2**30  # read from a pipe at most this much (a device such as /dev/zero never ends)
+
+
 def _read_bytes(shown: str) -> bytes:
     p = Path(shown)
     try:
+        mode = os.stat(shown).st_mode
+        if stat.S_ISFIFO(mode):
+            return _read_pipe(shown)
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise DataError("csv-not-a-file", f"{shown} is not a regular file (a device or socket)", file=shown,
+                            hint="pass a CSV file, or a pipe such as <(zcat data.csv.gz)")
         return p.read_bytes()
     except FileNotFoundError:
         raise DataError(
@@ -92,6 +116,24 @@ def _read_bytes(shown: str) -> bytes:
             hint="check that the path names a readable file",
             file=shown,
         ) from None
+
+
+def _read_pipe(shown: str) -> bytes:
+    """A named pipe, read to its end: opened without waiting (a pipe nobody writes reads as
+    empty instead of hanging), at most ``MAX_STREAM_BYTES``."""
+    fd = os.open(shown, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_STREAM_BYTES:
+                raise DataError("csv-too-large", f"{shown} holds more than {MAX_STREAM_BYTES // 2**30} GiB", file=shown,
+                                hint="pass a regular file, or a smaller stream")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _missing_file_hint(p: Path) -> str:
@@ -130,13 +172,26 @@ def _decode(raw: bytes, shown: str) -> tuple[str, str]:
     else:
         try:
             return raw.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            pass
+        except UnicodeDecodeError as error:
+            _reject_mixed(raw, error, shown)
     # Not UTF-8: most such files come from Windows tools; latin-1 accepts any byte, so it is last.
     try:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return raw.decode("latin-1"), "latin-1"
+
+
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+def _reject_mixed(raw: bytes, error: UnicodeDecodeError, shown: str) -> None:
+    """A file that is partly UTF-8 would load as mojibake (`JosÃ©`) if decoded as cp1252: refuse it."""
+    if not _UTF8_MULTIBYTE.search(raw):
+        return  # no UTF-8 sequence at all: a single-byte encoding, read as such below
+    line = raw.count(b"\n", 0, error.start) + 1
+    raise DataError("csv-encoding", f"{shown} is partly UTF-8 and partly another encoding: line {line} has the byte "
+                    f"0x{raw[error.start]:02x}, which is not UTF-8", span=Span(line, 1), file=shown,
+                    hint="convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8 on the lines that are not)")
 
 
 def _reject_binary(text: str, shown: str) -> None:
@@ -209,20 +264,14 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
     if not data.endswith((b"\n", b"\r")):
         # Arrow cannot read a first row that has no line end ("Empty CSV file or block").
         data += b"\n"
+    escaped = _backslash_escaped(data)
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                # Types are inferred afterwards; here every field must stay the text it was.
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                auto_dict_encode=False,
-            ),
-        )
+        try:
+            table = _arrow_read(data, delimiter, width, escaped)
+        except pa.ArrowException:
+            if not escaped:
+                raise
+            escaped, table = False, _arrow_read(data, delimiter, width, False)  # the backslashes were not escapes
     except pa.ArrowException as exc:
         _diagnose(text, delimiter, shown)
         raise DataError(
@@ -231,7 +280,7 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
             hint="check the quoting and that every row has as many fields as the header",
             file=shown,
         ) from None
-    if data.count(b'"') % 2:
+    if not escaped and data.count(b'"') % 2:
         # Arrow silently ends a quoted field left open at the end of the file; an odd number of
         # quotes is the cheap sign of that (or of a harmless stray quote, which passes).
         _diagnose(text, delimiter, shown)
@@ -247,9 +296,50 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
     return list(table.columns)
 
 
+def _backslash_escaped(data: bytes) -> bool:
+    """Quotes escaped with a backslash (`"say \\"hi\\""`, as some exporters write) rather than
+    doubled (RFC 4180): read so when the file has such a quote and never doubles one."""
+    return b'\\"' in data and b'""' not in data
+
+
+_MAX_BLOCK = 2**31 - 1  # Arrow's block size is a 32-bit integer
+
+
+def _arrow_read(data: bytes, delimiter: str, width: int, escaped: bool) -> pa.Table:
+    """Arrow's read of every field as a string. A field or a header longer than a block (1 MiB
+    by default) is read again with blocks large enough to hold it."""
+    block = 1 << 20
+    while True:
+        try:
+            return pacsv.read_csv(
+                io.BytesIO(data),
+                read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=block),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                                 escape_char="\\" if escaped else False),
+                convert_options=pacsv.ConvertOptions(
+                    # Types are inferred afterwards; here every field must stay the text it was.
+                    column_types={f"f{i}": pa.string() for i in range(width)},
+                    null_values=[],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    auto_dict_encode=False,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            # A long field "straddles two block boundaries"; a long header leaves its block "empty".
+            if not ("straddl" in str(exc) or "Empty CSV file or block" in str(exc)) or block >= min(len(data) + 1, _MAX_BLOCK):
+                raise
+            block = min(block * 16, len(data) + 1, _MAX_BLOCK)
+
+
 def _header_width(text: str, delimiter: str) -> int:
-    # The header is near the start; a prefix spares copying a large file into a StringIO.
-    reader = csv.reader(io.StringIO(text[:1 << 20], newline=""), delimiter=delimiter)
+    # The header is near the start; a prefix spares copying a large file into a StringIO (a
+    # header longer than the prefix is read to its first line end).
+    prefix = text[:1 << 20]
+    if "\n" not in prefix:
+        end = text.find("\n")
+        prefix = text if end < 0 else text[:end + 1]
+    reader = csv.reader(io.StringIO(prefix, newline=""), delimiter=delimiter)
     try:
         for row in reader:
             if row:
@@ -262,7 +352,9 @@ def _header_width(text: str, delimiter: str) -> int:
 def _diagnose(text: str, delimiter: str, shown: str, strict: bool = True) -> None:
     """Raise for the first bad record, found with the csv module, which knows the line each record
     starts on; return if it finds none."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    escaped = '\\"' in text and '""' not in text  # as _backslash_escaped
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict,
+                        **({"escapechar": "\\", "doublequote": False} if escaped else {}))
     width = None
     while True:
         start = reader.line_num + 1
@@ -303,6 +395,9 @@ def _ragged(text: str, delimiter: str, shown: str, line: int, got: int, want: in
         hint = f"remove the extra {fields}, or quote fields that contain {_show_delimiter(delimiter)}"
         if physical.rstrip("\r\n").endswith(delimiter):
             hint += " (the row ends with a delimiter)"
+        if '\\"' in physical:
+            hint += ("; a backslash before a quote does not escape it in a file that also doubles quotes: "
+                     'write a quote inside a quoted field as ""')
     else:
         column = len(physical.rstrip("\r\n")) + 1
         hint = "add the missing fields (an empty field is written as nothing between two delimiters)"

@@ -72,9 +72,13 @@ def _ours(plan, tables) -> dict:
     return {**to_json(value), "ordered": value.ordered}
 
 
+codes: Counter = Counter()  # DslError codes met by check_program, for the campaign's report
+
+
 def check_program(program: str, frame: pd.DataFrame, schema: dict[str, str] | None = None, name: str = "t") -> str:
-    """Run ``program`` on ``frame`` every way; raise Disagreement if the answers differ.
-    Returns what happened: "agree", "dsl-error", or "unsupported"."""
+    """Run ``program`` on ``frame`` every way; raise Disagreement if the answers differ, or if
+    any step fails with an ``internal`` error or a non-DslError exception. Returns what
+    happened: "agree", "dsl-error" (its code counted in ``codes``), or "unsupported"."""
     table = table_from_frame(name, frame)
     if schema:
         table = type(table)(table.name, None, table.frame, dict(schema))
@@ -84,9 +88,18 @@ def check_program(program: str, frame: pd.DataFrame, schema: dict[str, str] | No
         checked = check(parse(program), types)
         canonical, raw = compile_program(checked), compile_program(checked, canonical=False)
         ours = _ours(canonical, tables)
-    except DslError:
+    except DslError as error:
+        if error.code == "internal":  # a bug a model could reach: as much a finding as a disagreement
+            raise Disagreement(f"internal error: {error.message}", program, None, None) from None
+        codes[error.code] += 1
         return "dsl-error"
-    written = _ours(raw, tables)
+    except Exception as error:  # noqa: BLE001 - a traceback where a DslError belongs
+        raise Disagreement(f"uncaught {type(error).__name__}: {str(error)[:300]}", program, None, None) from None
+    try:
+        written = _ours(raw, tables)
+    except DslError as error:
+        raise Disagreement(f"the plan as written fails ({error.code}: {error.message}); the canonical plan runs",
+                           program, ours, None) from None
     if compare(written, ours, TOLERANCE).score < 1:
         raise Disagreement("canonical plan differs from the plan as written", program, ours, written)
     try:
@@ -129,6 +142,7 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
     from csvdsl.testing.strategies import SCHEMA, programs, tables
 
     outcomes, coverage, started = Counter(), Counter(), time.monotonic()
+    codes.clear()
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
@@ -162,6 +176,7 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
     elapsed = time.monotonic() - started
     total = sum(outcomes.values())
     report(f"{total:,} examples in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f}/s): {dict(outcomes)}")
+    report("errors by code: " + (", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"))
     report("coverage: " + ", ".join(f"{name} {count}" for name, count in sorted(coverage.items())))
     return 0
 
