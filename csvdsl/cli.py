@@ -187,16 +187,18 @@ def _job(directory: Path, command: str, arguments: dict, args, repair: tuple, pa
 
 
 def _export(args) -> int:
-    from csvdsl.pipeline.export import export
+    from csvdsl.pipeline.export import export, lengths_text
 
     directory = _task_dir(args.directory)
     chosen = [args.sft, args.rl, args.hf, args.push]
     if not any(chosen):  # nothing asked for: everything, next to the tasks
         args.sft, args.rl, args.hf = directory / "sft.jsonl", directory / "rl.jsonl", directory / "hf"
-    counts = export(directory, args.sft, args.rl, args.hf, args.push, args.all_traces, (args.min_pass, args.max_pass))
+    counts = export(directory, args.sft, args.rl, args.hf, args.push, args.all_traces, (args.min_pass, args.max_pass),
+                    args.system, args.license, args.tokenizer)
     written = ", ".join(f"{kind} -> {path}" for kind, path in (("sft", args.sft), ("rl", args.rl), ("hf", args.hf), ("hub", args.push)) if path)
     review = f"; {counts['review']} suspect tasks left out, listed in {directory / 'review.jsonl'}" if counts["review"] else ""
     print(f"{counts['records']} tasks exported: {written}{review}")
+    print(lengths_text(counts["lengths"]))  # what max_length must hold (docs/generate.md)
     if counts.get("duplicates"):
         print(f"warning: {counts['duplicates']} repeated task ids in {directory / 'tasks.jsonl'} were exported once",
               file=sys.stderr)

@@ -205,3 +205,18 @@ def test_a_new_export_into_the_same_folder_loads_the_new_rows(job, tmp_path):
     export(job / "run", hf=tmp_path / "data", system="none")  # the files' names carry their content's hash
     assert load_dataset(str(tmp_path / "data"), "rl", split="train")[0]["prompt"][0]["role"] == "user"
     assert len(list((tmp_path / "data" / "rl").glob("*.parquet"))) == 1
+
+
+def test_on_every_scalar_task_literals_and_constants_score_zero(job, tmp_path):
+    export(job / "run", rl=tmp_path / "rl.jsonl")
+    rewards.use_dataset(tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "rl.jsonl").read_text().splitlines()]
+    scalar = [row for row in rows if json.loads(row["answer"])["type"] in ("number", "string", "bool")]
+    assert len(scalar) >= 5
+    for row in scalar:
+        value = json.loads(row["answer"])["value"]
+        text = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+        table = next(iter(json.loads(row["tables"])))
+        hacks = [f"answer {text}", f"c = {table} | take 1 | derive k = {text}\nanswer c.k"]
+        columns = {name: [row[name]] * len(hacks) for name in ("answer", "program", "tables")}
+        assert rewards.answer_reward(hacks, **columns) == [0.0, 0.0], row["program"]

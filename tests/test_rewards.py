@@ -99,3 +99,153 @@ def test_format_reward_wants_an_answer():
 
 def test_a_failing_teacher_gives_none():
     assert call(plan_similarity_reward, COMPLETIONS[:1], program=["answer flights.nope"]) == [None]
+
+
+# ---------------------------------------------------------------- test-suite accuracy
+
+from csvdsl.engine import Engine  # noqa: E402
+from csvdsl.render import to_json  # noqa: E402
+from verifier.variants import extremes, variant_catalogs  # noqa: E402
+
+FLIGHTS = json.loads(TABLES)
+CANON = ROOT / "tests" / "fixtures" / "canon"
+
+
+def teacher_row(teacher: str, tables: str = TABLES) -> dict:
+    return {"answer": json.dumps(to_json(Engine(json.loads(tables)).run(teacher).answer)), "program": teacher, "tables": tables}
+
+
+def score(completions, teacher, reward=answer_reward, tables=TABLES):
+    row = teacher_row(teacher, tables)
+    return reward(completions=completions, **{name: [value] * len(completions) for name, value in row.items()})
+
+
+def canon_pairs():
+    for path in sorted(CANON.glob("*.txt")):
+        for block in path.read_text().split("\n---\n"):
+            kind, _, body = block.strip().partition("\n")
+            before, after = body.split("\n# vs\n")
+            if kind.strip() == "# same":
+                yield pytest.param(before, after, id=f"{path.stem}-{len(before)}")
+
+
+@pytest.mark.parametrize("before, after", list(canon_pairs()))
+def test_every_canonicalization_pair_scores_one_both_ways(before, after):
+    assert score([after], before) == [1.0] and score([before], after) == [1.0]
+
+
+# Correct rewrites whose plans differ from the teacher's: they go through every variant.
+REWRITES = [
+    (TEACHER, COMPLETIONS[2]),
+    ('d = flights | filter dep_delay > 60 | aggregate n = count()\nanswer d.n',
+     'x = flights | derive late = case when dep_delay > 60 then 1 else 0 end | aggregate n = sum(late)\nanswer x.n'),
+    ('m = flights | filter origin == "JFK" | aggregate a = mean(air_time)\nanswer m.a',
+     'm = flights | filter origin == "JFK" and air_time is not null | aggregate s = sum(air_time), n = count()\n'
+     'r = m | derive a = s / n\nanswer r.a'),
+    ('t = flights | group origin aggregate d = max(distance) | sort d desc, origin | take 1\nanswer t.origin',
+     'b = flights | aggregate d = max(distance)\nt = flights | filter distance == b.d | group origin aggregate k = count() | sort origin | take 1\nanswer t.origin'),
+    ('a = flights | filter carrier == "UA" | aggregate m = mean(dep_delay)\nb = flights | filter carrier == "AA" | aggregate m = mean(dep_delay)\nanswer a.m > b.m',
+     'g = flights | filter carrier in ["UA", "AA"] | group carrier aggregate m = mean(dep_delay) | sort m desc | take 1\nanswer g.carrier == "UA"'),
+]
+
+
+@pytest.mark.parametrize("teacher, student", REWRITES, ids=["case-sum", "count-as-sum", "mean-as-ratio", "max-as-filter", "compare-as-rank"])
+def test_correct_rewrites_with_other_plans_score_one(teacher, student):
+    from verifier import rewards
+
+    engine = engine_for_tables(TABLES)
+    assert engine.run(teacher).plan.root != engine.run(extract_program(student)).plan.root  # the variants decide
+    assert score([student], teacher) == [1.0]
+    suite = next(s for (key, program), s in rewards._SUITES.items() if program == teacher)
+    assert suite.discriminating and suite.checks
+
+
+SCALAR_TASKS = [
+    'd = flights | filter dep_delay > 60 and origin in ["JFK", "LGA"] | aggregate n = count()\nanswer d.n',
+    't = flights | group carrier aggregate n = count() | sort n desc, carrier | take 1\nanswer t.carrier',
+    'a = flights | filter carrier == "UA" | aggregate m = mean(dep_delay)\nb = flights | filter carrier == "AA" | aggregate m = mean(dep_delay)\nanswer a.m > b.m',
+    'd = flights | filter origin == "EWR" | aggregate k = count_distinct(dest)\nanswer d.k',
+    'd = flights | aggregate m = median(distance)\nanswer d.m',
+]
+
+
+def literal(value) -> str:
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
+@pytest.mark.parametrize("teacher", SCALAR_TASKS)
+def test_literals_and_constants_dressed_as_data_score_zero(teacher):
+    value = json.loads(teacher_row(teacher)["answer"])["value"]
+    hacks = [f"answer {literal(value)}",
+             f"c = flights | take 1 | derive k = {literal(value)}\nanswer c.k",
+             f"c = flights | aggregate n = count() | derive k = {literal(value)}\nanswer c.k",
+             f"# the answer is {value}\nx = flights | filter dep_delay > -1000 | take 1 | select k = {literal(value)}\nanswer x.k"]
+    assert score(hacks, teacher) == [0.0] * len(hacks)
+    assert score(["```csvdsl\n" + teacher + "\n```"], teacher) == [1.0]
+
+
+def test_a_literal_list_scores_zero():
+    assert call(answer_reward, ['answer ["B6", "DL", "9E"]', 'c = flights | take 3 | derive k = "B6"\nanswer c.k']) == [0.0, 0.0]
+
+
+def test_variants_keep_schema_and_types_and_are_deterministic():
+    engine = engine_for_tables(TABLES)
+    first = variant_catalogs(engine.catalog, "key") + extremes(engine.catalog, "key")
+    again = variant_catalogs(engine.catalog, "key") + extremes(engine.catalog, "key")
+    original = engine.catalog["flights"]
+    for (kind, catalog), (_, same) in zip(first, again):
+        table = catalog["flights"]
+        assert table.schema == original.schema, kind
+        assert list(table.frame.dtypes) == list(original.frame.dtypes), kind
+        assert table.frame.equals(same["flights"].frame), kind
+        assert not table.frame.equals(original.frame), kind
+        whole = [c for c, k in original.schema.items() if k == "int"]
+        assert (table.frame[whole].dropna() % 1 == 0).all().all(), kind  # whole numbers stay whole
+    assert not variant_catalogs(engine.catalog, "other")[0][1]["flights"].frame.equals(first[0][1]["flights"].frame)
+
+
+# ---------------------------------------------------------------- conversations
+
+
+TWO_TURNS = [
+    {"role": "assistant", "content": "First the long delays.\n```csvdsl\nd = flights | filter dep_delay > 60 and origin in [\"JFK\", \"LGA\"]\n```"},
+    {"role": "user", "content": "bound d: 252 rows, 19 columns"},
+    {"role": "assistant", "content": "```csvdsl\ntop = d | group carrier aggregate n = count() | sort n desc | take 3\nanswer top.carrier\n```"},
+]
+
+
+def test_a_two_turn_solution_scores_one():
+    for reward in REWARDS:
+        assert call(reward, [TWO_TURNS]) == [1.0], reward.__name__
+
+
+def test_failed_turns_are_dropped_and_the_last_answer_counts():
+    conversation = [
+        {"role": "assistant", "content": "```csvdsl\nd = flights | filter dep_dely > 60\n```"},  # fails: nothing bound
+        {"role": "user", "content": "The program failed: ..."},
+        *TWO_TURNS,
+        {"role": "user", "content": "answer (list): ..."},
+        {"role": "assistant", "content": "```csvdsl\nd = flights | take 1\n```"},  # after the answer: no effect
+    ]
+    assert call(answer_reward, [conversation]) == [1.0]
+    wrong_last = TWO_TURNS + [{"role": "assistant", "content": "```csvdsl\nanswer d.carrier\n```"}]
+    assert call(answer_reward, [wrong_last]) == [0.0]
+
+
+def test_tool_calls_hold_programs():
+    def call_turn(program, as_text=False):
+        arguments = json.dumps({"program": program}) if as_text else {"program": program}
+        return {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "run", "arguments": arguments}}]}
+
+    conversation = [call_turn('d = flights | filter dep_delay > 60 and origin in ["JFK", "LGA"]'),
+                    {"role": "tool", "name": "run", "content": "bound d: 252 rows, 19 columns"},
+                    call_turn("top = d | group carrier aggregate n = count() | sort n desc | take 3\nanswer top.carrier", True)]
+    assert call(answer_reward, [conversation]) == [1.0]
+    assert call(format_reward, [conversation]) == [1.0]
+
+
+def test_format_reward_is_zero_for_what_is_not_a_program():
+    texts = ["gibberish", "flights", "The answer is 830.", "", "```csvdsl\n```"]
+    assert call(format_reward, texts) == [0.0] * len(texts)
+    assert format_reward(completions=texts) == [0.0] * len(texts)
+    assert call(format_reward, ["describe flights", "flights | take 3"]) == [0.5, 0.5]

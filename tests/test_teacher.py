@@ -209,7 +209,7 @@ def test_suspect_tasks_are_never_exported(tmp_path):
     with ScriptedServer(students(['x = people | aggregate n = count()\nanswer x.n'])) as server:
         solve(out, server, tmp_path)
     counts = export(out, tmp_path / "sft.jsonl", tmp_path / "rl.jsonl")
-    assert counts == {"records": 0, "sft": 0, "rl": 0, "review": 1}
+    assert {k: counts[k] for k in ("records", "sft", "rl", "review")} == {"records": 0, "sft": 0, "rl": 0, "review": 1}
     [review] = [json.loads(line) for line in (out / "review.jsonl").read_text().splitlines()]
     assert review["status"] == "suspect" and review["question"] == "How many people live in London?"
 

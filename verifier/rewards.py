@@ -180,8 +180,8 @@ def _suite(key: str, engine: Engine, teacher: str, reference: ProgramRun) -> _Su
         for extreme in (False, True):  # extreme variants only when no near one changes the answer
             for variant_key, variant in _variant_engines(key, engine, extreme):
                 run = _run(variant_key, variant, teacher, reference)
-                if isinstance(run, DslError) or run.answer is None:
-                    continue  # the teacher's program does not apply to this variant
+                if isinstance(run, DslError) or run.answer is None or _degenerate(run.answer):
+                    continue  # the teacher's program has nothing to say on this variant
                 checks.append((variant_key, variant, typed(run.answer)))
                 changed = changed or compare(original, run.answer).score < 1.0
             if changed:
@@ -190,6 +190,11 @@ def _suite(key: str, engine: Engine, teacher: str, reference: ProgramRun) -> _Su
         return _Suite(checks, changed)
 
     return _SUITES.remember((key, teacher), make)
+
+
+def _degenerate(value) -> bool:
+    """A null or an empty answer: what the generator rejects as a task's answer."""
+    return value.kind == "null" or (value.kind in ("list", "table") and len(value.value) == 0)
 
 
 def _reads_a_table(run: ProgramRun) -> bool:

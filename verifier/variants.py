@@ -4,9 +4,9 @@ variant; a literal, or a constant dressed up as data, does not.
 
 Variants are derived from the tables alone, with a seed taken from their content, so the
 same tables always give the same variants. Each kind changes a different thing an answer
-can depend on: which rows there are and the numbers themselves (``sample``: some rows,
-perturbed), the order of the numbers and the category labels (``mirror``: numbers
-reflected, labels swapped). These stay near the original (at least half the rows, the same
+can depend on: which rows there are, the numbers themselves and the category labels
+(``sample``: some rows, numbers perturbed, labels swapped), and the order of the numbers
+(``mirror``: numbers reflected, so every comparison turns around). These stay near the original (at least half the rows, the same
 value ranges) so that programs which agree on the original for the right reason keep
 agreeing. Farther variants (each column shuffled on its own; a few rows) are tried only for
 a task whose answer no near variant changes (``extremes``)."""
@@ -24,6 +24,7 @@ KINDS = ("sample", "mirror")  # near variants, tried for every task
 EXTREME_ROWS = (1, 2, 5)  # the extreme variants' row counts
 MAX_ROWS = 20_000  # a variant of a larger table starts from a sample of this many rows
 MAX_CATEGORIES = 200  # a text column with more distinct values is not a category: its values are kept
+CODE_VALUES = 12  # an int column with at most this many distinct values is a code (as the synthesizer's profile says)
 
 
 def seed_for(key: str) -> int:
@@ -80,12 +81,12 @@ def _shuffle(frame: pd.DataFrame, schema: dict, rng) -> pd.DataFrame:
 
 
 def _perturb(frame: pd.DataFrame, schema: dict, rng) -> pd.DataFrame:
-    """Numbers moved by up to a fifth of their spread (whole numbers stay whole), dates by up
-    to a month, and the rows reordered."""
+    """Numbers (not codes) moved by about a fifth of their spread (whole numbers stay whole),
+    dates by up to a month, and the rows reordered."""
     out = frame.iloc[rng.permutation(len(frame))].copy()
     for column, kind in schema.items():
         values = out[column]
-        if kind in ("int", "float"):
+        if kind in ("int", "float") and not _is_code(values, kind):
             spread = float(values.std()) if values.notna().sum() > 1 else 1.0
             noise = rng.normal(0.0, max(spread, 1.0) * 0.2, len(out))
             moved = values.to_numpy(dtype="float64") + noise
@@ -102,7 +103,7 @@ def _mirror(frame: pd.DataFrame, schema: dict, rng) -> pd.DataFrame:
     out = frame.copy()
     for column, kind in schema.items():
         values = out[column]
-        if kind in ("int", "float") and values.notna().any():
+        if kind in ("int", "float") and values.notna().any() and not _is_code(values, kind):
             low, high = values.min(), values.max()
             out[column] = _like(values, (low + high) - values.to_numpy(dtype="float64"))
     return out
@@ -114,7 +115,7 @@ def _swap(frame: pd.DataFrame, schema: dict, rng) -> pd.DataFrame:
     out = frame.copy()
     for column, kind in schema.items():
         values = out[column]
-        if kind == "string":
+        if kind == "string" or _is_code(values, kind):
             labels = pd.unique(values.dropna())
             if 2 <= len(labels) <= MAX_CATEGORIES:
                 shift = rng.integers(1, len(labels))  # a rotation of a random order: no label keeps its place
@@ -126,6 +127,13 @@ def _swap(frame: pd.DataFrame, schema: dict, rng) -> pd.DataFrame:
     return out
 
 
+def _is_code(values: pd.Series, kind: str) -> bool:
+    """Whole numbers with a few distinct values (engines, month) label groups rather than
+    measure: they are swapped like labels, not reflected (reflecting ``engines`` would swap
+    the groups and turn the comparison around twice)."""
+    return kind == "int" and values.nunique() <= CODE_VALUES
+
+
 def _like(original: pd.Series, values: np.ndarray) -> pd.Series:
     """New values in the original's dtype, its nulls kept."""
     series = pd.Series(values, index=original.index)
@@ -135,5 +143,5 @@ def _like(original: pd.Series, values: np.ndarray) -> pd.Series:
     return series.astype(original.dtype) if original.dtype.kind == "f" else series
 
 
-_VARIANTS = {"sample": lambda frame, schema, rng: _perturb(_sample(frame, schema, rng), schema, rng),
-             "mirror": lambda frame, schema, rng: _swap(_mirror(frame, schema, rng), schema, rng)}
+_VARIANTS = {"sample": lambda frame, schema, rng: _swap(_perturb(_sample(frame, schema, rng), schema, rng), schema, rng),
+             "mirror": _mirror}

@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from csvdsl.tables import TableInfo
+from csvdsl.tables.info import task_text
 
 
 @cache
@@ -25,14 +26,7 @@ def system_prompt() -> str:
 
 def user_prompt(question: str, tables: list[TableInfo], hint: str | None = None) -> str:
     """The question with the tables' names and shapes (and the hint, when given)."""
-    lines = ["Tables:"]
-    for table in tables:
-        columns = ", ".join(f"{c.name} ({c.type})" for c in table.columns)
-        lines.append(f"- {table.name}: {table.rows:,} rows; columns {columns}")
-    lines += ["", f"Question: {question}"]
-    if hint:
-        lines += ["", "Hint:", hint]
-    return "\n".join(lines)
+    return task_text(question, tables, hint)
 
 
 STUDENT_PROMPT_LIMIT = 1500  # characters: a student learns the language into its weights, not from the prompt
@@ -74,3 +68,13 @@ def _table_line(table: TableInfo, width: int) -> str:
             return f"{head} {', '.join(shown)} ... and {len(table.columns) - index} more"
         shown.append(item)
     return f"{head} {', '.join(shown)}"
+
+
+def environment_prompt(row: dict) -> list[dict]:
+    """An RL row's prompt for ``verifier.environment.CsvdslEnv``: the short system prompt in its
+    tool form (call ``run``), and an empty user message that the environment's ``reset`` fills
+    with the task (TRL appends what ``reset`` returns to the last message)."""
+    from verifier.environment import task_tables
+
+    return [{"role": "system", "content": student_system_prompt(task_tables(row["tables"]), tools=True)},
+            {"role": "user", "content": ""}]

@@ -105,6 +105,12 @@ def dataset_card(records: list[TaskRecord], counts: dict[str, int], paths: dict[
                        lengths=length_table(figures), **{f"{name}_path": path for name, path in paths.items()})
 
 
+def lengths_text(figures: dict) -> str:
+    """The lengths as the command prints them: one line per config."""
+    return "\n".join(f"{config} rows: " + "; ".join(f"{unit} median {f['median']:,}, max {f['max']:,}"
+                                                    for unit, f in units.items()) for config, units in figures.items())
+
+
 def length_table(figures: dict) -> str:
     """The lengths as a markdown table: median and max per config, in characters and tokens."""
     units = sorted({unit for per in figures.values() for unit in per})

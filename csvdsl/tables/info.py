@@ -62,3 +62,16 @@ def table_info(catalog: Catalog, name: str) -> TableInfo:
     path = str(Path(table.path).resolve())  # the job folder's records are read from anywhere
     return TableInfo(name=name, file=path, sha256=file_sha256(path), rows=len(table.frame),
                      columns=[ColumnInfo(name=c, type=k) for c, k in table.schema.items()])
+
+
+def task_text(question: str, tables: list[TableInfo], hint: str | None = None) -> str:
+    """A task as a model reads it: the tables' names, sizes and columns, the question, and the
+    hint when given (the user message of every conversation, and the environment's task)."""
+    lines = ["Tables:"]
+    for table in tables:
+        columns = ", ".join(f"{c.name} ({c.type})" for c in table.columns)
+        lines.append(f"- {table.name}: {table.rows:,} rows; columns {columns}")
+    lines += ["", f"Question: {question}"]
+    if hint:
+        lines += ["", "Hint:", hint]
+    return "\n".join(lines)
