@@ -243,3 +243,30 @@ def test_eval_of_generated_tasks_scores_against_the_teachers_answer(tmp_path):
     report = json.loads((out / "eval" / "m" / "eval.json").read_text())
     assert report["accuracy"] == 0.75 and list(report["by_source"]) == ["generated:synth"]
     assert report["by_source"]["generated:synth"]["official"]["name"] == "accuracy"
+
+
+def test_one_eval_of_a_model_per_folder_and_repair(tmp_path):
+    out = tmp_path / "wtq"
+    assert csvdsl("import", "wtq", str(WTQ), "--out", str(out)).returncode == 0
+    with ScriptedServer(scripted(EVALUEE), latency=0.5) as server:
+        argv = ["eval", str(out), "--model", "m", "--base-url", server.url, "--no-cache", "--concurrency", "1"]
+        first = subprocess.Popen([sys.executable, "-m", "csvdsl", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and not server.requests:
+                time.sleep(0.05)
+            second = csvdsl(*argv)
+            assert second.returncode == 1 and "is being written by another `csvdsl eval:m`" in second.stderr
+            assert first.wait(timeout=120) == 0
+        finally:
+            first.kill()
+        # A damaged line: a clear error, and --repair drops it (its attempt is made again).
+        attempts = out / "eval" / "m" / "attempts.jsonl"
+        kept = attempts.read_text().splitlines()
+        attempts.write_text("\n".join(kept[:2] + [kept[2][:40]] + kept[3:]) + "\n")  # line 3 cut short
+        damaged = csvdsl(*argv)
+        assert damaged.returncode == 1 and "line 3" in damaged.stderr and "--repair" in damaged.stderr
+        asked = len(server.requests)
+        repaired = csvdsl(*argv, "--repair")
+        assert repaired.returncode == 0, repaired.stderr
+        assert len(server.requests) == asked + 1 and len(lines(attempts)) == 4  # that attempt, made again

@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csvdsl.errors import DslError
+from csvdsl.pipeline.importers import import_tasks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 SOURCES = {
@@ -151,3 +156,28 @@ def test_stats_counts_tasks_by_source(tmp_path):
     done = csvdsl("stats", str(tmp_path / "out"), "--format", "json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sources"] == {"wtq:pristine-unseen-tables, no program yet": 4}
+
+
+@pytest.mark.parametrize("fmt, name", [("wtq", "x.tsv"), ("tabfact", "x.json"), ("dabench", "x-questions.jsonl"), ("jsonl", "x.jsonl")])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+                                 ["id", "question", "tables", "answer", "utterance", "context", "targetValue",
+                                  "file_name", "common_answers", "match", "hint"]), inner, max_size=4)),
+                max_size=4))
+def test_any_file_imports_or_is_a_clear_error(tmp_path, fmt, name, values):
+    """Whatever a dataset file holds, import either writes tasks or raises a DslError: never a traceback."""
+    source = tmp_path / name
+    if fmt == "wtq":
+        source.write_text("id\tutterance\tcontext\ttargetValue\n" + "".join(
+            "\t".join(str(v) for v in (value if isinstance(value, list) else [value])) + "\n" for value in values))
+    elif fmt == "tabfact":
+        source.write_text(json.dumps({str(i): v for i, v in enumerate(values)}))
+    else:
+        source.write_text("".join(json.dumps(v) + "\n" for v in values))
+        if fmt == "dabench":
+            (tmp_path / "x-labels.jsonl").write_text("".join(json.dumps(v) + "\n" for v in reversed(values)))
+    try:
+        import_tasks(fmt, source, tmp_path / "out")
+    except DslError as error:
+        assert error.code.startswith(("import-", "csv-", "table-")), error.code

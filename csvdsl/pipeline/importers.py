@@ -162,6 +162,9 @@ def _tabfact(source: Path, root: Path | None, out: Path, labels: Path | None) ->
         table = _converted(root / "data" / "all_csv" / table_file, out, name, dict(delimiter="#"))
         about = f' (the table "{caption}")' if caption else ""
         for index, (statement, label) in enumerate(zip(entry[0], entry[1])):
+            if not isinstance(statement, str) or label not in (0, 1):  # True and False are 1 and 0 too
+                raise _import_error("import-bad-format", f"{source}: statement {index} of {table_file} is not text "
+                                    "labelled 1 or 0", "labels are 1 (entailed) or 0 (refuted)", source)
             question = (f"Is this statement about the table{about} true or false? {statement.strip()}\n"
                         "Answer with true or false.")
             questions.append(Question(f"{table_file}/{index}", question, {name: table},
@@ -293,8 +296,12 @@ def import_tasks(fmt: str, source: Path, out: Path, root: Path | None = None, la
         raise _import_error("import-not-found", f"{source} does not exist",
                             f"give the {fmt} file itself (see docs/import-eval.md for the layouts)", source)
     out.mkdir(parents=True, exist_ok=True)
-    questions = READERS[fmt](source.resolve(), Path(root).resolve() if root else None, out.resolve(),
-                             Path(labels) if labels else None)
+    try:
+        questions = READERS[fmt](source.resolve(), Path(root).resolve() if root else None, out.resolve(),
+                                 Path(labels) if labels else None)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a field of the wrong kind, or missing
+        raise _import_error("import-bad-format", f"{source} does not have the {fmt} layout ({type(error).__name__}: {error})",
+                            "see docs/import-eval.md for each format's fields", source) from None
     if limit is not None:
         questions = questions[:limit]
     written = written_ids(out / TASKS)
