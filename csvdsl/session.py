@@ -10,7 +10,7 @@ from csvdsl.check import check
 from csvdsl.engine import Engine
 from csvdsl.errors import DslError, internal_error
 from csvdsl.limits import Deadline, Limits, hard_stop
-from csvdsl.program import parse_within_limits, table_types, too_deep
+from csvdsl.program import parse_within_limits, prepare, table_types, too_deep
 from csvdsl.render import render_text
 from planner.compile import Output, compile_program
 from planner.execute import Value
@@ -64,6 +64,7 @@ class Session:
         return observation
 
     def _run(self, text: str) -> Observation:
+        prepare()
         deadline = Deadline(self.limits.timeout)  # one deadline for every stage of the turn
         with hard_stop(deadline):  # interrupts a long step on the main thread (the REPL)
             return self._stages(text, deadline)

@@ -28,12 +28,13 @@ import warnings
 from csvdsl.engine import Engine
 from csvdsl.errors import DslError, ExecutionError, LimitError
 from csvdsl.limits import Limits, timeout_error
-from csvdsl.program import ProgramRun
+from csvdsl.program import ProgramRun, prepare
 from csvdsl.session import MAX_CHARS, MAX_ROWS, Observation, Session
 from planner.cache import LruDict
 from planner.execute import Execution, Value
 
 GRACE = 2.0  # seconds past the deadline before the child is killed
+STARTUP_TIMEOUT = 300.0  # seconds a new child may take to import and build the parser
 SHIPPED_ROWS = 10_000  # rows of a table value sent back to the parent (the rest is counted and hashed)
 _HEADER = struct.Struct("!Q")
 
@@ -46,6 +47,7 @@ class Worker:
         self.grace = grace
         self.restarts = 0  # children killed at a deadline or lost, and replaced
         self._process: subprocess.Popen | None = None
+        self._loaded: set[str] = set()  # tables keys the current child has loaded
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the API
@@ -54,7 +56,15 @@ class Worker:
         """Run a program over the tables (names to CSV paths); a ProgramRun whose execution
         holds the outputs only (no intermediate tables), or raises its ``DslError``."""
         limits = limits or self.limits
+        self.load(tables)
         return self.call(_run_program, dict(tables), text, limits, timeout=limits.timeout)
+
+    def load(self, tables: dict[str, str]) -> None:
+        """Load tables in the child (without a deadline: reading data is not the program's time)."""
+        key = json.dumps(dict(tables), sort_keys=True)
+        if key not in self._loaded:
+            self.call(_load, dict(tables))
+            self._loaded.add(key)
 
     def session(self, tables: dict[str, str], limits: Limits | None = None, max_rows: int = MAX_ROWS,
                 max_chars: int = MAX_CHARS) -> "WorkerSession":
@@ -111,9 +121,18 @@ class Worker:
     # ------------------------------------------------------------------ the child process
 
     def _ensure(self) -> subprocess.Popen:
+        """The child, started if needed; it says it is ready once its imports and the parser are
+        built, so no deadline counts a child's start."""
         if self._process is None or self._process.poll() is not None:
+            self._loaded.clear()
             self._process = subprocess.Popen([sys.executable, "-m", "csvdsl.worker"], stdin=subprocess.PIPE,
                                              stdout=subprocess.PIPE, env=_child_environment())
+            try:
+                _read(self._process.stdout, STARTUP_TIMEOUT)
+            except (TimeoutError, EOFError, OSError):
+                self._kill()
+                raise LimitError("worker-lost", "the program worker process did not start",
+                                 hint="check that `python -m csvdsl.worker` runs in this environment") from None
         return self._process
 
     def _kill(self) -> int | None:
@@ -144,6 +163,7 @@ class WorkerSession:
 
     def run(self, text: str) -> Observation:
         try:
+            self.worker.load(self.tables)
             observation, self.bindings = self.worker.call(
                 _session_turn, self.tables, self.limits, self.max_rows, self.max_chars, self.bindings, text,
                 timeout=self.limits.timeout)
@@ -169,6 +189,10 @@ def child_engine(tables: dict[str, str]) -> Engine:
     """The child's Engine for a set of tables (names to CSV paths), loaded on first use."""
     key = json.dumps(tables, sort_keys=True)
     return _ENGINES.remember(key, lambda: Engine(tables))
+
+
+def _load(tables) -> None:
+    child_engine(tables)
 
 
 def _run_program(tables, text, limits):
@@ -250,6 +274,8 @@ def _serve() -> None:
     warnings.simplefilter("ignore")  # pandas' performance warnings are not the parent's business
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing a call prints may corrupt the replies
+    prepare()
+    _write(sink, b"ready")
     while True:
         try:
             request = _read(source, None)

@@ -77,7 +77,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
         if attrs["op"] != "source":  # the tables are loaded already; results are what a program adds
             budget.hold(nid, cached, attrs)
         if kept is not None:
-            for source in attrs["inputs"]:
+            for source in set(attrs["inputs"]):  # a self-join reads one input twice
                 if last_use.get(source) == position and source not in kept:
                     del frames[source]  # its last consumer has run
                     budget.release(source)

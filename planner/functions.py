@@ -258,9 +258,8 @@ def _group_sums(codes, count, *columns):
 def _centered(codes, count, x, valid):
     """(values per group, x minus its group's mean), invalid rows counted as 0."""
     n, total = _group_sums(codes, count, valid.astype(float), np.where(valid, x, 0.0))
-    with np.errstate(all="ignore"):
-        mean = total / n
-    return n, np.where(valid, x - mean[codes], 0.0)
+    with np.errstate(all="ignore"):  # an empty group's mean, inf - inf: NaN, as pandas gives
+        return n, np.where(valid, x - (total / n)[codes], 0.0)
 
 
 def _mode_grouped(gb, cols, consts):
