@@ -4,12 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TABLES := $(foreach f,$(wildcard examples/data/*.csv),--csv $(f))
 
-.PHONY: demo test bench clean
+# The training smoke test (tests/test_train_smoke.py) runs TRL on CPU: torch is installed first,
+# pinned to a CPU build, so that trl does not pull a CUDA one.
+TORCH ?= torch==2.13.0
+
+.PHONY: demo test train-smoke bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q '$(TORCH)'
+	$(BIN)/python -m pip install -q -e '.[test,train]'
 	touch $@
 
 # The main job on the bundled tables: generate tasks with the built-in teacher, then export
@@ -21,6 +26,10 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
+
+# The three examples (SFT, GRPO, GRPO with the environment) on a tiny model; part of `make test` too.
+train-smoke: $(BIN)/.installed
+	$(BIN)/python -m pytest -q tests/test_train_smoke.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py
