@@ -60,3 +60,14 @@ def test_ask_errors_are_messages_not_tracebacks(tmp_path):
     assert done.returncode == 1 and "[model-unreachable]" in done.stderr and "Traceback" not in done.stderr
     done = ask("How many?", "--model", "m")
     assert done.returncode == 2
+
+
+def test_ask_prints_model_prose_as_text_with_options_anywhere(tmp_path):
+    hostile = "Closing [/] and [bold red]loud[/bold red] \x1b[2Jcleared?\n```csvdsl\nn = people | aggregate n = count()\nanswer n.n\n```"
+    with ScriptedServer([hostile]) as server:
+        # The options come between the CSV and the question, as people write them.
+        done = ask(PEOPLE, "--model", "m", "--base-url", server.url, "How many people?", "--no-cache")
+    assert done.returncode == 0, done.stderr
+    assert "Closing [/] and [bold red]loud[/bold red]" in done.stdout  # markup printed as text
+    assert "\x1b[2J" not in done.stdout and "\\x1b[2J" in done.stdout
+    assert "answer (number): 6" in done.stdout and "Traceback" not in done.stderr

@@ -4,6 +4,7 @@ canonical plan and the plan as written, and never raise anything but a DslError.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -95,3 +96,16 @@ def test_the_oracle_agrees_with_every_semantics_fixture(path):
     answer = run.plan.node(run.plan.root)["schema"]
     theirs = fuzz.oracle_answer(run_oracle(run.plan, {n: catalog[n].frame for n in catalog.names()}), answer)
     assert compare({**to_json(run.answer), "ordered": run.answer.ordered}, theirs, fuzz.TOLERANCE).score == 1.0
+
+
+def test_an_internal_error_fails_the_campaign_with_a_reproducer(tmp_path, monkeypatch):
+    from csvdsl.errors import ExecutionError
+
+    def broken(*args, **kwargs):
+        raise ExecutionError("internal", "group failed: ValueError: a bug")
+
+    monkeypatch.setattr(fuzz, "_ours", broken)
+    lines = []
+    assert fuzz.campaign(5, None, 0, tmp_path / "found", report=lines.append) == 1
+    assert (tmp_path / "found" / "program.dsl").exists()
+    assert "internal error" in json.loads((tmp_path / "found" / "results.json").read_text())["what"]

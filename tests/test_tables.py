@@ -525,3 +525,62 @@ def test_big_integers_with_nulls_stay_text(tmp_path):
     table = read_table(path)
     assert table.schema["id"] == "string"
     assert table.frame["id"].iloc[0] == "9007199254740993"
+
+
+# --------------------------------------------------------------------------- issue 15 and 14.9
+
+
+def test_a_two_megabyte_field_and_a_long_header_are_read(tmp_path):
+    field = "x" * 2_000_000
+    table = read_table(write(tmp_path, f'a,b\n1,"{field}"\n2,y\n'))
+    assert table.frame["b"].tolist() == [field, "y"]
+    header = "h" * 1_200_000
+    table = read_table(write(tmp_path, f"a,{header}\n1,2\n", "wide.csv"))
+    assert list(table.frame.columns) == ["a", header] and table.frame[header].tolist() == [2]
+
+
+def test_backslash_escaped_quotes_are_read(tmp_path):
+    table = read_table(write(tmp_path, 'a,b\n1,"say \\"hi\\", ok"\n2,plain\n'))
+    assert table.frame["b"].tolist() == ['say "hi", ok', "plain"]
+
+
+def test_a_backslash_before_a_quote_is_named_in_the_ragged_row_hint(tmp_path):
+    # The file doubles quotes elsewhere, so a backslash is not an escape in it.
+    error = data_error(write(tmp_path, 'a,b\n1,"say \\"hi\\", ok"\n2,"x ""y"""\n'))
+    assert error.code == "csv-ragged" and error.line == 2 and "backslash before a quote" in error.hint
+
+
+def test_a_partly_utf8_file_is_refused_with_the_line(tmp_path):
+    path = write(tmp_path, "name,n\nJosé,1\n".encode() + "María,2\n".encode("latin-1"))
+    error = data_error(path)
+    assert error.code == "csv-encoding" and error.line == 3 and "partly UTF-8" in error.message
+    assert read_table(write(tmp_path, "name\nMaría\n".encode("latin-1"), "latin.csv")).frame["name"].tolist() == ["María"]
+
+
+def test_a_pipe_without_a_writer_is_empty_and_a_device_is_refused(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    assert data_error(fifo).code == "csv-empty" and time.monotonic() - started < 5
+    assert data_error(Path("/dev/zero")).code == "csv-not-a-file"
+
+
+def test_a_pipe_with_a_writer_is_read(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    def write_pipe():
+        with open(fifo, "w") as sink:
+            sink.write("a\n1\n2\n")
+
+    writer = threading.Thread(target=write_pipe)
+    writer.start()
+    time.sleep(0.2)  # the writer opens first, as a shell's <(...) does
+    table = read_table(fifo)
+    writer.join()
+    assert table.frame["a"].tolist() == [1, 2]

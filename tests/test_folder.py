@@ -1,0 +1,159 @@
+"""One writer per folder, remembered arguments, damaged lines, duplicate ids and changed tables,
+tested as a user meets them (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csvdsl.errors import DataError
+from csvdsl.pipeline.export import export
+from csvdsl.pipeline.folder import FolderBusy, folder_lock, remember
+from csvdsl.pipeline.jsonl import drop_damaged, rows
+from csvdsl.pipeline.merge import merge
+from csvdsl.tables.verify import check_table_file, current_sha256
+
+ROOT = Path(__file__).resolve().parent.parent
+PENGUINS = ROOT / "examples" / "data" / "penguins.csv"
+
+
+def csvdsl(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "csvdsl", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, **kwargs)
+
+
+def finish(process) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=300)
+    return process.returncode, out, err
+
+
+def ids(path: Path) -> list[str]:
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+def test_two_concurrent_generate_runs_leave_no_duplicate_ids(tmp_path):
+    out = tmp_path / "job"
+    first = csvdsl("generate", PENGUINS, "--out", out, "--per-table", "25", "--quiet")
+    second = csvdsl("generate", PENGUINS, "--out", out, "--per-table", "25", "--quiet")
+    results = [finish(first), finish(second)]
+    written = ids(out / "tasks.jsonl")
+    assert len(written) == len(set(written)) == 25
+    refused = [r for r in results if r[0] != 0]
+    for code, _, err in refused:  # the one that found the folder busy says whose it is
+        assert code == 1 and "[folder-busy]" in err and str(out) in err and "process" in err
+    # Once the first is done, the second can resume: nothing is written twice.
+    assert finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "25", "--quiet"))[0] == 0
+    assert len(ids(out / "tasks.jsonl")) == 25
+
+
+def test_the_lock_names_the_holder_and_is_released(tmp_path):
+    with folder_lock(tmp_path, "generate"):
+        holder = csvdsl("generate", PENGUINS, "--out", tmp_path, "--per-table", "1", "--quiet")
+        code, _, err = finish(holder)
+        assert code == 1 and f"process {os.getpid()}" in err
+    with folder_lock(tmp_path, "generate"):
+        pass  # released when the block ended
+
+
+def test_a_folder_refuses_other_arguments_unless_forced(tmp_path):
+    remember(tmp_path, "generate", {"seed": 0, "tables": {"t": "abc"}})
+    remember(tmp_path, "generate", {"seed": 0, "tables": {"t": "abc"}})  # the same: a resume
+    with pytest.raises(DataError) as caught:
+        remember(tmp_path, "generate", {"seed": 1, "tables": {"t": "abc"}})
+    assert caught.value.code == "folder-arguments" and "seed: 0 before, 1 now" in caught.value.message
+    remember(tmp_path, "generate", {"seed": 1, "tables": {"t": "abc"}}, force=True)
+    assert json.loads((tmp_path / "job.json").read_text())["generate"]["seed"] == 1
+
+
+def test_generate_with_another_seed_is_refused_then_forced(tmp_path):
+    out = tmp_path / "job"
+    assert finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "2", "--quiet"))[0] == 0
+    code, _, err = finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "2", "--quiet", "--seed", "7"))
+    assert code == 1 and "[folder-arguments]" in err and "--force" in err
+    assert finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "2", "--quiet", "--seed", "7", "--force"))[0] == 0
+
+
+def test_a_damaged_middle_line_is_reported_and_repaired(tmp_path):
+    out = tmp_path / "job"
+    assert finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "6", "--quiet"))[0] == 0
+    before = ids(out / "tasks.jsonl")
+    lines = (out / "tasks.jsonl").read_text().splitlines(keepends=True)
+    lines[2] = lines[2][:40] + "\n"
+    (out / "tasks.jsonl").write_text("".join(lines))
+    code, _, err = finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "6", "--quiet"))
+    assert code == 1 and "[jsonl-damaged]" in err and "line 3 of" in err and "tasks.jsonl" in err and "--repair" in err
+    assert "Traceback" not in err
+    code, _, err = finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "6", "--quiet", "--repair"))
+    assert code == 0 and "dropped 1 damaged line" in err
+    assert sorted(ids(out / "tasks.jsonl")) == sorted(before)  # the dropped task was made again
+
+
+def test_drop_damaged_keeps_every_good_line(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": \n[1, 2]\n\xff\xfe\n{"a": 2}\n{"a": 3')
+    with pytest.raises(DataError) as caught:
+        list(rows(path))
+    assert caught.value.code == "jsonl-damaged" and caught.value.line == 2
+    assert drop_damaged(path) == 3
+    assert [r["a"] for r in rows(path)] == [1, 2]
+
+
+def _task_folder(tmp_path: Path) -> Path:
+    out = tmp_path / "job"
+    assert finish(csvdsl("generate", PENGUINS, "--out", out, "--per-table", "3", "--quiet"))[0] == 0
+    return out
+
+
+def test_export_and_merge_keep_a_repeated_id_once_and_count_it(tmp_path):
+    out = _task_folder(tmp_path)
+    tasks = out / "tasks.jsonl"
+    lines = tasks.read_text().splitlines(keepends=True)
+    tasks.write_text("".join(lines + lines[:2]))  # what two writers once left behind
+    counts = export(out, sft=tmp_path / "sft.jsonl")
+    assert counts["records"] == 3 and counts["duplicates"] == 2
+    assert len(ids(tmp_path / "sft.jsonl")) == 3
+    merged = merge(tmp_path / "merged", [out])
+    assert merged["tasks.jsonl"] == 3 and merged["duplicates"] == 2
+
+
+def test_a_changed_table_is_caught_with_both_hashes(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a\n1\n")
+    recorded = current_sha256(str(table))
+    check_table_file("t", str(table), recorded)
+    table.write_text("a\n2\n")
+    with pytest.raises(DataError) as caught:
+        check_table_file("t", str(table), recorded)
+    message = caught.value.message
+    assert caught.value.code == "table-changed" and "`t`" in message and recorded in message
+    assert current_sha256(str(table)) in message
+
+
+def test_solve_checks_the_tables_before_running_a_student(tmp_path):
+    from csvdsl.pipeline.records import TaskRecord
+    from csvdsl.pipeline.students import Tables
+
+    table = tmp_path / "penguins.csv"
+    table.write_bytes(PENGUINS.read_bytes())
+    out = tmp_path / "job"
+    assert finish(csvdsl("generate", table, "--out", out, "--per-table", "1", "--quiet"))[0] == 0
+    record = TaskRecord.model_validate(next(rows(out / "tasks.jsonl")))
+    tables = Tables()
+    try:
+        assert tables.paths(record.tables) == {"penguins": str(table.resolve())}
+        table.write_bytes(PENGUINS.read_bytes().replace(b"Adelie", b"Adelia", 1))
+        tables.checked.clear()
+        with pytest.raises(DataError) as caught:
+            tables.session(record.tables)
+        assert caught.value.code == "table-changed"
+    finally:
+        tables.close()
+
+
+def test_folder_busy_is_a_data_error():
+    assert issubclass(FolderBusy, DataError)
