@@ -272,40 +272,28 @@ def _solve(args) -> int:
 
 
 def _import(args) -> int:
-    from csvdsl.pipeline.folder import folder_lock
     from csvdsl.pipeline.importers import import_tasks, print_import
 
     out = Path(args.out)
-    with folder_lock(out, "import"):  # one importer appends to a folder's tasks at a time
-        summary = import_tasks(args.format_name, Path(args.source), out, args.root, args.labels, args.limit)
+    summary = import_tasks(args.format_name, Path(args.source), out, args.root, args.labels, args.limit)
     print(print_import(summary, args.format_name, out))
     return EXIT_OK
 
 
 def _eval(args) -> int:
-    import asyncio
-
-    from csvdsl.pipeline.evaluation import ATTEMPTS, eval_dir, plot, report_table, run_eval, summarize, write_report
+    from csvdsl.pipeline.evaluation import ATTEMPTS, eval_dir, evaluate, plot, report_table
 
     directory = _task_dir(args.directory)
     # One evaluation of a model per folder at a time; --samples may grow on a resume, the rest may not change.
-    arguments = {"max_turns": args.max_turns, "token_budget": args.token_budget}
-    with _job(directory, f"eval:{args.model}", arguments, args, (eval_dir(directory, args.model) / ATTEMPTS,)):
+    with _job(directory, f"eval:{args.model}", {"max_turns": args.max_turns, "token_budget": args.token_budget}, args,
+              (eval_dir(directory, args.model) / ATTEMPTS,)):
         client = model_client(args, cache=directory / "cache")
         try:
-            out = asyncio.run(run_eval(directory, client, args.samples, args.max_turns, args.token_budget))
+            figures = evaluate(directory, client, args.samples, args.max_turns, args.token_budget)
         finally:
             _record_usage(directory, "eval", client)
-        figures = summarize(directory, client.model, args.samples, client.prices)
-        write_report(directory, figures)
     print(report_table(figures), end="")
-    print(f"written to {out / 'eval.json'} and {out / 'eval.md'}", file=sys.stderr)
-    if args.plot:
-        try:
-            plot(figures, Path(args.plot))
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'csvdsl[plot]'") from None
-        print(f"plot written to {args.plot}", file=sys.stderr)
+    _plot(plot, figures, args.plot)
     return EXIT_OK
 
 
@@ -353,13 +341,19 @@ def _stats(args) -> int:
         print(json.dumps(figures, indent=2))
     else:
         print_stats(figures)
-    if args.plot:
-        try:
-            plot(figures, Path(args.plot))
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'csvdsl[plot]'") from None
-        print(f"plot written to {args.plot}", file=sys.stderr)
+    _plot(plot, figures, args.plot)
     return EXIT_OK
+
+
+def _plot(draw, figures: dict, path: str | None) -> None:
+    """``--plot FILE.png``: ``draw(figures, path)`` when asked for (matplotlib is optional)."""
+    if not path:
+        return
+    try:
+        draw(figures, Path(path))
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'csvdsl[plot]'") from None
+    print(f"plot written to {path}", file=sys.stderr)
 
 
 def _fuzz(args) -> int:
@@ -557,9 +551,8 @@ def _parser() -> argparse.ArgumentParser:
     solve.set_defaults(command=_solve, format="text")
 
     importer = subs.add_parser("import", help="questions with gold answers from WikiTableQuestions, TabFact, DABench or JSONL, as tasks")
-    importer.add_argument("format_name", choices=["wtq", "tabfact", "dabench", "jsonl"], metavar="FORMAT",
-                          help="wtq (a data/*.tsv), tabfact (a collected_data/*.json), dabench (a *-questions.jsonl), "
-                               "jsonl ({question, tables, answer, hint?} per line)")
+    importer.add_argument("format_name", choices=["wtq", "tabfact", "dabench", "jsonl"], metavar="FORMAT", help="wtq, tabfact, "
+                          "dabench or jsonl ({question, tables, answer, hint?} a line); layouts: docs/import-eval.md")
     importer.add_argument("source", metavar="SOURCE", help="the dataset file")
     importer.add_argument("--out", required=True, metavar="DIR", help="where tasks.jsonl goes (appended; a re-import adds nothing twice)")
     importer.add_argument("--root", metavar="DIR", help="where tables are found (default: as in the format's official layout)")

@@ -75,6 +75,16 @@ async def run_eval(directory: Path, client: ModelClient, samples: int = 1, max_t
     return out
 
 
+def evaluate(directory: Path, client: ModelClient, samples: int = 1, max_turns: int = 6,
+             token_budget: int | None = None) -> dict:
+    """``csvdsl eval``: the missing attempts made, then the figures from every attempt on disk,
+    written to ``eval.json`` and ``eval.md``; returns the figures."""
+    asyncio.run(run_eval(directory, client, samples, max_turns, token_budget))
+    figures = summarize(directory, client.model, samples, client.prices)
+    write_report(directory, figures)
+    return figures
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """The unbiased estimator of pass@k from n samples with c correct (Chen et al., 2021)."""
     if n - c < k:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from csvdsl.errors import DataError, DslError
 from csvdsl.models.prompts import system_prompt, user_prompt
+from csvdsl.pipeline.folder import folder_lock
 from csvdsl.pipeline.generate import written_ids
 from csvdsl.pipeline.jsonl import append_line
 from csvdsl.pipeline.records import TASKS, Difficulty, Gold, Message, Origin, TaskRecord
@@ -291,11 +292,15 @@ def import_tasks(fmt: str, source: Path, out: Path, root: Path | None = None, la
                  limit: int | None = None) -> ImportSummary:
     """Append the questions of ``source`` to ``out/tasks.jsonl`` as gold tasks (skipping those
     already there); the tasks whose tables cannot be read go to ``out/import-problems.jsonl``."""
-    source = Path(source)
+    source, out = Path(source), Path(out)
     if not source.is_file():
         raise _import_error("import-not-found", f"{source} does not exist",
                             f"give the {fmt} file itself (see docs/import-eval.md for the layouts)", source)
-    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out, "import"):  # one importer appends to a folder's tasks at a time
+        return _import(fmt, source, out, root, labels, limit)
+
+
+def _import(fmt: str, source: Path, out: Path, root: Path | None, labels: Path | None, limit: int | None) -> ImportSummary:
     try:
         questions = READERS[fmt](source.resolve(), Path(root).resolve() if root else None, out.resolve(),
                                  Path(labels) if labels else None)
