@@ -225,6 +225,7 @@ def plot(figures: dict, path: Path) -> None:
     ks = list(figures["pass_at_k"])
     axes[2].plot([int(k) for k in ks], [100 * figures["pass_at_k"][k] for k in ks], marker="o")
     axes[2].set_ylim(0, 100)
+    axes[2].set_xticks([int(k) for k in ks])
     axes[2].set_title("pass@k (%)")
     axes[2].set_xlabel("k")
     figure.suptitle(f"{figures['model']}: {figures['tasks']} tasks, accuracy {_percent(figures['accuracy'])}")
