@@ -145,7 +145,7 @@ def _converted(path: Path, out: Path, name: str, dialect: dict) -> Path:
 
 
 def _tabfact(source: Path, root: Path | None, out: Path, labels: Path | None) -> list[Question]:
-    """``collected_data/*.json`` (or ``tokenized_data/``): table file -> [statements, labels
+    """``collected_data/*.json`` (or a file of that shape): table file -> [statements, labels
     (1 entailed, 0 refuted), caption]; tables in ``data/all_csv``, ``#``-separated."""
     root = root or source.parent.parent
     data = _json(source)
