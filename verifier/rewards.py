@@ -303,14 +303,28 @@ def _hook_score(completion, teacher, tables) -> float:
         return 0.0 if student is None else 1.0
 
     def score():
-        engine = engine_for_tables(tables)  # the plans are known: frames come back from the Engine's cache
-        ours, theirs = engine.execute(reference.plan).frames, engine.execute(student.plan).frames
+        engine = engine_for_tables(tables)
+        ours, theirs = _frames(engine, reference.plan), _frames(engine, student.plan)
         # A hook only appears in a table of as many rows: the others need no fingerprint.
         sizes = {_height(frame) for frame in ours.values()}
         theirs = {node: frame for node, frame in theirs.items() if _height(frame) in sizes}
         return hook_coverage(reference.plan, ours, student.plan, theirs, fingerprints_for(engine)).coverage
 
     return _HOOKS.remember((_tables_key(tables), _identity(reference), _identity(student)), score)
+
+
+def _frames(engine: Engine, plan) -> dict:
+    """The intermediate results of a plan that has run: from the Engine's cache (no execution,
+    no accounting again), or by executing it when one was evicted."""
+    frames = {}
+    for node in plan.needed():
+        if plan.node(node)["op"] in ("source", "answer"):
+            continue  # never hooks
+        frame = engine.cache.get(node) if engine.cache is not None else None
+        if frame is None:
+            return engine.execute(plan).frames
+        frames[node] = frame
+    return frames
 
 
 def _height(result) -> int | None:

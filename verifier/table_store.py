@@ -80,7 +80,7 @@ def _find(name: str, ref) -> str:
         "table-not-found", f"table {name!r} (sha256 {ref[:16]}...) is in no dataset: searched "
         + (searched or "nothing, since no dataset was registered"),
         hint="call verifier.rewards.use_dataset(PATH_OR_REPO) with the folder `csvdsl export` wrote (or its Hub repo) "
-             "before training")
+             "before training", file="dataset")
 
 
 def _load(text: str, cache: Path) -> _Source:
