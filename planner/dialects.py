@@ -41,7 +41,7 @@ def plan_queries(plan: Plan) -> list[tuple[str | None, str]]:
 def _answer_query(plan: Plan, attrs, expr, answer) -> str:
     if answer.kind in ("table", "list"):
         node = attrs["inputs"][expr.index]
-        return _rows_query(plan, node, [expr.column] if answer.kind == "list" else None)
+        return _rows_query(plan, node, [expr.column] if answer.kind == "list" else answer.table.names)
     return answer_sql(plan, expr)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +64,7 @@ class DuckDBBackend:
         self._lock = threading.RLock()
         self._registered: dict[str, pd.DataFrame] = {}  # node id -> pandas result registered under relation(id)
         self._memory_limit = None
+        self._loaded_bytes = 0
         for name, frame in tables.items():
             self.add(name, frame)
 
@@ -75,6 +78,7 @@ class DuckDBBackend:
             finally:
                 self.connection.unregister("__csvdsl_load")
             self.tables[name] = frame
+            self._loaded_bytes = sum(frame_bytes(f) for f in self.tables.values())
             for nid in list(self._registered):  # results of the old table are stale
                 self.connection.unregister(relation(nid))
             self._registered.clear()
@@ -103,8 +107,7 @@ class DuckDBBackend:
 
     def _bound_memory(self, limits: Limits) -> None:
         # The loaded tables are not the program's: its bound comes on top of them (as on pandas).
-        loaded = sum(frame_bytes(f) for f in self.tables.values())
-        wanted = None if limits.max_bytes is None else loaded + limits.max_bytes
+        wanted = None if limits.max_bytes is None else self._loaded_bytes + limits.max_bytes
         if wanted != self._memory_limit:
             setting = f"'{wanted}B'" if wanted is not None else "'80%'"
             self.connection.execute(f"SET memory_limit = {setting}")
@@ -129,20 +132,48 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
 
 
-@contextmanager
-def _interrupt_at(connection, deadline: Deadline):
-    """Interrupt the running query once the deadline has passed (works from any thread)."""
-    remaining = deadline.remaining()
-    if remaining is None:
-        yield
-        return
-    timer = threading.Timer(max(remaining, 0.0), connection.interrupt)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
+class _Watchdog:
+    """One thread for every connection: it interrupts a connection's running query once that
+    connection's deadline passes (a timer thread per query would cost milliseconds to start)."""
+
+    def __init__(self):
+        self._ends: dict[int, tuple[float, weakref.ref]] = {}
+        self._wake = threading.Condition()
+        self._thread = None
+
+    @contextmanager
+    def until(self, connection, deadline: Deadline):
+        if deadline.end is None:
+            yield
+            return
+        key = id(connection)
+        with self._wake:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="csvdsl-duckdb-deadline", daemon=True)
+                self._thread.start()
+            self._ends[key] = (deadline.end, weakref.ref(connection))
+            self._wake.notify()
+        try:
+            yield
+        finally:
+            with self._wake:
+                self._ends.pop(key, None)
+
+    def _watch(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                for key, (end, connection) in list(self._ends.items()):
+                    if end <= now:
+                        del self._ends[key]
+                        alive = connection()
+                        if alive is not None:
+                            alive.interrupt()
+                soonest = min((end for end, _ in self._ends.values()), default=None)
+                self._wake.wait(None if soonest is None else max(soonest - now, 0.001))
+
+
+_WATCHDOG = _Watchdog()
 
 
 class _Run:
@@ -164,7 +195,7 @@ class _Run:
             yield
             return
         deadline = deadline or Deadline(self.limits.timeout)
-        with self.backend._lock, _interrupt_at(self.backend.connection, deadline):
+        with self.backend._lock, _WATCHDOG.until(self.backend.connection, deadline):
             self._active, saved, self.deadline = True, self.deadline, deadline
             try:
                 yield

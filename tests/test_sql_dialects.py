@@ -90,7 +90,9 @@ def test_plan_format_sql_from_the_command_line(tmp_path):
     connection = duckdb.connect()
     connection.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 1, 0), ('b', 2, 1), ('a', 3, 2)) v(g, x, __rn)")
     assert connection.execute(default.stdout).fetchall() == [("a",), ("b",)]
-    wrong = _cli("plan", "-e", program, "--csv", str(tmp_path / "t.csv"), "--dialect", "spark")
+    implied = _cli("plan", "-e", program, "--csv", str(tmp_path / "t.csv"), "--dialect", "trino")
+    assert implied.returncode == 0 and implied.stdout.startswith("WITH")
+    wrong = _cli("plan", "-e", program, "--csv", str(tmp_path / "t.csv"), "--format", "json", "--dialect", "spark")
     assert wrong.returncode == 2 and "--format sql" in wrong.stderr
     uncovered = _cli("plan", "-e", "m = t | aggregate m = mode(x)\nanswer m.m", "--csv", str(tmp_path / "t.csv"), "--format", "sql")
     assert uncovered.returncode == 1 and "sql-unsupported" in uncovered.stderr and "mode" in uncovered.stderr

@@ -1,0 +1,301 @@
+"""The two engines (pandas, DuckDB) against their peers, all in one run:
+
+1. every acceptance program (tests/fixtures/acceptance) on flights (336,776 rows), with
+   hand-written DuckDB SQL and Polars doing the same work; geometric-mean ratios;
+2. reading flights.csv: csvdsl's Catalog against pandas (C and pyarrow engines), Polars, DuckDB;
+3. rewards: completions a second on 10,000 and 336,776 rows with each engine;
+4. the REPL's time to its first prompt on a generated CSV, against DuckDB reading the file.
+
+    python benchmarks/bench_engines.py [DIR] [--repl-mb 1024] [--quick]
+
+The default REPL file is 64 MB, so the run takes a few minutes; ``--repl-mb 1024`` is the 1 GB case."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from common import flights_csvs
+
+from csvdsl.engine import Engine, default_backend
+from csvdsl.program import plan_program
+from csvdsl.render import to_json
+from csvdsl.tables import Catalog
+from verifier import rewards
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCEPTANCE = sorted((ROOT / "tests" / "fixtures" / "acceptance").glob("*.dsl"))
+
+# The same work as each acceptance program, written by hand for DuckDB (same tables, same storage).
+SQL = {
+    "above_average_delay": "SELECT count(*) FROM flights WHERE dep_delay > (SELECT avg(dep_delay) FROM flights)",
+    "best_airline_join": """SELECT a.name FROM (SELECT carrier, avg(arr_delay) AS m FROM flights WHERE arr_delay IS NOT NULL
+        GROUP BY carrier) f JOIN airlines a USING (carrier) ORDER BY m LIMIT 1""",
+    "busiest_months_rank": """SELECT month, n FROM (SELECT month, count(*) AS n, rank() OVER (ORDER BY count(*) DESC) AS r
+        FROM flights GROUP BY month) WHERE r <= 2 ORDER BY month""",
+    "busiest_weekday_ewr": """SELECT dayname(time_hour) AS dow, count(*) AS n FROM flights WHERE origin = 'EWR'
+        GROUP BY dow ORDER BY n DESC LIMIT 1""",
+    "delay_statistics": """SELECT round(r, 2) FROM (SELECT corr(dep_delay, arr_delay) AS r, median(air_time) AS med,
+        quantile_cont(distance, 0.9) AS q FROM flights)""",
+    "summer_vs_rest": """SELECT avg(CASE WHEN month IN (6, 7, 8) THEN dep_delay END)
+        > avg(CASE WHEN month NOT IN (6, 7, 8) THEN dep_delay END) FROM flights""",
+    "top_delayed_carriers": """SELECT carrier FROM (SELECT carrier, count(*) AS n, avg(dep_delay) AS avg_delay FROM flights
+        WHERE dep_delay > 60 AND origin IN ('JFK', 'LGA') GROUP BY carrier) ORDER BY n DESC, carrier LIMIT 3""",
+}
+
+
+def polars_queries(pl, flights, airlines):
+    """The same work in Polars (lazy, collected), answers as plain Python values."""
+    f, col = flights.lazy(), pl.col
+    return {
+        "above_average_delay": lambda: f.filter(col("dep_delay") > col("dep_delay").mean()).select(pl.len()).collect().item(),
+        "best_airline_join": lambda: (f.filter(col("arr_delay").is_not_null()).group_by("carrier")
+                                      .agg(m=col("arr_delay").mean()).join(airlines.lazy(), on="carrier")
+                                      .sort("m").head(1).collect()["name"].item()),
+        "busiest_months_rank": lambda: (f.group_by("month").agg(n=pl.len())
+                                        .with_columns(r=col("n").rank("min", descending=True)).filter(col("r") <= 2)
+                                        .sort("month").select("month", "n").collect().rows()),
+        "busiest_weekday_ewr": lambda: (f.filter(col("origin") == "EWR").group_by(dow=col("time_hour").dt.strftime("%A"))
+                                        .agg(n=pl.len()).sort("n", descending=True).head(1).collect()["dow"].item()),
+        "delay_statistics": lambda: round(f.select(r=pl.corr("dep_delay", "arr_delay"), med=col("air_time").median(),
+                                                   q=col("distance").quantile(0.9, "linear")).collect()["r"].item(), 2),
+        "summer_vs_rest": lambda: (f.select(s=pl.when(col("month").is_in([6, 7, 8])).then(col("dep_delay")).mean()
+                                            > pl.when(~col("month").is_in([6, 7, 8])).then(col("dep_delay")).mean())
+                                   .collect().item()),
+        "top_delayed_carriers": lambda: (f.filter((col("dep_delay") > 60) & col("origin").is_in(["JFK", "LGA"]))
+                                         .group_by("carrier").agg(n=pl.len(), avg_delay=col("dep_delay").mean())
+                                         .sort(["n", "carrier"], descending=[True, False]).head(3)
+                                         .collect()["carrier"].to_list()),
+    }
+
+
+def _program(path: Path) -> tuple[str, dict]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    expect = next(json.loads(line.split(":", 1)[1]) for line in lines if line.startswith("# expect:"))
+    return "\n".join(line for line in lines if not line.startswith(("# csv:", "# expect:"))) + "\n", expect
+
+
+def _plain(answer: dict):
+    """An expected JSON answer as the peers give it."""
+    value = answer["value"]
+    if answer["type"] == "table":
+        return [tuple(row) for row in value["rows"]]
+    return value
+
+
+def interleaved_medians(contenders: dict, repeat: int) -> dict[str, float]:
+    """Each contender's median seconds, the contenders taking turns within every round, so a
+    machine whose load changes during the run slows them alike and the ratios hold."""
+    times = {name: [] for name in contenders}
+    for round_ in range(repeat + 1):  # round 0 warms up
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _geomean(values) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def bench_programs(directory: Path, repeat: int) -> dict:
+    import duckdb
+    import polars as pl
+
+    data = flights_csvs(directory)
+    catalog = Catalog.from_specs([str(data / "flights.csv"), str(data / "airlines.csv")])
+    engines = {backend: Engine(catalog, cache_bytes=0, backend=backend) for backend in ("pandas", "duckdb")}
+    connection = duckdb.connect()  # the peer: the same tables copied in once, as the DuckDB engine does
+    for name in catalog.names():
+        connection.register("frame", catalog[name].frame)
+        connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
+        connection.unregister("frame")
+    frames = {name: pl.from_pandas(catalog[name].frame) for name in catalog.names()}
+    polars = polars_queries(pl, frames["flights"], frames["airlines"])
+
+    print("acceptance programs on flights (336,776 rows), median ms; run = text to answer, exec = plan to answer")
+    print(f"{'program':<22} {'pandas':>8} {'duckdb':>8} {'d.exec':>8} {'SQL':>8} {'polars':>8}   "
+          f"{'duck/SQL':>8} {'exec/SQL':>8} {'pandas/duck':>11} {'duck/polars':>11}")
+    rows = []
+    for path in ACCEPTANCE:
+        text, expect = _program(path)
+        plain = _plain(expect)
+        for backend, engine in engines.items():
+            got = to_json(engine.run(text).answer)
+            assert got == expect, (backend, path.stem, got)
+        sql, query = SQL[path.stem], polars[path.stem]
+        got_sql = connection.execute(sql).fetchall()
+        got_sql = got_sql if expect["type"] == "table" else [r[0] for r in got_sql] if expect["type"] == "list" else got_sql[0][0]
+        assert got_sql == plain, (path.stem, got_sql)
+        assert query() == plain, (path.stem, query())
+        _, plan = plan_program(text, catalog)
+        times = interleaved_medians({
+            "pandas": lambda: engines["pandas"].run(text),
+            "duckdb": lambda: engines["duckdb"].run(text),
+            "exec": lambda: engines["duckdb"].execute(plan),
+            "sql": lambda: connection.execute(sql).fetchall(),
+            "polars": query,
+        }, repeat)
+        rows.append(times)
+        ms = {k: v * 1000 for k, v in times.items()}
+        print(f"{path.stem:<22} {ms['pandas']:8.2f} {ms['duckdb']:8.2f} {ms['exec']:8.2f} {ms['sql']:8.2f} {ms['polars']:8.2f}   "
+              f"{times['duckdb'] / times['sql']:7.2f}x {times['exec'] / times['sql']:7.2f}x "
+              f"{times['pandas'] / times['duckdb']:10.2f}x {times['duckdb'] / times['polars']:10.2f}x", flush=True)
+    ratios = {
+        "duckdb engine / hand-written DuckDB SQL": _geomean(r["duckdb"] / r["sql"] for r in rows),
+        "duckdb engine (plan only) / hand-written SQL": _geomean(r["exec"] / r["sql"] for r in rows),
+        "pandas engine / hand-written DuckDB SQL": _geomean(r["pandas"] / r["sql"] for r in rows),
+        "pandas engine / duckdb engine": _geomean(r["pandas"] / r["duckdb"] for r in rows),
+        "duckdb engine / Polars": _geomean(r["duckdb"] / r["polars"] for r in rows),
+        "pandas engine / Polars": _geomean(r["pandas"] / r["polars"] for r in rows),
+    }
+    for name, ratio in ratios.items():
+        print(f"  geometric mean, {name:<46} {ratio:6.2f}x")
+    return ratios
+
+
+def bench_reading(directory: Path, repeat: int) -> None:
+    import duckdb
+    import polars as pl
+
+    path = flights_csvs(directory) / "flights.csv"
+    size = path.stat().st_size / 2**20
+    readers = {
+        "csvdsl Catalog (read + type + checks)": lambda: Catalog.from_specs([str(path)]),
+        "pandas.read_csv (C engine)": lambda: pd.read_csv(path, parse_dates=["time_hour"]),
+        "pandas.read_csv(engine='pyarrow')": lambda: pd.read_csv(path, engine="pyarrow", parse_dates=["time_hour"]),
+        "polars.read_csv": lambda: pl.read_csv(path, try_parse_dates=True),
+        "duckdb read_csv (into a table)": lambda: duckdb.connect().execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')"),
+    }
+    times = interleaved_medians(readers, repeat)
+    ours = times["csvdsl Catalog (read + type + checks)"]
+    print(f"\nreading flights.csv ({size:.0f} MB), median ms, and csvdsl's time as a multiple of each")
+    for name, seconds in times.items():
+        print(f"  {name:<40} {seconds * 1000:8.1f} ms   csvdsl / this {ours / seconds:5.2f}x")
+
+
+def _reward_batch(round_: int, rows: int) -> tuple[list[str], dict]:
+    """64 completions over 8 prompts; the constants change each round, so nothing is known yet."""
+    k = round_ * 7
+    templates = [
+        ('d = flights | filter dep_delay > {k} and origin in ["JFK", "LGA"]\nt = d | group carrier aggregate n = count() '
+         '| sort n desc, carrier | take 3\nanswer t.carrier', [30, 45, 60, 60]),
+        ("d = flights | filter day == {k} | group origin aggregate m = mean(arr_delay) | sort m desc | take 1\nanswer d.origin",
+         [1, 2, 6, 6]),
+        ("a = flights | aggregate m = mean(distance)\nd = flights | filter distance > a.m and air_time > {k} "
+         "| aggregate n = count()\nanswer d.n", [100, 120, 200, 200]),
+        ('d = flights | derive gain = dep_delay - arr_delay | filter carrier == "UA" | aggregate g = median(gain), '
+         'x = max(gain) | derive y = g + {k}\nanswer d.y', [0, 1, 2, 2]),
+    ]
+    completions, teachers = [], []
+    for template, constants in templates * 2:
+        teacher = template.format(k=constants[-1] + k % 5)
+        for i in range(8):
+            completions.append("```csvdsl\n" + template.format(k=constants[i % len(constants)] + k % 5 + i // 4 * round_) + "\n```")
+            teachers.append(teacher)
+    return completions, {"program": teachers}
+
+
+def bench_rewards(directory: Path, repeat: int, sizes: list[int]) -> dict:
+    flights = pd.read_csv(flights_csvs(directory) / "flights.csv")
+    results = {}
+    print("\nrewards (the 4 reward functions) on 64 new completions per batch, completions/s (median batch)")
+    for rows in sizes:
+        for backend in ("pandas", "duckdb"):
+            path = directory / f"flights_{rows}_{backend}.csv"  # one file per engine: the rewards key engines by tables
+            if not path.exists():
+                flights.head(rows).to_csv(path, index=False)
+            tables = json.dumps({"flights": str(path)})
+            with default_backend(backend):
+                teacher_engine = rewards.engine_for_tables(tables)
+                assert teacher_engine.backend == backend
+
+                def batch(round_):
+                    completions, columns = _reward_batch(round_, rows)
+                    answers = [json.dumps(to_json(teacher_engine.run(t).answer)) for t in columns["program"]]
+                    kwargs = {"answer": answers, "program": columns["program"], "tables": [tables] * len(completions)}
+                    start = time.perf_counter()
+                    for reward in rewards.REWARDS:
+                        reward(prompts=[""] * len(completions), completions=completions, **kwargs)
+                    return len(completions), time.perf_counter() - start
+
+                batch(0)  # tables and their variants loaded: as in training, once per process
+                timings = [batch(round_) for round_ in range(1, repeat + 1)]
+            rate = statistics.median(n / seconds for n, seconds in timings)
+            results[(rows, backend)] = rate
+            print(f"  {rows:>9,} rows  {backend:<7} {rate:8,.0f} completions/s", flush=True)
+        ratio = results[(rows, "duckdb")] / results[(rows, "pandas")]
+        print(f"  {rows:>9,} rows  duckdb / pandas throughput {ratio:.2f}x")
+    return results
+
+
+def _generated_csv(directory: Path, megabytes: int) -> Path:
+    """flights rows repeated (with fresh flight numbers) until the file holds ``megabytes`` MB."""
+    path = directory / f"flights_{megabytes}mb.csv"
+    if path.exists():
+        return path
+    flights = pd.read_csv(flights_csvs(directory) / "flights.csv")
+    per_copy = (flights_csvs(directory) / "flights.csv").stat().st_size
+    copies = max(1, round(megabytes * 2**20 / per_copy))
+    partial = path.with_suffix(".part")
+    for copy in range(copies):
+        chunk = flights.assign(flight=flights["flight"] + copy * 10_000)
+        chunk.to_csv(partial, mode="a" if copy else "w", header=copy == 0, index=False)
+    partial.rename(path)
+    return path
+
+
+def _wall(command: list[str], stdin: str = "") -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, input=stdin, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return time.perf_counter() - start
+
+
+def bench_repl(directory: Path, megabytes: int, repeat: int) -> None:
+    path = _generated_csv(directory, megabytes)
+    size = path.stat().st_size / 2**20
+    python = sys.executable
+    times = {}
+    for backend in ("pandas", "duckdb"):
+        # A script of one line ends the REPL right after its first prompt would show.
+        command = [python, "-m", "csvdsl", "repl", "--engine", backend, f"big={path}"]
+        times[f"csvdsl repl --engine {backend}"] = statistics.median(_wall(command, "tables\n") for _ in range(repeat))
+    peer = [python, "-c", f"import duckdb; duckdb.connect().execute(\"CREATE TABLE big AS SELECT * FROM read_csv('{path}')\")"]
+    times["duckdb (python -c, read_csv into a table)"] = statistics.median(_wall(peer) for _ in range(repeat))
+    baseline = statistics.median(_wall([python, "-m", "csvdsl", "repl"], "\n") for _ in range(repeat))
+    peer_time = times["duckdb (python -c, read_csv into a table)"]
+    print(f"\nREPL time to first prompt on a generated {size:,.0f} MB CSV (median of {repeat}, process start included; "
+          f"csvdsl repl with no table: {baseline:.2f} s)")
+    for name, seconds in times.items():
+        print(f"  {name:<42} {seconds:7.2f} s   / duckdb {seconds / peer_time:5.2f}x")
+
+
+def main(directory: Path, repl_mb: int = 64, quick: bool = False) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    print(f"bench_engines: {os.cpu_count()} cores; figures from one run, ratios measured side by side")
+    bench_programs(directory, repeat=5 if quick else 11)
+    bench_reading(directory, repeat=3 if quick else 7)
+    bench_rewards(directory, repeat=1 if quick else 3, sizes=[10_000] if quick else [10_000, 336_776])
+    bench_repl(directory, repl_mb, repeat=1 if quick else 3)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", nargs="?", default=Path(tempfile.gettempdir()) / "csvdsl-bench", type=Path)
+    parser.add_argument("--repl-mb", type=int, default=64, help="size of the REPL's generated CSV (1024 for the 1 GB case)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, rewards on 10,000 rows only")
+    arguments = parser.parse_args()
+    main(arguments.directory, arguments.repl_mb, arguments.quick)
