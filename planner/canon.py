@@ -11,7 +11,7 @@ from planner.functions import FUNCTIONS
 from planner.node import PlanNode
 from planner.ops import map_exprs
 
-MAX_MERGED_CONDITIONS = 32  # conditions one merged filter holds; a longer chain of filters stays a chain
+MAX_MERGED_CONDITIONS = 16  # conditions one merged filter holds; a longer chain of filters stays a chain
 _COMMUTATIVE = {"==", "!=", "+", "*"}
 _FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
