@@ -220,3 +220,38 @@ def test_on_every_scalar_task_literals_and_constants_score_zero(job, tmp_path):
         hacks = [f"answer {text}", f"c = {table} | take 1 | derive k = {text}\nanswer c.k"]
         columns = {name: [row[name]] * len(hacks) for name in ("answer", "program", "tables")}
         assert rewards.answer_reward(hacks, **columns) == [0.0, 0.0], row["program"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """What `make demo` makes: every bundled table, 10 tasks each, seed 7, from copies of the CSVs."""
+    root = tmp_path_factory.mktemp("demo")
+    sources = root / "csv"
+    sources.mkdir()
+    for path in sorted(DATA.glob("*.csv")):
+        shutil.copy(path, sources / path.name)
+    generate([str(p) for p in sorted(sources.glob("*.csv"))], root / "run", per_table=10, seed=7, progress=False)
+    export(root / "run", hf=root / "hf")
+    shutil.rmtree(sources)
+    return root
+
+
+def test_done_when_the_demo_export_trains_from_anywhere(demo, tmp_path):
+    moved = tmp_path / "far" / "away"
+    shutil.copytree(demo / "hf", moved)
+    rl = load_dataset(str(moved), "rl", split="train")
+    sft = load_dataset(str(moved), "sft", split="train")
+    assert len(rl) >= 20 and all(len(row["messages"][0]["content"]) <= STUDENT_PROMPT_LIMIT for row in sft)
+    rewards.use_dataset(moved)
+    completions, columns = teacher_columns(rl)
+    assert rewards.answer_reward(completions, **columns) == [1.0] * len(rl)
+    scalar = [row for row in rl if json.loads(row["answer"])["type"] in ("number", "string", "bool")]
+    hacks, rows = [], []
+    for row in scalar:
+        value = json.loads(row["answer"])["value"]
+        text = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+        table = next(iter(json.loads(row["tables"])))
+        hacks += [f"answer {text}", f"c = {table} | take 1 | derive k = {text}\nanswer c.k"]
+        rows += [row, row]
+    columns = {name: [row[name] for row in rows] for name in ("answer", "program", "tables")}
+    assert rewards.answer_reward(hacks, **columns) == [0.0] * len(hacks)

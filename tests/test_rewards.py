@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from verifier.rewards import (REWARDS, answer_reward, engine_for_tables, extract_program, format_reward, hook_reward,
@@ -249,3 +251,13 @@ def test_format_reward_is_zero_for_what_is_not_a_program():
     assert call(format_reward, texts) == [0.0] * len(texts)
     assert format_reward(completions=texts) == [0.0] * len(texts)
     assert call(format_reward, ["describe flights", "flights | take 3"]) == [0.5, 0.5]
+
+
+@settings(max_examples=20, deadline=None)
+@given(threshold=st.integers(-20, 400), origin=st.sampled_from(["JFK", "LGA", "EWR"]))
+def test_rewrites_pay_and_written_down_answers_do_not_whatever_the_task(threshold, origin):
+    teacher = f'd = flights | filter dep_delay > {threshold} and origin == "{origin}" | aggregate n = count()\nanswer d.n'
+    rewrite = (f'x = flights | filter origin == "{origin}"\n'
+               f'y = x | derive late = case when dep_delay > {threshold} then 1 else 0 end | aggregate n = sum(late)\nanswer y.n')
+    value = json.loads(teacher_row(teacher)["answer"])["value"]
+    assert score([rewrite, f"answer {value}", f"c = flights | take 1 | derive k = {value}\nanswer c.k"], teacher) == [1.0, 0.0, 0.0]
