@@ -78,12 +78,18 @@ class Ordered:
 
 @dataclass(frozen=True)
 class Call:
-    """A function call; ``over`` partitions a window function."""
+    """A function call; ``over`` partitions a window function or a window aggregate, and
+    ``window`` says an ``over`` clause was written (``mean(x) over ()`` has no columns)."""
 
     name: str
     args: tuple
     over: tuple[Column, ...] = ()
+    window: bool = False
     span: Span | None = _span()
+
+    def __post_init__(self):
+        if self.over and not self.window:
+            object.__setattr__(self, "window", True)
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,19 @@ class Case:
             raise ValueError("case needs at least one when")
 
 
-Expr = Union[Literal, Column, Ref, Call, Neg, Not, Binary, Logical, InList, InRef, Between, IsNull, Case, Ordered]
+@dataclass(frozen=True)
+class Record:
+    """A multi-part answer, ``answer mean = s.m, std = s.sd``: named parts, in order."""
+
+    items: tuple  # of Assign
+    span: Span | None = _span()
+
+    def __post_init__(self):
+        if not self.items:
+            raise ValueError("a record needs at least one part")
+
+
+Expr = Union[Literal, Column, Ref, Call, Neg, Not, Binary, Logical, InList, InRef, Between, IsNull, Case, Ordered, Record]
 
 
 # ---------------------------------------------------------------- transforms
@@ -270,7 +288,28 @@ class Join:
             raise ValueError(f"unknown join kind {self.kind}")
 
 
-Transform = Union[Filter, Select, Derive, Drop, Rename, Group, Aggregate, Sort, Take, Distinct, Join]
+@dataclass(frozen=True)
+class CrossJoin:
+    """``join cross t``: every row paired with every row of ``t``."""
+
+    table: TableRef
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Split:
+    """``split col on "sep"``: one row per part of ``col``, the other columns repeated."""
+
+    column: Column
+    separator: str
+    span: Span | None = _span()
+
+    def __post_init__(self):
+        if not self.separator:
+            raise ValueError("split needs a separator")
+
+
+Transform = Union[Filter, Select, Derive, Drop, Rename, Group, Aggregate, Sort, Take, Distinct, Join, CrossJoin, Split]
 
 
 # ---------------------------------------------------------------- statements
@@ -354,6 +393,7 @@ _CHILDREN = {
     IsNull: lambda e: (e.operand,),
     Case: lambda e: tuple(x for pair in e.whens for x in pair) + ((e.default,) if e.default is not None else ()),
     Ordered: lambda e: (e.expr,),
+    Record: lambda e: tuple(item.expr for item in e.items),
 }
 
 
@@ -391,4 +431,5 @@ _REBUILD = {
         default=f(e.default) if e.default is not None else None,
     ),
     Ordered: lambda e, f: replace(e, expr=f(e.expr)),
+    Record: lambda e, f: replace(e, items=tuple(replace(item, expr=f(item.expr)) for item in e.items)),
 }

@@ -161,15 +161,20 @@ def name_hint(name: str, candidates: Iterable[str], what: str = "columns", limit
     parts = []
     best = did_you_mean(name, candidates)
     if best is not None:
-        parts.append(f"did you mean `{best}`?")
+        typed = quote_name(best)
+        parts.append(f"did you mean {typed if typed.startswith('`') else f'`{typed}`'}?")
     shown = ", ".join(quote_name(c) for c in candidates[:limit])
     more = f", ... ({len(candidates) - limit} more)" if len(candidates) > limit else ""
     parts.append(f"available {what}: {shown}{more}" if candidates else f"no {what} are available")
     return " ".join(parts)
 
 
+_NAME_ESCAPES = str.maketrans({"\\": "\\\\", "`": "\\`", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
+
+
 def quote_name(name: str) -> str:
-    """A name as it must be written in a program (backticks when it is not a plain identifier)."""
+    """A name as it must be typed in a program: backticks when it is not a plain identifier,
+    with ``\\n \\t \\r \\` \\\\`` escapes inside them, so every header can be written."""
     from csvdsl.grammar import is_plain_name
 
-    return name if is_plain_name(name) else "`" + name.replace("`", "``") + "`"
+    return name if is_plain_name(name) else "`" + name.translate(_NAME_ESCAPES) + "`"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from csvdsl import ast
 from csvdsl.errors import quote_name
@@ -81,6 +82,8 @@ _TRANSFORMS = {
     ast.Take: lambda t: f"take {t.count}",
     ast.Distinct: lambda t: "distinct" + (f" {_names(t.columns)}" if t.columns else ""),
     ast.Join: _join,
+    ast.CrossJoin: lambda t: f"join cross {quote_name(t.table.name)}",
+    ast.Split: lambda t: f"split {quote_name(t.column.name)} on {_literal(ast.Literal(t.separator))}",
 }
 
 
@@ -130,8 +133,12 @@ def _literal(expr: ast.Literal) -> str:
     if isinstance(value, float):
         text = repr(value)
         return text if any(c in text for c in ".e") else text + ".0"
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    # A backslash is doubled only where it would start an escape, so "\d+" stays readable.
+    escaped = _LONE_BACKSLASH.sub(r"\\\\", value).replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
     return f'"{escaped}"'
+
+
+_LONE_BACKSLASH = re.compile(r"\\(?=[ntr\\\"']|$)")
 
 
 def _binary(expr: ast.Binary) -> str:
@@ -152,7 +159,7 @@ def _not_kw(negated: bool) -> str:
 
 def _call(expr: ast.Call) -> str:
     text = f"{expr.name}({', '.join(format_expr(a) for a in expr.args)})"
-    if expr.over:
+    if expr.window:
         over = quote_name(expr.over[0].name) if len(expr.over) == 1 else f"({_names(expr.over)})"
         text += f" over {over}"
     return text
@@ -170,6 +177,7 @@ def _case(expr: ast.Case) -> str:
 
 _EXPRS = {
     ast.Literal: _literal,
+    ast.Record: lambda e: _assigns(e.items),
     ast.Column: lambda e: quote_name(e.name),
     ast.TableRef: lambda e: quote_name(e.name),
     ast.Ref: lambda e: f"{quote_name(e.table)}.{quote_name(e.column)}",

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from lark import Lark
+from lark.lark import PostLex
 
 GRAMMAR_FILE = "csvdsl.lark"
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # the grammar's NAME terminal, whole
@@ -22,12 +23,24 @@ def grammar_text() -> str:
         return (Path(__file__).resolve().parents[1] / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
+class _WholeWords(PostLex):
+    """Keywords are whole words. The contextual lexer tries only what the parser accepts next,
+    so after `|` it would read `dropa` as `drop` + `a`; with NAME always among the candidates
+    the longest word wins and is retyped as a keyword only when it is one."""
+
+    always_accept = ("NAME",)
+
+    def process(self, stream):
+        return stream
+
+
 def build_parser(lexer_callbacks: dict | None = None, strict: bool = False) -> Lark:
     """A fresh LALR parser over the grammar."""
     return Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
+        postlex=_WholeWords(),
         propagate_positions=True,
         maybe_placeholders=False,
         lexer_callbacks=lexer_callbacks or {},

@@ -87,9 +87,18 @@ def _name(token: Token) -> str:
     return str(token)
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_STRING_ESCAPES = {**_ESCAPES, "\\": "\\", '"': '"', "'": "'"}
+
+
 def _unescape(body: str) -> str:
-    escapes = {"n": "\n", "t": "\t", "r": "\r"}
-    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), body)
+    # Any other backslash stays, so a regex reads as written: "\d+" is backslash, d, plus.
+    return re.sub(r"\\(.)", lambda m: _STRING_ESCAPES.get(m.group(1), m.group(0)), body)
+
+
+def unquote_name(quoted: str) -> str:
+    """The name a backtick-quoted token spells: ``\\n \\t \\r \\` \\\\`` are escapes, ```` a backtick."""
+    return re.sub(r"\\(.)|``", lambda m: _ESCAPES.get(m.group(1), m.group(1)) if m.group(1) else "`", quoted[1:-1])
 
 
 @v_args(inline=True, meta=True)
@@ -97,7 +106,7 @@ class _ToAst(Transformer):
     # Terminals: QUOTED keeps its position while losing its backticks.
     @v_args(inline=False, meta=False)
     def QUOTED(self, token):
-        return Token.new_borrow_pos("NAME", token[1:-1].replace("``", "`"), token)
+        return Token.new_borrow_pos("NAME", unquote_name(token), token)
 
     def start(self, meta, *statements):
         return ast.Program(tuple(statements))
@@ -111,6 +120,17 @@ class _ToAst(Transformer):
             return ast.TableRef(node.name, span=node.span) if isinstance(node, ast.Column) else node
 
         return ast.Answer(ast.map_expr(expr, to_table), span=_span(meta))
+
+    def record_answer(self, meta, *parts):
+        names = [part.name for part in parts]
+        for position, part in enumerate(parts):
+            if part.name in names[:position]:
+                raise ParseError("duplicate-part", f"the answer has two parts named `{part.name}`", span=part.span,
+                                 hint="give each part of the answer its own name")
+        return self.answer(meta, ast.Record(tuple(parts), span=_span(meta)))
+
+    def answer_part(self, meta, name, expr):
+        return ast.Assign(_name(name), expr, span=_span(meta))
 
     def show(self, meta, pipeline):
         return ast.Show(pipeline, span=_span(meta))
@@ -170,6 +190,16 @@ class _ToAst(Transformer):
         table, keys = children[0], children[1:]
         return ast.Join(_table(table), tuple(keys), kind, span=_span(meta))
 
+    def cross_join(self, meta, table):
+        return ast.CrossJoin(_table(table), span=_span(meta))
+
+    def split(self, meta, name, separator):
+        text = _unescape(separator[1:-1])
+        if not text:
+            raise ParseError("empty-separator", "`split` needs a separator that is not empty",
+                             span=_token_span(separator, separator), hint='e.g. `split tags on ","` or `split lines on "\\n"`')
+        return ast.Split(_column(name), text, span=_span(meta))
+
     def join_kind(self, meta, token):
         return (str(token),)
 
@@ -224,10 +254,10 @@ class _ToAst(Transformer):
         return ast.Ref(_name(table), _name(column), span=_span(meta))
 
     def call(self, meta, name, *rest):
-        over = ()
+        over, window = (), False
         if rest and isinstance(rest[-1], list):
-            over, rest = tuple(rest[-1]), rest[:-1]
-        return ast.Call(_name(name).lower(), tuple(rest), over, span=_span(meta))
+            over, rest, window = tuple(rest[-1]), rest[:-1], True
+        return ast.Call(_name(name).lower(), tuple(rest), over, window, span=_span(meta))
 
     def count_star(self, meta, name):
         return ast.Call(_name(name).lower(), (), span=_span(meta))
@@ -370,6 +400,44 @@ _NAMED_MISTAKES = {
 }
 
 
+# Words that models borrow from pandas, SQL and dplyr, each with the csvdsl way. The parser
+# stops at the same state for every unknown word, so these are matched by the word itself.
+_SORT_HINT = "sort with `sort a, b desc` (nulls last)"
+_GROUP_HINT = "group with `group KEYS aggregate NAME = fn(...)`, e.g. `group carrier aggregate n = count()`"
+_BORROWED_WORDS = {
+    "dropna": "keep rows that have a value with `filter x is not null` (one condition per column)",
+    "drop_duplicates": "keep distinct rows with `distinct`, or `distinct a, b` for some columns",
+    "dedup": "keep distinct rows with `distinct`, or `distinct a, b` for some columns",
+    "unique": "keep distinct rows with `distinct`, or `distinct a, b` for some columns",
+    "head": "keep the first rows with `take N`", "limit": "keep the first rows with `take N`",
+    "top": "sort, then take: `sort n desc | take 5`", "tail": "sort, then take: `sort n desc | take 5`",
+    "where": "keep rows with `filter CONDITION`", "query": "keep rows with `filter CONDITION`",
+    "having": "filter after the group step: `group k aggregate n = count() | filter n > 5`",
+    "order": _SORT_HINT, "orderby": _SORT_HINT, "order_by": _SORT_HINT, "sort_values": _SORT_HINT, "sort_by": _SORT_HINT,
+    "arrange": _SORT_HINT, "groupby": _GROUP_HINT, "group_by": _GROUP_HINT,
+    "agg": "compute totals with `aggregate NAME = fn(...)`, per group with `group KEYS aggregate ...`",
+    "summarize": "compute totals with `aggregate NAME = fn(...)`, per group with `group KEYS aggregate ...`",
+    "summarise": "compute totals with `aggregate NAME = fn(...)`, per group with `group KEYS aggregate ...`",
+    "mutate": "add columns with `derive new = expr`", "assign": "add columns with `derive new = expr`",
+    "with_columns": "add columns with `derive new = expr`", "fillna": "replace nulls with `derive x = coalesce(x, 0)`",
+    "merge": "join with `join t on key` (`join left t on key` keeps unmatched rows)",
+    "explode": 'make one row per value with `split col on ","`', "unnest": 'make one row per value with `split col on ","`',
+}
+
+
+def _borrowed_word(error: UnexpectedInput, text: str) -> str | None:
+    """The csvdsl way for a pandas or SQL word where the parser stopped, if it is one."""
+    token = getattr(error, "token", None)
+    if token is None or token.type != "NAME":
+        return None
+    word = str(token).lower()
+    lines = text.splitlines()
+    before = lines[token.line - 1][: token.column - 1] if token.line and token.line <= len(lines) else ""
+    if re.search(r"\b(group|sort|order)\s+by\s+$", before) or (word == "by" and re.search(r"\b(group|sort|order)\s+$", before)):
+        return _GROUP_HINT if re.search(r"\bgroup\s+by", before + word) else _SORT_HINT
+    return _BORROWED_WORDS.get(word)
+
+
 def _signature(error: UnexpectedInput) -> tuple:
     """Where the parser stopped and on what; equal signatures are the same mistake."""
     # Lark's own match_examples cannot compare the ParserState objects that errors raised
@@ -399,6 +467,10 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
     if word != word.lower() and word.lower() in keywords():
         return ParseError("keyword-case", _unexpected(error, text), span=span,
                           hint=f"keywords are lower case: write `{word.lower()}`")
+    borrowed = _borrowed_word(error, text)
+    if borrowed is not None:
+        return ParseError("borrowed-word", _unexpected(error, text) + ": csvdsl is not pandas or SQL", span=span,
+                          hint=borrowed)
     named = _named_mistakes().get(_signature(error))
     if named is not None:
         code, hint = named
@@ -414,8 +486,8 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
         if close is not None:
             hint = f"did you mean `{close}`? " + (hint or "")
     elif token is not None and token.type in ("_NL", "_CONT"):
-        hint = (hint + "; " if hint else "") + ("a statement continues on the next line only when that line starts "
-                                               "with `|`: write the rest on one line")
+        hint = (hint + "; " if hint else "") + ("a statement continues on the next line when that line starts with `|`, "
+                                               "or after an operator, `and`, `or`, a comma or an open bracket")
 
     code = "unexpected-end" if isinstance(error, UnexpectedEOF) or _is_end(error) else "unexpected-token"
     return ParseError(code, _unexpected(error, text), span=span, hint=hint)

@@ -103,11 +103,13 @@ def merge_filters(node: PlanNode) -> PlanNode | None:
 
 
 def _columns_read(expr) -> set[str]:
-    return {e.name for e in ast.walk(expr) if isinstance(e, ast.Column)}
+    # `over` partitions are read too, though they are not sub-expressions.
+    return {c.name for e in ast.walk(expr) for c in ((e,) if isinstance(e, ast.Column) else getattr(e, "over", ()))}
 
 
 def _has_window(expr) -> bool:
-    return any(isinstance(e, ast.Call) and FUNCTIONS[e.name].kind == "window" for e in ast.walk(expr))
+    """Window functions and window aggregates (`mean(x) over g`) read other rows."""
+    return any(isinstance(e, ast.Call) and (FUNCTIONS[e.name].kind == "window" or e.window) for e in ast.walk(expr))
 
 
 def order_derive_items(node: PlanNode) -> PlanNode | None:

@@ -93,8 +93,8 @@ def _materialize(bindings: dict[str, PlanNode], outputs: list) -> Plan:
     return plan
 
 
-def _join_clashes(left, right, spec: ast.Join) -> bool:
-    keys = {k.right.name for k in spec.keys}
+def _join_clashes(left, right, spec) -> bool:
+    keys = {k.right.name for k in getattr(spec, "keys", ())}
     return any(name in left.names for name in right.names if name not in keys)
 
 
@@ -135,10 +135,10 @@ class _Compiler:
         current = self.table(pipeline.source)
         for step, transform in enumerate(pipeline.transforms, start=1):
             inputs = [current]
-            if isinstance(transform, ast.Join):
+            if isinstance(transform, (ast.Join, ast.CrossJoin)):
                 inputs.append(self.table(transform.table))
             spec = self.resolve(transform, inputs)
-            if isinstance(spec, ast.Join) and not _join_clashes(current.schema, inputs[1].schema, spec):
+            if isinstance(spec, (ast.Join, ast.CrossJoin)) and not _join_clashes(current.schema, inputs[1].schema, spec):
                 spec = ast.replace(spec, table=ast.TableRef("", span=spec.table.span))
             op = OPS_BY_NODE[type(transform)].name
             current = PlanNode(op, spec, tuple(inputs), self.checked.steps[(index, step)], (transform.span,))

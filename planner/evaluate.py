@@ -264,6 +264,8 @@ def _call(expr: ast.Call, scope: Scope):
     function = FUNCTIONS[expr.name]
     if function.kind == "window":
         return _WINDOWS[expr.name](expr, scope)
+    if function.kind == "aggregate":  # the checker lets aggregates reach rows only with `over`
+        return _window_aggregate(expr, scope)
     args = []
     for position, arg in enumerate(expr.args):
         args.append(arg.value if position in function.constant else evaluate(arg, scope))
@@ -291,6 +293,50 @@ def _null_column(value, accepted) -> bool:
     only nulls (an all-null aggregate, a `null` column) and the result is null too."""
     return (isinstance(value, pd.Series) and accepted is not None and not accepted & {"int", "float", "bool"}
             and pd.api.types.is_float_dtype(value))
+
+
+def aggregate_inputs(call: ast.Call, frame, inputs, work: dict) -> list[str]:
+    """Names of the columns holding an aggregate call's data arguments, computing them into ``work``."""
+    function = FUNCTIONS[call.name]
+    numeric = function.accepts[0] is not None and "string" not in function.accepts[0]
+    names = []
+    for position, arg in enumerate(call.args):
+        if position in function.constant:
+            continue
+        series = frame[arg.name] if isinstance(arg, ast.Column) else evaluate_series(arg, Scope(frame, inputs))
+        if numeric and (pd.api.types.is_bool_dtype(series) or series.dtype == "boolean"):
+            series = series.astype("float64")  # true/false count as 1/0 in numeric aggregates
+            name = f"__arg{len(work)}"
+        else:
+            name = arg.name if isinstance(arg, ast.Column) else f"__arg{len(work)}"
+        work.setdefault(name, series)
+        names.append(name)
+    return names
+
+
+def aggregate_constants(call: ast.Call) -> list:
+    function = FUNCTIONS[call.name]
+    return [call.args[i].value for i in function.constant if i < len(call.args)]
+
+
+def _window_aggregate(expr: ast.Call, scope: Scope):
+    """An aggregate with `over`: its value over each partition (the whole table for `over ()`),
+    repeated on every row of it, as SQL's window aggregates."""
+    frame, function = scope.frame, FUNCTIONS[expr.name]
+    work: dict = {}
+    names = aggregate_inputs(expr, frame, scope.inputs, work)
+    constants = aggregate_constants(expr)
+    count_rows = expr.name == "count" and not expr.args
+    if not expr.over:
+        value = len(frame) if count_rows else scalar(function.impl(*(work[n] for n in names), *constants))
+        return as_series(value, frame.index)
+    groups = frame.groupby([c.name for c in expr.over], dropna=False, sort=False).ngroup().to_numpy()
+    key = "__window" + "_" * max((len(n) for n in names), default=0)  # never one of the argument columns
+    table = pd.DataFrame({**{n: work[n] for n in names}, key: groups}, index=frame.index)
+    grouped = table.groupby(key, sort=True)
+    result = grouped.size() if count_rows else function.grouped(grouped, names, constants)
+    values = result.reindex(groups)
+    return pd.Series(values.to_numpy(), index=frame.index, dtype=values.dtype)
 
 
 def _partition(expr: ast.Call, scope: Scope):

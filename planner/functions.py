@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from csvdsl.signatures import SIGNATURES, Signature
+from planner import stats, text
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -44,13 +45,6 @@ def _string_predicate(method):
 def _replace(s, old, new):
     # SQL: replacing the empty string changes nothing (Python would insert `new` everywhere).
     return s if old == "" else s.str.replace(old, new, regex=False)
-
-
-def _substr(s, start, length=None):
-    # SQL positions: 1 is the first character; positions before it count toward the length.
-    begin = int(start) - 1
-    end = None if length is None else max(begin + max(int(length), 0), 0)
-    return s.str.slice(max(begin, 0), end)
 
 
 def _round(x, digits=0):
@@ -306,7 +300,13 @@ _SCALARS = {
     "starts_with": _string_predicate("startswith"),
     "ends_with": _string_predicate("endswith"),
     "replace": _replace,
-    "substr": _substr,
+    "substr": text.substr,
+    "split_part": text.split_part,
+    "position": text.position,
+    "matches": text.matches,
+    "extract": text.extract,
+    "regex_replace": text.regex_replace,
+    "number": text.number,
     "concat": _concat,
     # dates
     "year": lambda d: d.dt.year.astype(float),
@@ -327,6 +327,7 @@ _SCALARS = {
     "log": _log,
     "exp": _exp,
     "pow": _pow,
+    **stats.DISTRIBUTIONS,
     # nulls and casts
     "coalesce": _coalesce,
     "int": _to_int,
@@ -352,6 +353,9 @@ _AGGREGATES = {
     "corr": (_corr_whole, _corr_grouped),
     "skew": (None, None),
     "kurtosis": (lambda s: s.astype(float).kurt(), lambda gb, cols, c: gb[cols[0]].kurt()),
+    "std_pop": (lambda s: s.std(ddof=0), lambda gb, cols, consts: gb[cols[0]].std(ddof=0)),
+    "var_pop": (lambda s: s.var(ddof=0), lambda gb, cols, consts: gb[cols[0]].var(ddof=0)),
+    **{name: (test, stats.per_group(test)) for name, test in stats.TESTS.items()},
 }
 
 

@@ -11,8 +11,17 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.check import DESCRIBE_TYPE, join_column_name
+from csvdsl.errors import quote_name
 from csvdsl.format import select_item, format_expr
-from planner.evaluate import Scope, condition_mask, evaluate, evaluate_series, scalar
+from planner.evaluate import (
+    Scope,
+    aggregate_constants,
+    aggregate_inputs,
+    condition_mask,
+    evaluate,
+    evaluate_series,
+    scalar,
+)
 from planner.functions import FUNCTIONS
 
 
@@ -104,6 +113,26 @@ def _join(spec: ast.Join, inputs):
     return merged.drop(columns=temp_keys)
 
 
+def _cross_join(spec: ast.CrossJoin, inputs):
+    left, right = inputs
+    taken, renamed = set(left.columns), {}
+    for name in right.columns:
+        renamed[name] = join_column_name(name, taken, spec.table.name)
+        taken.add(renamed[name])
+    return left.merge(right.rename(columns=renamed), how="cross", sort=False)
+
+
+def _split(spec: ast.Split, inputs):
+    frame = inputs[0]
+    name = spec.column.name
+    column = frame[name]
+    if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
+        return frame  # a text column of nulls only: each row stays, its value null
+    parts = column.map(lambda value: value.split(spec.separator), na_action="ignore")
+    out = frame.assign(**{name: parts}).explode(name, ignore_index=True)
+    return out.assign(**{name: out[name].astype("str")})
+
+
 def _aggregate_calls(items):
     """Each item with its aggregate calls replaced by columns of the aggregated table."""
     calls: dict = {}
@@ -117,42 +146,18 @@ def _aggregate_calls(items):
     return calls, outer
 
 
-def _arguments(call: ast.Call, frame, inputs, work: dict) -> list[str]:
-    """Names of the columns holding a call's data arguments, computing them into ``work``."""
-    function = FUNCTIONS[call.name]
-    numeric = function.accepts[0] is not None and "string" not in function.accepts[0]
-    names = []
-    for position, arg in enumerate(call.args):
-        if position in function.constant:
-            continue
-        series = frame[arg.name] if isinstance(arg, ast.Column) else evaluate_series(arg, Scope(frame, inputs))
-        if numeric and (pd.api.types.is_bool_dtype(series) or series.dtype == "boolean"):
-            series = series.astype("float64")  # true/false count as 1/0 in numeric aggregates
-            name = f"__arg{len(work)}"
-        else:
-            name = arg.name if isinstance(arg, ast.Column) else f"__arg{len(work)}"
-        work.setdefault(name, series)
-        names.append(name)
-    return names
-
-
-def _constants(call: ast.Call) -> list:
-    function = FUNCTIONS[call.name]
-    return [call.args[i].value for i in function.constant if i < len(call.args)]
-
-
 def _grouped(keys, items, inputs):
     frame = inputs[0]
     calls, outer = _aggregate_calls(items)
     work = {k: frame[k] for k in keys}
-    columns = {call: _arguments(call, frame, inputs, work) for call in calls}
+    columns = {call: aggregate_inputs(call, frame, inputs, work) for call in calls}
     grouped = pd.DataFrame(work, index=frame.index).groupby(keys, dropna=False, sort=True, observed=True)
     results = {}
     for call, temp in calls.items():
         if call.name == "count" and not call.args:
             results[temp] = grouped.size()
         else:
-            results[temp] = FUNCTIONS[call.name].grouped(grouped, columns[call], _constants(call))
+            results[temp] = FUNCTIONS[call.name].grouped(grouped, columns[call], aggregate_constants(call))
     if results:
         table = pd.DataFrame(results).reset_index()
     else:
@@ -171,8 +176,8 @@ def _whole(items, inputs):
         if call.name == "count" and not call.args:
             values[temp] = len(frame)
             continue
-        names = _arguments(call, frame, inputs, work)
-        values[temp] = scalar(FUNCTIONS[call.name].impl(*(work[n] for n in names), *_constants(call)))
+        names = aggregate_inputs(call, frame, inputs, work)
+        values[temp] = scalar(FUNCTIONS[call.name].impl(*(work[n] for n in names), *aggregate_constants(call)))
     # A null aggregate is stored as NaN so that arithmetic around it stays numeric.
     table = pd.DataFrame({k: [np.nan if v is None else v] for k, v in values.items()}, index=pd.RangeIndex(1))
     return _finish(table, [], items, outer, inputs)
@@ -214,7 +219,8 @@ def _describe(schema, inputs):
         elif len(present):
             counts = present.value_counts().head(3)
             top = ", ".join(f"{_summary_text(v, kind)} ({n:,})" for v, n in counts.items())
-        rows.append((name, kind, int(column.isna().sum()), int(present.nunique()), low, high, top))
+        # The name as it is typed in a program (backticks and escapes where needed).
+        rows.append((quote_name(name), kind, int(column.isna().sum()), int(present.nunique()), low, high, top))
     return pd.DataFrame(rows, columns=DESCRIBE_TYPE.names)
 
 
@@ -295,6 +301,9 @@ _register(
     Op("take", ast.Take, lambda s: {"count": s.count}, _take, "{from}keep the first {count}."),
     Op("distinct", ast.Distinct, lambda s: {"columns": [c.name for c in s.columns]}, _distinct, "{from}keep only the {distinct}."),
     Op("join", ast.Join, _join_params, _join, "{from}add the matching rows of {table} by {on}{kind}."),
+    Op("cross_join", ast.CrossJoin, lambda s: {"suffix": s.table.name}, _cross_join, "{from}pair each row with every row of {table}."),
+    Op("split", ast.Split, lambda s: {"column": s.column.name, "separator": s.separator}, _split,
+       "{from}split {column} at each {separator}, one row per part."),
     Op("answer", ast.Answer, lambda s: {"expr": format_expr(s.expr)}, None, "Answer {expr}."),
     # Exploration: the spec is the described table's type; the input id says which table.
     Op("describe", None, lambda schema: {}, _describe, "Describe the columns of {subject}."),

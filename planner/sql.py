@@ -16,6 +16,7 @@ from csvdsl import ast
 from csvdsl.check import expression_type, join_column_name
 from planner.compile import Plan
 from planner.functions import FUNCTIONS
+from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
 
 ROW = "__rn"
 
@@ -138,6 +139,8 @@ class _Expr:
             else:
                 args.append(self(arg))
         partition = ", ".join(quote(c.name) for c in e.over)
+        if function.kind == "aggregate":  # the builder appends this: an OVER clause for a window aggregate
+            partition = f" OVER ({'PARTITION BY ' + partition if partition else ''})" if e.window else ""
         if e.name in ("str", "concat"):  # text depends on the static type of each part
             return _FUNCTIONS[e.name]([(a, self.type_of(x)) for a, x in zip(args, e.args)], partition)
         result = _FUNCTIONS[e.name](args, partition)
@@ -146,7 +149,7 @@ class _Expr:
 
 _OPERATORS = {"==": "=", "!=": "<>"}
 # In the language NaN is null; DuckDB keeps NaN (corr of one row, inf - inf, ...).
-_MAY_BE_NAN = {"mean", "median", "std", "var", "quantile", "corr", "skew", "kurtosis", "sqrt", "log", "exp", "pct_change",
+_MAY_BE_NAN = {"mean", "median", "std", "var", "std_pop", "var_pop", "quantile", "corr", "skew", "kurtosis", "sqrt", "log", "exp", "pct_change",
                "round", "floor", "ceil", "abs", "float", "sum", "min", "max", "cumsum", "coalesce"}
 
 
@@ -222,22 +225,47 @@ def _cast_text(args, partition):
     return _text_of(*args[0])
 
 
-def _finite_only(function: str, x: str) -> str:
+def _finite_only(function: str, x: str, over: str = "") -> str:
     """Over infinities DuckDB raises where the language gives null (NaN)."""
     value = f"CAST({x} AS DOUBLE)"
-    return (f"(CASE WHEN bool_or(isinf({value})) THEN NULL "
-            f"ELSE {function}({value}) FILTER (WHERE NOT isinf({value})) END)")
+    return (f"(CASE WHEN bool_or(isinf({value})){over} THEN NULL "
+            f"ELSE {function}({value}) FILTER (WHERE NOT isinf({value})){over} END)")
+
+
+def _clamped(x: str) -> str:
+    # Positions past a billion change nothing (limits bound strings far below) and would overflow.
+    return f"CAST(least(greatest({x}, -1000000000), 1000000000) AS BIGINT)"
 
 
 def _substring(args) -> str:
     """SQL-standard positions (as Postgres): a start before 1 eats into the length; DuckDB
-    would count a negative start from the end."""
-    text, start = args[0], int(args[1])
-    first = max(start, 1)
+    would count a negative start from the end. Positions may be computed per row."""
+    text, start = args[0], _clamped(args[1])
+    first = f"greatest({start}, 1)"
     if len(args) < 3:
-        return f"substring({text}, {first})"
-    length = max(start + int(args[2]) - first, 0)
-    return f"substring({text}, {first}, {length})"
+        return f"(CASE WHEN {args[1]} IS NOT NULL THEN substring({text}, {first}) END)"
+    length = f"greatest({start} + greatest({_clamped(args[2])}, 0) - {first}, 0)"
+    return f"(CASE WHEN {args[1]} IS NOT NULL AND {args[2]} IS NOT NULL THEN substring({text}, {first}, {length}) END)"
+
+
+def _extract(args) -> str:
+    text, pattern = args[0], args[1]
+    wrapped, rewrite = whole_match_pattern(pattern, int(args[2]) if len(args) > 2 else 0)
+    return f"(CASE WHEN regexp_matches({text}, {literal(pattern)}) THEN regexp_replace({text}, {literal(wrapped)}, {literal(rewrite)}) END)"
+
+
+def _number(args) -> str:
+    """number() in SQL: the same RE2 pattern and the same rules as planner.text.number."""
+    text = args[0]
+    group = lambda i: f"regexp_extract({text}, {literal(NUMBER_PATTERN)}, {i})"  # noqa: E731
+    sign, currency, sign2, whole, fraction, exponent, suffix = (group(i) for i in range(1, 8))
+    listed = lambda values: ", ".join(literal(v) for v in values)  # noqa: E731
+    valid = (f"regexp_matches({text}, {literal(NUMBER_PATTERN)}) AND ({whole} <> '' OR {fraction} <> '') "
+             f"AND NOT ({sign} <> '' AND {sign2} <> '') AND NOT ({currency} <> '' AND {suffix} IN ({listed(CURRENCIES)})) "
+             f"AND NOT (lower({suffix}) IN ({listed(ORDINALS)}) AND ({fraction} <> '' OR {exponent} <> '' OR {whole} = ''))")
+    negative = f"({sign} IN ({listed(MINUSES)}) OR {sign2} IN ({listed(MINUSES)}))"
+    value = f"TRY_CAST(replace({whole}, ',', '') || {fraction} || {exponent} AS DOUBLE)"
+    return f"(CASE WHEN {valid} THEN (CASE WHEN {negative} THEN -{value} ELSE {value} END) END)"
 
 
 def _plain(name):
@@ -254,6 +282,12 @@ _FUNCTIONS = {
     "ends_with": lambda a, p: f"suffix({a[0]}, {literal(a[1])})",
     "replace": lambda a, p: f"replace({a[0]}, {literal(a[1])}, {literal(a[2])})",
     "substr": lambda a, p: _substring(a),
+    "split_part": lambda a, p: f"split_part({a[0]}, {literal(a[1])}, {int(a[2])})",
+    "position": lambda a, p: f"strpos({a[0]}, {literal(a[1])})",
+    "matches": lambda a, p: f"regexp_matches({a[0]}, {literal(a[1])})",
+    "extract": lambda a, p: _extract(a),
+    "regex_replace": lambda a, p: f"regexp_replace({a[0]}, {literal(a[1])}, {literal(a[2])}, 'g')",
+    "number": lambda a, p: _number(a),
     "concat": lambda a, p: "(" + " || ".join(_text_of(x, kind) for x, kind in a) + ")",
     "year": _plain("year"),
     "month": _plain("month"),
@@ -277,22 +311,26 @@ _FUNCTIONS = {
     "int": lambda a, p: f"TRY_CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS BIGINT)",  # int(inf) is null
     "float": lambda a, p: f"TRY_CAST({a[0]} AS DOUBLE)",
     "str": _cast_text,
-    # aggregates
-    "count": lambda a, p: f"count({a[0]})" if a else "count(*)",
-    "count_distinct": lambda a, p: f"count(DISTINCT {a[0]})",
-    "sum": lambda a, p: f"sum({a[0]})",
-    "mean": lambda a, p: f"avg(CAST({a[0]} AS DOUBLE))",
-    "median": lambda a, p: f"median(CAST({a[0]} AS DOUBLE))",
-    "min": _plain("min"),
-    "max": _plain("max"),
-    "std": lambda a, p: f"stddev_samp(CAST({a[0]} AS DOUBLE))",
-    "var": lambda a, p: f"var_samp(CAST({a[0]} AS DOUBLE))",
-    "quantile": lambda a, p: f"quantile_cont(CAST({a[0]} AS DOUBLE), {float(a[1])})",
-    "first": lambda a, p: f"arg_min({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL)",
-    "last": lambda a, p: f"arg_max({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL)",
-    "corr": lambda a, p: f"corr(CAST({a[0]} AS DOUBLE), CAST({a[1]} AS DOUBLE))",
-    "skew": lambda a, p: _finite_only("skewness", a[0]),
-    "kurtosis": lambda a, p: _finite_only("kurtosis", a[0]),
+    # aggregates: `p` is the OVER clause of a window aggregate, or empty
+    "count": lambda a, p: f"count({a[0]}){p}" if a else f"count(*){p}",
+    "count_distinct": lambda a, p: f"count(DISTINCT {a[0]}){p}",
+    "sum": lambda a, p: f"sum({a[0]}){p}",
+    "mean": lambda a, p: f"avg(CAST({a[0]} AS DOUBLE)){p}",
+    "median": lambda a, p: f"median(CAST({a[0]} AS DOUBLE)){p}",
+    "min": lambda a, p: f"min({a[0]}){p}",
+    "max": lambda a, p: f"max({a[0]}){p}",
+    "std": lambda a, p: f"stddev_samp(CAST({a[0]} AS DOUBLE)){p}",
+    "var": lambda a, p: f"var_samp(CAST({a[0]} AS DOUBLE)){p}",
+    "std_pop": lambda a, p: f"stddev_pop(CAST({a[0]} AS DOUBLE)){p}",
+    "var_pop": lambda a, p: f"var_pop(CAST({a[0]} AS DOUBLE)){p}",
+    "quantile": lambda a, p: f"quantile_cont(CAST({a[0]} AS DOUBLE), {float(a[1])}){p}",
+    "first": lambda a, p: f"arg_min({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL){p}",
+    "last": lambda a, p: f"arg_max({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL){p}",
+    "corr": lambda a, p: f"corr(CAST({a[0]} AS DOUBLE), CAST({a[1]} AS DOUBLE)){p}",
+    "skew": lambda a, p: _finite_only("skewness", a[0], p),
+    "kurtosis": lambda a, p: _finite_only("kurtosis", a[0], p),
+    # Not here, so a plan using them is Unsupported (docs/language.md): mode, and the
+    # distribution functions and statistical tests, which only scipy computes.
     # windows
     "rank": _rank("rank"),
     "dense_rank": _rank("dense_rank"),
@@ -381,6 +419,30 @@ def _join_op(plan, node, attrs, inputs, exprs):
             f"FROM {inputs[0]} l {kind} {inputs[1]} r ON {on}")
 
 
+def _cross_join_op(plan, node, attrs, inputs, exprs):
+    spec = attrs["spec"]
+    left_columns = _names(plan.node(attrs["inputs"][0]))
+    taken, picked = set(left_columns), []
+    for name in _names(plan.node(attrs["inputs"][1])):
+        new = join_column_name(name, taken, spec.table.name)
+        taken.add(new)
+        picked.append(f"r.{quote(name)} AS {quote(new)}")
+    columns = ", ".join([f"l.{quote(c)}" for c in left_columns] + picked)
+    return (f"SELECT {columns}, row_number() OVER (ORDER BY l.{ROW}, r.{ROW}) - 1 AS {ROW} "
+            f"FROM {inputs[0]} l CROSS JOIN {inputs[1]} r")
+
+
+def _split_op(plan, node, attrs, inputs, exprs):
+    spec = attrs["spec"]
+    column = quote(spec.column.name)
+    parts = f"(SELECT *, string_split(CAST({column} AS VARCHAR), {literal(spec.separator)}) AS __parts FROM {inputs[0]})"
+    # A null cell stays one row (part number 0), as pandas' explode keeps it.
+    numbered = (f"(SELECT *, unnest(CASE WHEN {column} IS NULL THEN [CAST(0 AS BIGINT)] "
+                f"ELSE range(1, len(__parts) + 1) END) AS __i FROM {parts})")
+    return (f"SELECT * EXCLUDE (__parts, __i) REPLACE (CASE WHEN __i = 0 THEN NULL ELSE __parts[__i] END AS {column}, "
+            f"row_number() OVER (ORDER BY {ROW}, __i) - 1 AS {ROW}) FROM {numbered}")
+
+
 _OPS = {
     "filter": lambda plan, node, attrs, inputs, exprs: f"SELECT * FROM {inputs[0]} WHERE {exprs(attrs['spec'].predicate)}",
     "select": _select_op,
@@ -393,6 +455,8 @@ _OPS = {
     "take": lambda plan, node, attrs, inputs, exprs: f"SELECT * FROM {inputs[0]} ORDER BY {ROW} LIMIT {attrs['spec'].count}",
     "distinct": _distinct_op,
     "join": _join_op,
+    "cross_join": _cross_join_op,
+    "split": _split_op,
 }
 
 
@@ -422,14 +486,14 @@ def _node_sql(plan: Plan, node: str, attrs) -> str:
     return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, visible, types))
 
 
-def answer_sql(plan: Plan) -> str:
-    """A query whose single row holds the answer (for scalar answers)."""
+def answer_sql(plan: Plan, expr=None) -> str:
+    """A query whose single row holds the answer (for scalar answers; ``expr``: one part of a record)."""
     attrs = plan.node(plan.root)
     ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed()
             if n != plan.root and plan.node(n)["op"] not in _NOT_QUERIES]
     inputs = [_cte(i) for i in attrs["inputs"]]
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
-    expr = _Expr(inputs, None, types)(attrs["spec"].expr)
+    expr = _Expr(inputs, None, types)(attrs["spec"].expr if expr is None else expr)
     return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + f"SELECT {expr} AS answer"
 
 
@@ -452,11 +516,33 @@ def run_oracle(plan: Plan, tables: dict[str, pd.DataFrame]):
     for name, frame in tables.items():
         connection.register(name, frame.assign(**{ROW: np.arange(len(frame))}))
     attrs = plan.node(plan.root)
-    answer = attrs["schema"]
-    expr = attrs["spec"].expr
+    answer, expr = attrs["schema"], attrs["spec"].expr
+    if answer.kind == "record":  # each part as JSON would hold it, to compare part by part
+        return {item.name: _json_part(_oracle_part(connection, plan, attrs, item.expr, part))
+                for item, (_, part) in zip(expr.items, answer.parts)}
+    return _oracle_part(connection, plan, attrs, expr, answer)
+
+
+def _oracle_part(connection, plan, attrs, expr, answer):
     if answer.kind in ("table", "list"):
         result = connection.execute(plan_sql(plan, attrs["inputs"][expr.index])).fetchdf()
         if answer.kind == "list":
             return result[expr.column].tolist()
         return result
-    return connection.execute(answer_sql(plan)).fetchone()[0]
+    return connection.execute(answer_sql(plan, expr)).fetchone()[0]
+
+
+def _json_part(value):
+    """A record part's value in the JSON form of answers (ISO dates, null for NaN)."""
+    if isinstance(value, list):
+        return [_json_part(v) for v in value]
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if type(value).__name__ == "Decimal" or isinstance(value, np.generic):
+        return float(value) if not isinstance(value, (np.bool_, np.integer)) else value.item()
+    return value

@@ -35,7 +35,7 @@ DOCUMENTS = {
 }
 DATA = ROOT / "examples" / "data"
 TABLES = ("flights", "airlines", "planes", "penguins")
-CARD_WORD_LIMIT = 1500
+CARD_WORD_LIMIT = 2000
 
 PROGRAM_KINDS = ("csvdsl", "csvdsl-error")
 BLOCK_KINDS = frozenset(PROGRAM_KINDS + ("output", "text"))
@@ -51,6 +51,8 @@ TRANSFORMS = {
     "take": ast.Take,
     "distinct": ast.Distinct,
     "join": ast.Join,
+    "cross": ast.CrossJoin,
+    "split": ast.Split,
 }
 # The fewest examples each document must have, so that a parsing slip cannot leave the
 # parametrized tests below with nothing to check.

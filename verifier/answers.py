@@ -37,6 +37,9 @@ def typed(answer) -> dict:
     if isinstance(answer, str):
         answer = json.loads(answer)
     if hasattr(answer, "kind"):  # planner.execute.Value
+        if answer.kind == "record":  # which list parts are in a chosen order
+            ordered = [name for name, part in answer.value.items() if part.ordered]
+            return {**to_json(answer), "ordered": False, "ordered_parts": ordered}
         return {**to_json(answer), "ordered": bool(answer.ordered)}
     if not isinstance(answer, dict) or "type" not in answer:
         raise ValueError(f"not a typed answer: {answer!r}")
@@ -86,6 +89,9 @@ def compare(teacher, student, options: Options | None = None) -> AnswerMatch:
     in order only when the teacher's answer is ordered (its plan sorts)."""
     options = options or Options()
     teacher, student = typed(teacher), typed(student)
+    if teacher["type"] == "record" and student["type"] == "table" and len(student["value"]["rows"]) == 1:
+        # A one-row table holds the same parts as a record, under its column names.
+        student = {"type": "record", "value": dict(zip(student["value"]["columns"], student["value"]["rows"][0]))}
     teacher, student, note = _unwrap(teacher, student)
     if teacher["type"] != student["type"] and {teacher["type"], student["type"]} != {"string", "date"}:
         return AnswerMatch(0.0, f"expected a {teacher['type']}, got a {student['type']}")
@@ -105,6 +111,25 @@ def _unwrap(teacher, student):
             note = f" (unwrapped the {side}'s one-value {value['type']})"
             return (teacher, inner, note) if side == "student" else (inner, student, note)
     return teacher, student, ""
+
+
+def _records(teacher, student, options):
+    """Part by part: by name, then the parts left over in order; the score is the share right."""
+    a, b = teacher["value"], student["value"]
+    ordered = set(teacher.get("ordered_parts", ()))
+    unmatched = [name for name in b if name not in a]
+    right, wrong = [], []
+    for name, expected in a.items():
+        other = name if name in b else (unmatched.pop(0) if unmatched else None)
+        if other is None:
+            wrong.append(f"`{name}` is missing")
+            continue
+        part = compare({**_typed_python(expected), "ordered": name in ordered}, _typed_python(b[other]), options)
+        (right if part.score == 1 else wrong).append(f"`{name}`" if part.score == 1 else f"`{name}`: {part.reason}")
+    score = len(right) / len(a) if a else float(not b)
+    if not wrong:
+        return AnswerMatch(score, f"all {len(a)} parts match")
+    return AnswerMatch(score, f"{len(right)} of {len(a)} parts match; " + "; ".join(wrong))
 
 
 def _single_value(answer):
@@ -262,4 +287,5 @@ _COMPARERS = {
     "null": lambda t, s, o: AnswerMatch(1.0, "both are null"),
     "list": _lists,
     "table": _tables,
+    "record": _records,
 }

@@ -1,7 +1,12 @@
 """Hypothesis strategies for fuzzing: ``tables()`` makes DataFrames with every type the
 language has (nulls everywhere, NaN and infinities, unicode, empty strings, duplicate keys,
 empty and one-row tables); ``programs(schema)`` makes well-typed multi-statement programs
-over a schema that use every transform, expression form, aggregate and window function."""
+over a schema that use every transform, expression form, aggregate, window function and
+window aggregate, regex and text function, and record answers.
+
+The distribution functions and statistical tests (scipy only) and ``mode`` have no SQL form,
+so a program using them is checked canonical-against-written but not against DuckDB (its
+outcome is "unsupported"); they are drawn rarely so most programs still reach the oracle."""
 
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ import datetime as dt
 import pandas as pd
 from hypothesis import strategies as st
 
+from csvdsl.check import join_column_name
 from csvdsl.errors import quote_name
 from csvdsl.format import format_expr
 from csvdsl import ast
 
-TEXT = st.sampled_from(["", " ", "a", "b", "A b", "ü", "é ö", "x y", "JFK", "lga", "a,b", "'q'", "z"])
+TEXT = st.sampled_from(["", " ", "a", "b", "A b", "ü", "é ö", "x y", "JFK", "lga", "a,b", "'q'", "z", "1,234", "−3.5",
+                        "45%", "$12", "10th", "a\nb", "(7 mi)", "a,,b,"])
+PATTERNS = ["^a", "[a-z]+", "(a|b)", "\\s", "é", "^$", "x*", ",", "(\\w)(\\w)?", "\\d+", "(?i)jfk", "\\((\\d+) mi\\)"]
+REWRITES = ["", "-", "\\1", "<\\0>"]
+SEPARATORS = [",", " ", "\n", "ab"]
 FLOATS = st.one_of(st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: round(v, 3)), st.sampled_from([0.0, -0.0, 1.5, float("inf"), float("-inf")]))
 DATES = st.dates(dt.date(1999, 1, 1), dt.date(2030, 12, 31))
 TIMES = st.datetimes(dt.datetime(1999, 1, 1), dt.datetime(2030, 12, 31)).map(lambda t: t.replace(microsecond=0))
@@ -70,7 +80,17 @@ class _Exprs:
             return f"({self.number(depth + 1)} {op} {self.number(depth + 1)})"
         if choice == "func":
             name = draw(st.sampled_from(["abs", "round", "floor", "ceil", "sqrt", "length", "year", "month", "day",
-                                         "log", "exp", "int", "float", "date_diff"]))
+                                         "log", "exp", "int", "float", "date_diff", "number", "position", "number",
+                                         "position", "distribution"]))
+            if name == "number":
+                return f"number({self.text(depth + 1)})"
+            if name == "position":
+                return f"position({self.text(depth + 1)}, {_lit(draw(TEXT))})"
+            if name == "distribution":  # scipy only: the program skips the SQL oracle
+                function = draw(st.sampled_from(["normal_cdf", "normal_ppf", "t_cdf", "chi2_cdf"]))
+                if function in ("normal_cdf", "normal_ppf") and draw(st.booleans()):
+                    return f"{function}({self.number(depth + 1)})"
+                return f"{function}({self.number(depth + 1)}, {self.number(depth + 1)}{', 2' if function.startswith('normal') else ''})"
             if name == "length":
                 return f"length({self.text(depth + 1)})"
             if name in ("year", "month", "day"):
@@ -103,9 +123,25 @@ class _Exprs:
         if choice == "column" and columns:
             return draw(st.sampled_from(columns))
         if choice == "func":
-            name = draw(st.sampled_from(["lower", "upper", "strip", "substr", "replace", "concat", "weekday", "coalesce"]))
+            name = draw(st.sampled_from(["lower", "upper", "strip", "substr", "replace", "concat", "weekday", "coalesce",
+                                         "extract", "regex_replace", "split_part", "substr_computed"]))
             if name == "substr":
                 return f"substr({self.text(depth + 1)}, {draw(st.integers(-1, 3))}, {draw(st.integers(0, 3))})"
+            if name == "substr_computed":
+                whole = self.of(("int",))
+                start = draw(st.sampled_from(whole)) if whole and draw(st.booleans()) else f"position({self.text(depth + 1)}, {_lit(draw(TEXT))})"
+                return f"substr({self.text(depth + 1)}, {start}{', ' + str(draw(st.integers(-1, 3))) if draw(st.booleans()) else ''})"
+            if name == "extract":
+                group = draw(st.integers(0, 2))
+                pattern = draw(st.sampled_from([p for p in PATTERNS if p.count("(") - p.count("\\(") >= group]))
+                return f"extract({self.text(depth + 1)}, {_lit(pattern)}{f', {group}' if group or draw(st.booleans()) else ''})"
+            if name == "regex_replace":
+                pattern = draw(st.sampled_from(PATTERNS))
+                groups = pattern.count("(") - pattern.count("\\(") - pattern.count("(?")
+                rewrite = draw(st.sampled_from([r for r in REWRITES if "\\1" not in r or groups >= 1]))
+                return f"regex_replace({self.text(depth + 1)}, {_lit(pattern)}, {_lit(rewrite)})"
+            if name == "split_part":
+                return f"split_part({self.text(depth + 1)}, {_lit(draw(st.sampled_from(SEPARATORS)))}, {draw(st.sampled_from([-2, -1, 1, 2, 3]))})"
             if name == "replace":
                 return f"replace({self.text(depth + 1)}, {_lit(draw(TEXT))}, {_lit(draw(TEXT))})"
             if name == "concat":
@@ -130,7 +166,7 @@ class _Exprs:
 
     def boolean(self, depth=0) -> str:
         draw = self.draw
-        options = ["compare", "text_compare", "is_null", "in", "between", "string_test", "bool_column"]
+        options = ["compare", "text_compare", "is_null", "in", "between", "string_test", "bool_column", "matches"]
         if depth < 2:
             options += ["and", "or", "not"]
         choice = draw(st.sampled_from(options))
@@ -149,6 +185,8 @@ class _Exprs:
         if choice == "string_test":
             name = draw(st.sampled_from(["contains", "starts_with", "ends_with"]))
             return f"{name}({self.text(depth + 1)}, {_lit(draw(TEXT))})"
+        if choice == "matches":
+            return f"matches({self.text(depth + 1)}, {_lit(draw(st.sampled_from(PATTERNS)))})"
         if choice == "bool_column" and self.of(("bool",)):
             return draw(st.sampled_from(self.of(("bool",))))
         if choice in ("and", "or"):
@@ -161,7 +199,8 @@ class _Exprs:
         draw = self.draw
         numbers = self.of(("int", "float"))
         name = draw(st.sampled_from(["count", "count_x", "count_distinct", "sum", "mean", "median", "min", "max", "std",
-                                     "var", "quantile", "first", "last", "corr", "skew", "kurtosis", "share"]))
+                                     "var", "quantile", "first", "last", "corr", "skew", "kurtosis", "share", "std_pop",
+                                     "var_pop", "test"]))
         if name == "count" or not numbers:
             return "count()"
         column = draw(st.sampled_from(numbers))
@@ -175,13 +214,39 @@ class _Exprs:
             return f"corr({column}, {draw(st.sampled_from(numbers))})"
         if name == "share":
             return f"mean(case when {self.boolean(1)} then 1 else 0 end)"
+        if name == "test":  # scipy only: the program skips the SQL oracle
+            test = draw(st.sampled_from(["shapiro", "ks_norm", "normaltest", "pearson", "spearman", "kendall", "ttest",
+                                         "ttest_equal", "mannwhitney", "chi2", "anova"]))
+            suffix = draw(st.sampled_from(["_p", "_stat"]))
+            if test in ("shapiro", "ks_norm", "normaltest"):
+                return f"{test}{suffix}({column})"
+            if test in ("pearson", "spearman", "kendall"):
+                return f"{test}{'_p' if test == 'pearson' else draw(st.sampled_from(['', '_p']))}({column}, {draw(st.sampled_from(numbers))})"
+            if test in ("ttest", "ttest_equal", "mannwhitney"):
+                return f"{test}{suffix}({column}, {self.boolean(1)})"
+            columns = list(map(quote_name, self.columns))
+            first = draw(st.sampled_from(columns)) if test == "chi2" else column
+            return f"{test}{suffix}({first}, {draw(st.sampled_from(columns))})"
         return f"{name}({column})"
 
     def window(self) -> str:
         draw = self.draw
         keys = [quote_name(c) for c, k in self.columns.items() if k in ("int", "string", "bool")]
         over = f" over {draw(st.sampled_from(keys))}" if keys and draw(st.booleans()) else ""
-        name = draw(st.sampled_from(["rank", "dense_rank", "row_number", "cumsum", "lag", "lead", "pct_change"]))
+        name = draw(st.sampled_from(["rank", "dense_rank", "row_number", "cumsum", "lag", "lead", "pct_change",
+                                     "aggregate", "aggregate", "zscore"]))
+        if name == "aggregate":  # a window aggregate: over the whole table, one key or two
+            choice = draw(st.sampled_from(["()", "one", "two"]))
+            if choice == "one" and keys:
+                over = f" over {draw(st.sampled_from(keys))}"
+            elif choice == "two" and len(keys) > 1:
+                over = " over (" + ", ".join(draw(st.lists(st.sampled_from(keys), min_size=2, max_size=2, unique=True))) + ")"
+            else:
+                over = " over ()"
+            return f"{self.aggregate()}{over}"
+        if name == "zscore" and self.of(("int", "float")):
+            column = draw(st.sampled_from(self.of(("int", "float"))))
+            return f"({column} - mean({column}){over or ' over ()'}) / std({column}){over or ' over ()'}"
         if name in ("rank", "dense_rank"):
             return f"{name}({self.number(1)}{draw(st.sampled_from(['', ' desc']))}){over}"
         if name == "row_number":
@@ -205,7 +270,7 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
     for index in range(draw(st.integers(1, max_steps))):
         exprs = _Exprs(draw, columns)
         kind = draw(st.sampled_from(["filter", "derive", "window", "select", "sort", "take", "distinct", "group",
-                                     "aggregate", "rename", "drop", "join", "scalar_filter"]))
+                                     "aggregate", "rename", "drop", "join", "scalar_filter", "split", "cross_join"]))
         name = f"s{index}"
         if kind == "filter":
             step = f"filter {exprs.boolean()}"
@@ -255,6 +320,18 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
             if "k" not in columns:
                 continue
             columns = _types_after(columns, f"kk{index}", "float")
+        elif kind == "split" and exprs.of(("string",)):
+            column = draw(st.sampled_from(exprs.of(("string",))))
+            step = f"split {column} on {_lit(draw(st.sampled_from(SEPARATORS)))}"
+            single = False
+        elif kind == "cross_join":
+            lines.append(f"u{index} = {table} | take {draw(st.integers(0, 2))} | select k, g")
+            taken = set(columns)
+            for right, right_kind in (("k", "int"), ("g", "string")):
+                new = join_column_name(right, taken, f"u{index}")
+                columns = _types_after(columns, new, schema.get(right, right_kind))
+                taken.add(new)
+            step = f"join cross u{index}"
         elif kind == "scalar_filter" and _Exprs(draw, schema).of(("int", "float")):
             number = draw(st.sampled_from(_Exprs(draw, schema).of(("int", "float"))))
             lines.append(f"m{index} = {table} | aggregate v = mean({number})")
@@ -272,6 +349,11 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
     if single and columns and draw(st.booleans()):
         column = draw(st.sampled_from(list(columns)))
         lines.append(f"answer {current}.{quote_name(column)}")
+    elif single and columns and draw(st.booleans()):  # a record: several parts, a list among them
+        parts = draw(st.lists(st.sampled_from(list(columns)), min_size=1, max_size=3, unique=True))
+        record = [f"p{i} = {current}.{quote_name(c)}" for i, c in enumerate(parts)]
+        record.append(f"rows = {table}.{quote_name(draw(st.sampled_from(list(schema))))}")
+        lines.append("answer " + ", ".join(record))
     elif columns and draw(st.booleans()):
         lines.append(f"answer {current}.{quote_name(draw(st.sampled_from(list(columns))))}")
     else:
