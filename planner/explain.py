@@ -42,6 +42,8 @@ def _step_text(attrs, names) -> str:
     spec = _with_names(attrs["spec"], attrs["inputs"], names)
     if attrs["op"] == "answer":
         return format_expr(spec.expr)
+    if attrs["op"] == "cross_join":  # the right side is already named in the brackets
+        return "cross"
     if attrs["op"] == "join":  # the right side is already named in the brackets
         keys = format_transform(spec).split(" on ", 1)[1]
         return f"{'left ' if spec.kind == 'left' else ''}on {keys}"
@@ -65,7 +67,7 @@ def numbered_lines(plan: Plan, prefix: str = "r") -> dict[str, str]:
     lines = {}
     for node in names:
         attrs = plan.node(node)
-        inputs = ", ".join(names[i] for i in attrs["inputs"][:2 if attrs["op"] == "join" else 1]) if attrs["op"] != "source" else attrs["spec"]
+        inputs = ", ".join(names[i] for i in attrs["inputs"][:2 if attrs["op"] in ("join", "cross_join") else 1]) if attrs["op"] != "source" else attrs["spec"]
         if attrs["op"] == "answer":
             inputs = ", ".join(names[i] for i in attrs["inputs"])
         args = "" if attrs["op"] == "source" else _step_text(attrs, names)
@@ -239,7 +241,12 @@ class _English:
             text = function.english.format(*(filled + [""] * len(function.params)))
         if e.over:
             text += f" within each {_words([self._column(c) for c in e.over])}"
+        elif e.window:  # an aggregate over the whole table, on every row
+            text += " over all rows"
         return text
+
+    def _record(self, e):
+        return _words([f"{spoken(item.name)}: {self(item.expr)}" for item in e.items])
 
 
 def condition(english: _English, predicate) -> str:
@@ -343,6 +350,15 @@ def _describe_node(plan: Plan, node: str, results: dict, continuing: bool) -> tu
                      kind=", keeping the rows that have no match" if spec.kind == "left" else "")
         extra = {c: v for c, v in right.columns.items() if c not in main.columns}
         result = replace(main, columns={**main.columns, **extra}, source=False, table=None)
+    elif op == "cross_join":
+        right = inputs[1]
+        slots["table"] = right.table or right.rows
+        extra = {c: v for c, v in right.columns.items() if c not in main.columns}
+        result = replace(main, columns={**main.columns, **extra}, source=False, table=None)
+    elif op == "split":
+        separator = {" ": "space", ",": "comma", "\n": "line break", "\t": "tab"}.get(spec.separator, f'"{spec.separator}"')
+        slots.update(column=main.columns.get(spec.column.name, spoken(spec.column.name)), separator=separator)
+        result = replace(main, source=False)
     elif op == "answer":
         text = english(spec.expr)
         whether = isinstance(spec.expr, (ast.Binary, ast.Logical, ast.Not, ast.InList, ast.InRef, ast.Between, ast.IsNull)) \
@@ -380,7 +396,7 @@ def _step_order(plan: Plan) -> list[str]:
 def _joined_only(plan: Plan, node: str) -> bool:
     """A source read only as a join's right side: the join's sentence names it."""
     attrs = plan.node(node)
-    uses = [plan.node(t)["op"] == "join" and plan.node(t)["inputs"].index(node) == 1 for t in plan.graph.successors(node)]
+    uses = [plan.node(t)["op"] in ("join", "cross_join") and plan.node(t)["inputs"].index(node) == 1 for t in plan.graph.successors(node)]
     return attrs["op"] == "source" and bool(uses) and all(uses)
 
 
