@@ -9,6 +9,9 @@ import json
 import math
 import re
 
+import numpy as np
+import pandas as pd
+
 from planner.execute import Value, python_value
 
 MAX_ROWS = 20
@@ -78,14 +81,34 @@ def write_json(value: Value, sink, max_rows: int | None = None) -> None:
     total = len(frame) if max_rows is None else min(len(frame), max_rows)
     columns = dumps([str(c) for c in frame.columns])
     sink.write(f'{{"type": "table", "value": {{"columns": {columns}, "rows": [')
+    types = dict(value.table.columns) if value.table else {}
     for start in range(0, total, _CHUNK):
-        chunk = Value("table", frame.iloc[start:min(start + _CHUNK, total)], None, value.ordered, value.table)
-        text = ", ".join(dumps([json_cell(c) for c in row]) for row in table_rows(chunk))
-        sink.write((", " if start else "") + text)
+        chunk = frame.iloc[start:min(start + _CHUNK, total)]
+        columns = [_json_cells(chunk[name], types.get(name)) for name in chunk.columns]
+        rows = list(zip(*columns)) if columns else [() for _ in range(len(chunk))]
+        sink.write((", " if start else "") + dumps(rows)[1:-1])  # one encoder call per chunk
     sink.write("]}")
     for key, mark in _cut_marks(value, total).items():
         sink.write(f", {dumps(key)}: {dumps(mark)}")
     sink.write("}")
+
+
+def _json_cells(series, kind: str | None) -> list:
+    """A column's cells as ``json_cell(python_value(...))`` gives them, a whole column at a time
+    where its storage makes that exact (whole numbers, floats, text, bools)."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub" and kind in ("int", "bool"):
+        return series.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "f" and kind == "float":
+        array = series.to_numpy()
+        cells = array.tolist()
+        if not np.isfinite(array).all():
+            cells = [json_cell(None if v != v else v) for v in cells]  # NaN is null; infinities as text
+        return cells
+    if kind == "string" and pd.api.types.is_string_dtype(dtype):
+        missing = series.isna().to_numpy()
+        return series.tolist() if not missing.any() else [None if m else v for v, m in zip(series.tolist(), missing)]
+    return [json_cell(python_value(v, kind)) for v in series.tolist()]
 
 
 class _Hasher:
