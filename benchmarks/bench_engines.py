@@ -94,13 +94,13 @@ def _plain(answer: dict):
 
 
 def interleaved_medians(contenders: dict, repeat: int) -> dict[str, float]:
-    """Each contender's median seconds, the contenders taking turns within every round, so a
-    machine whose load changes during the run slows them alike and the ratios hold."""
-    times = {name: [] for name in contenders}
+    """Each contender's median seconds, the contenders taking turns within every round (in an
+    order that rotates), so a machine whose load changes during the run slows them alike."""
+    times, names = {name: [] for name in contenders}, list(contenders)
     for round_ in range(repeat + 1):  # round 0 warms up
-        for name, run in contenders.items():
+        for name in names[round_ % len(names):] + names[: round_ % len(names)]:  # who goes first rotates
             start = time.perf_counter()
-            run()
+            contenders[name]()
             if round_:
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}

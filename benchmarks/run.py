@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_compile  # noqa: E402
 import bench_engine  # noqa: E402
+import bench_engines  # noqa: E402
 import bench_execute  # noqa: E402
 import bench_generate  # noqa: E402
 import bench_llm  # noqa: E402
@@ -27,3 +28,4 @@ if __name__ == "__main__":
     bench_generate.main(data)
     bench_llm.main(data)
     bench_pipeline.main(data)
+    bench_engines.main(data, quick=True)  # the full run (and the 1 GB REPL case): python benchmarks/bench_engines.py --repl-mb 1024

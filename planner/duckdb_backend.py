@@ -65,23 +65,32 @@ class DuckDBBackend:
         self._registered: dict[str, pd.DataFrame] = {}  # node id -> pandas result registered under relation(id)
         self._memory_limit = None
         self._loaded_bytes = 0
+        self._copied: set[str] = set()
         for name, frame in tables.items():
             self.add(name, frame)
 
     def add(self, name: str, frame: pd.DataFrame) -> None:
-        """Copy a table into the database once, with its row order as ``__rn``."""
+        """A table the plans may read; it is copied into the database when a plan first reads it
+        (so loading many tables, or opening the REPL, does not wait for copies nobody uses)."""
         with self._lock:
-            loading = frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
-            self.connection.register("__csvdsl_load", loading)
-            try:
-                self.connection.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM __csvdsl_load")
-            finally:
-                self.connection.unregister("__csvdsl_load")
             self.tables[name] = frame
+            self._copied.discard(name)
             self._loaded_bytes = sum(frame_bytes(f) for f in self.tables.values())
             for nid in list(self._registered):  # results of the old table are stale
                 self.connection.unregister(relation(nid))
             self._registered.clear()
+
+    def copy_in(self, name: str) -> None:
+        """Copy a table into the database once, with its row order as ``__rn``."""
+        if name in self._copied:
+            return
+        loading = self.tables[name].assign(**{ROW: np.arange(len(self.tables[name]), dtype=np.int64)})
+        self.connection.register("__csvdsl_load", loading)
+        try:
+            self.connection.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM __csvdsl_load")
+        finally:
+            self.connection.unregister("__csvdsl_load")
+        self._copied.add(name)
 
     def execute(self, plan: Plan, limits: Limits | None = None, outputs: list[Output] | None = None,
                 deadline: Deadline | None = None, keep="all") -> DuckDBExecution:
@@ -208,6 +217,7 @@ class _Run:
             attrs = self.plan.node(nid)
             if attrs["op"] == "source":
                 self._check_source(attrs)
+                self.backend.copy_in(attrs["spec"])
             if attrs["op"] in _ON_PANDAS:
                 continue
             try:
