@@ -5,7 +5,8 @@ Each reads the dataset's extra columns from kwargs (one value per completion): `
 (the teacher's program) and ``tables`` (table names mapped to sha256, found through
 ``use_dataset``, or to CSV paths; a dict or a JSON string). A completion is a string, or a
 conversation: the programs of its assistant turns (fenced blocks or ``run`` tool calls) run
-in one Session, as the agent loop runs them. Tables are loaded once per process and every
+one after the other, each after the bindings of the earlier ones, as the agent loop's
+Session runs them. Tables are loaded once per process and every
 program runs through one Engine per set of tables, so shared steps are computed once.
 
 The answer reward follows test-suite accuracy: a completion scores only if its program
@@ -25,7 +26,6 @@ from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
 from csvdsl.reply import find_program
-from csvdsl.session import Session
 from planner.cache import LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
@@ -108,29 +108,37 @@ def _call_program(call) -> str | None:
 
 def extract_program(completion) -> str:
     """A single-program completion's program (its last fenced block, else its text); for a
-    conversation, the programs of its turns joined (use ``_program_of`` to run it as a Session would)."""
+    conversation, the programs of its turns, joined as they were written."""
     return "\n".join(completion_programs(completion))
 
 
 def _program_of(completion, tables, key: str) -> str:
-    """What a completion computes, as one program. A conversation's turns run in one Session;
-    turns that failed are dropped (the Session kept nothing of them), and the program is the
-    bindings made up to the last ``answer`` that ran, then that answer."""
+    """What a completion computes, as one program: for a conversation, its turns run as the
+    agent loop's Session runs them (see ``_combine``)."""
     programs = completion_programs(completion)
     if len(programs) <= 1:
         return programs[0] if programs else ""
-    return _COMBINED.remember((key, tuple(programs)), lambda: _combine(programs, engine_for_tables(tables, key)))
+    return _COMBINED.remember((key, tuple(programs)), lambda: _combine(programs, key, engine_for_tables(tables, key)))
 
 
-def _combine(programs: list[str], engine: Engine) -> str:
-    session = Session(engine)
-    kept = []  # the bindings and answers of the turns that ran
+def _combine(programs: list[str], key: str, engine: Engine) -> str:
+    """A conversation's turns as one program. Each turn runs (through ``run_untrusted``) after
+    the bindings the earlier turns made, as a Session runs it: a turn that fails leaves
+    nothing bound. The program is the bindings made before the last ``answer`` that ran,
+    then that answer (without one: every binding)."""
+    bindings: list = []
+    answer = None  # (how many bindings it saw, the statement)
     for program in programs:
-        if session.run(program).ok:
-            kept += [s for s in parse(program).statements if isinstance(s, (ast.Binding, ast.Answer))]
-    answers = [i for i, s in enumerate(kept) if isinstance(s, ast.Answer)]
-    if answers:  # what the last answer saw: the bindings made before it
-        kept = [s for s in kept[:answers[-1]] if isinstance(s, ast.Binding)] + [kept[answers[-1]]]
+        prior = format_program(ast.Program(tuple(bindings))) if bindings else ""
+        run = _run(key, engine, prior + program)
+        if isinstance(run, DslError):
+            continue
+        for statement in run.checked.program.statements[len(bindings):]:
+            if isinstance(statement, ast.Binding):
+                bindings.append(statement)
+            elif isinstance(statement, ast.Answer):
+                answer = (len(bindings), statement)
+    kept = bindings if answer is None else bindings[:answer[0]] + [answer[1]]
     return format_program(ast.Program(tuple(kept))) if kept else programs[-1]
 
 
