@@ -1,4 +1,5 @@
-"""The model-facing texts: the prompts shipped in ``prompts/``, and the question a model is asked."""
+"""The model-facing texts: the prompts shipped in ``prompts/`` (the teacher's, with the language card),
+the short system prompt of student conversations, and the question a model is asked."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from csvdsl.tables import TableInfo
 from csvdsl.tables.info import task_text
+from verifier.environment import task_tables
 
 
 @cache
@@ -74,7 +76,5 @@ def environment_prompt(row: dict) -> list[dict]:
     """An RL row's prompt for ``verifier.environment.CsvdslEnv``: the short system prompt in its
     tool form (call ``run``), and an empty user message that the environment's ``reset`` fills
     with the task (TRL appends what ``reset`` returns to the last message)."""
-    from verifier.environment import task_tables
-
     return [{"role": "system", "content": student_system_prompt(task_tables(row["tables"]), tools=True)},
             {"role": "user", "content": ""}]
