@@ -536,7 +536,7 @@ def _json_part(value):
     """A record part's value in the JSON form of answers (ISO dates, null for NaN)."""
     if isinstance(value, list):
         return [_json_part(v) for v in value]
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
         stamp = pd.Timestamp(value)
