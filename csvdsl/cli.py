@@ -10,7 +10,7 @@ from pathlib import Path
 from csvdsl.cli_engine import add_engine_args, backend_of, engine_for, engine_notes, plan_sql_command
 from csvdsl.errors import DslError, internal_error
 from csvdsl.format import format_program
-from csvdsl.limits import Limits, limits_from_args
+from csvdsl.limits import Limits, limits_from_args, seconds_flag
 from csvdsl.parse import parse
 from csvdsl.program import plan_program, run_program, too_deep
 from csvdsl.render import RENDERERS, dumps, terminal_safe, write_json
@@ -405,26 +405,13 @@ def _at_least(low: int):
 _positive, _non_negative = _at_least(1), _at_least(0)
 
 
-def _seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds, 0 or more."""
-    import math
-
-    value = float(text)
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError("must be a finite number of seconds, 0 or more")
-    return value
-
-
-_seconds.__name__ = "seconds"
-
-
 def _add_limit_args(sub) -> None:
     defaults = Limits()
     # Negative or non-finite values are usage errors: they must never switch a limit off silently.
     sub.add_argument("--max-rows", type=_non_negative, default=defaults.max_rows, metavar="N",
                      help=f"stop when a table or a step has more rows, and print at most N rows of JSON "
                      f"(default {defaults.max_rows:,}; 0 = no limit)")
-    sub.add_argument("--timeout", type=_seconds, default=defaults.timeout, metavar="SECONDS",
+    sub.add_argument("--timeout", type=seconds_flag, default=defaults.timeout, metavar="SECONDS",
                      help=f"stop a program that runs longer, parsing included (default {defaults.timeout:g}; 0 = no limit)")
     sub.add_argument("--max-bytes", type=_non_negative, default=defaults.max_bytes, metavar="N",
                      help=f"stop when the results alive at once would hold more bytes (default {defaults.max_bytes:,}; 0 = no limit)")

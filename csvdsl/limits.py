@@ -87,6 +87,20 @@ def hard_stop(deadline: Deadline, grace: float = 0.5):
         signal.signal(signal.SIGALRM, previous)
 
 
+def seconds_flag(text: str) -> float:
+    """The argparse type of --timeout: a finite number of seconds, 0 or more (a negative or
+    NaN timeout would switch the limit off)."""
+    import argparse
+
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number of seconds, 0 or more")
+    return value
+
+
+seconds_flag.__name__ = "seconds"  # argparse names the type in its message
+
+
 def limits_from_args(args) -> Limits:
     """The limits the command-line flags ask for; 0 switches a bound off (the parser has
     refused negative and non-finite values already)."""
