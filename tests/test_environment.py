@@ -86,6 +86,11 @@ def test_limits_come_from_the_row_or_the_constructor(row):
     text = env.run("big = flights | join flights on carrier")  # millions of rows
     assert text.startswith("The program failed:") and "too-many-rows" in text
     assert "answer" in env.run(TEACHER) and env.get_reward() == 1.0
+    env.reset(**row, timeout=1e-6)
+    assert "timeout" in env.run(TEACHER)
+    env = CsvdslEnv(timeout=1e-6)
+    env.reset(**row)
+    assert "timeout" in env.run(TEACHER)
 
 
 def test_a_fresh_reset_forgets_the_last_rollout(row):
