@@ -181,3 +181,12 @@ def test_any_file_imports_or_is_a_clear_error(tmp_path, fmt, name, values):
         import_tasks(fmt, source, tmp_path / "out")
     except DslError as error:
         assert error.code.startswith(("import-", "csv-", "table-")), error.code
+
+
+def test_two_sources_in_one_folder_keep_their_problems(tmp_path):
+    imported("wtq", tmp_path / "out")
+    _, tasks, problems = imported("jsonl", tmp_path / "out")
+    assert len(tasks) == 7 and [(p["source"], p["id"]) for p in problems] == [("wtq:pristine-unseen-tables", "nu-4"),
+                                                                              ("jsonl:questions", "q4")]
+    _, _, problems = imported("jsonl", tmp_path / "out")  # a source's problems are replaced, not repeated
+    assert len(problems) == 2

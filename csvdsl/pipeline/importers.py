@@ -17,6 +17,7 @@ from csvdsl.models.prompts import system_prompt, user_prompt
 from csvdsl.pipeline.folder import folder_lock
 from csvdsl.pipeline.generate import written_ids
 from csvdsl.pipeline.jsonl import append_line
+from csvdsl.pipeline.jsonl import rows as jsonl_rows
 from csvdsl.pipeline.records import TASKS, Difficulty, Gold, Message, Origin, TaskRecord
 from csvdsl.tables import Catalog, read_table, table_info, table_name_from_path
 from verifier.denotation import canonical, to_denotation
@@ -327,7 +328,7 @@ def _import(fmt: str, source: Path, out: Path, root: Path | None, labels: Path |
                     raise tables[key]
                 catalog.add(tables[key])
         except DslError as error:
-            summary.problems.append({"id": question.id, "question": question.question, "code": error.code,
+            summary.problems.append({"source": name, "id": question.id, "question": question.question, "code": error.code,
                                      "message": error.message, "file": error.file, "line": error.line})
             continue
         record = gold_record(question, catalog, name)
@@ -337,8 +338,9 @@ def _import(fmt: str, source: Path, out: Path, root: Path | None, labels: Path |
         append_line(out / TASKS, record.model_dump_json())
         written.add(record.id)
         summary.imported += 1
-    (out / PROBLEMS).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in summary.problems),
-                                encoding="utf-8")
+    # This source's problems replace those of its last import; other sources' stay.
+    kept = [p for p in jsonl_rows(out / PROBLEMS) if p.get("source") != name] + summary.problems
+    (out / PROBLEMS).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in kept), encoding="utf-8")
     return summary
 
 
