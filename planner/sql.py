@@ -321,8 +321,8 @@ _FUNCTIONS = {
     "max": lambda a, p: f"max({a[0]}){p}",
     "std": lambda a, p: f"stddev_samp(CAST({a[0]} AS DOUBLE)){p}",
     "var": lambda a, p: f"var_samp(CAST({a[0]} AS DOUBLE)){p}",
-    "std_pop": lambda a, p: f"stddev_pop(CAST({a[0]} AS DOUBLE)){p}",
-    "var_pop": lambda a, p: f"var_pop(CAST({a[0]} AS DOUBLE)){p}",
+    "std_pop": lambda a, p: _finite_only("stddev_pop", a[0], p),  # DuckDB gives 0 for one infinity; NaN is null
+    "var_pop": lambda a, p: _finite_only("var_pop", a[0], p),
     "quantile": lambda a, p: f"quantile_cont(CAST({a[0]} AS DOUBLE), {float(a[1])}){p}",
     "first": lambda a, p: f"arg_min({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL){p}",
     "last": lambda a, p: f"arg_max({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL){p}",

@@ -86,3 +86,47 @@ def test_gold_answers_are_read_as_typed_values(text, expected):
 def test_gold_text_compares_with_a_computed_answer():
     assert compare(parse_gold("['DL', 'B6']"), lst(["B6", "DL"])).score == 1.0
     assert compare(parse_gold("34.65"), num(34.6500000001)).score == 1.0
+
+
+# ---------------------------------------------------------------- record answers (multi-part)
+
+
+def rec(**parts):
+    return {"type": "record", "value": parts}
+
+
+def test_a_record_matches_part_by_part():
+    assert compare(rec(mean=4201.75, std=801.95), rec(mean=4201.75, std=801.95)).score == 1.0
+    assert compare(rec(mean=4201.75, std=801.95), rec(std=801.95, mean=4201.75)).score == 1.0
+
+
+@pytest.mark.parametrize("student, score", [
+    (rec(mean=4201.75, std=1.0, n=344), 2 / 3),
+    (rec(mean=1.0, std=1.0, n=344), 1 / 3),
+    (rec(mean=1.0, std=1.0, n=1), 0.0),
+    (rec(mean=4201.75), 1 / 3),  # a part left out is wrong
+])
+def test_partial_credit_is_the_share_of_parts_right(student, score):
+    match = compare(rec(mean=4201.75, std=801.95, n=344), student)
+    assert match.score == pytest.approx(score)
+    if score < 1:
+        assert "parts match" in match.reason
+
+
+def test_parts_named_differently_are_compared_in_order():
+    assert compare(rec(mean=1.5, std=2.0), rec(avg=1.5, sd=2.0)).score == 1.0
+
+
+def test_a_one_row_table_counts_as_the_same_record():
+    table = {"type": "table", "value": {"columns": ["mean", "std"], "rows": [[1.5, 2.0]]}}
+    assert compare(rec(mean=1.5, std=2.0), table).score == 1.0
+
+
+def test_record_list_parts_are_multisets_unless_ordered():
+    teacher = {**rec(top=["a", "b"]), "ordered_parts": []}
+    assert compare(teacher, rec(top=["b", "a"])).score == 1.0
+    assert compare({**teacher, "ordered_parts": ["top"]}, rec(top=["b", "a"])).score == 0.0
+
+
+def test_a_record_is_not_a_number():
+    assert compare(rec(mean=1.5), {"type": "number", "value": 1.5}).score == 0.0

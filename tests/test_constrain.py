@@ -64,6 +64,9 @@ NOT_PROGRAMS = [
     "answer 1 2",
     "flights | take -1",
     "flights | filterx > 1",
+    "flights | dropa",  # a keyword glued to a name
+    "flights | filter a > 1\n  and b",  # a line may not start with `and`
+    "answer a = 1,",
     "flights | sort a descending",
     "x = flights |",
     "flights | filter a = 1 # comment",  # `=` where `==` is meant

@@ -214,7 +214,7 @@ def spaced_rules() -> dict[str, list[list[str]]]:
     elsewhere; a comment may close a line before a newline and end the program. ``start``
     wraps the grammar's own start rule, renamed ``program``."""
     grammar = bnf()
-    edges = _edges()
+    edges, lines = _edges(), _newline_edges()
     newline = {n for n, t in grammar.terminals.items() if _starts_with_newline(_parse(t.regex))}
     rules = {"start": [[WS, "program", WS, EOL]]}
     for name, alternatives in grammar.rules.items():
@@ -223,7 +223,11 @@ def spaced_rules() -> dict[str, list[list[str]]]:
             out = []
             for i, symbol in enumerate(alt):
                 if i:
-                    out.append(SP if edges[alt[i - 1]][1] and edges[symbol][0] else WS)
+                    # A rule that may end (or start) with a line break, as a repetition with an
+                    # optional newline does, cannot require a blank at that edge: the newline
+                    # is the separator there, and a matcher has no lookahead to tell.
+                    word_edge = edges[alt[i - 1]][1] and edges[symbol][0]
+                    out.append(SP if word_edge and not (lines[alt[i - 1]][1] or lines[symbol][0]) else WS)
                 if symbol in newline:
                     out.append(EOL)
                 out.append(symbol)
@@ -350,6 +354,28 @@ def _edges() -> dict[str, tuple[bool, bool, bool]]:
                 first |= _sequence_edge(alt, edges, 0)
                 last |= _sequence_edge(alt[::-1], edges, 1)
                 empty |= all(edges[s][2] for s in alt)
+            if (first, last, empty) != edges[name]:
+                edges[name], changed = (first, last, empty), True
+    return edges
+
+
+@functools.cache
+def _newline_edges() -> dict[str, tuple[bool, bool, bool]]:
+    """Per symbol: (may start with a line break, may end with one, may be empty)."""
+    grammar = bnf()
+    edges = {}
+    for name, term in grammar.terminals.items():
+        items = _parse(term.regex)
+        edges[name] = (_starts_with_newline(items), _edge(items, True, frozenset("\r\n"))[0], _edge(items, False)[1])
+    for name in grammar.rules:
+        edges[name] = (False, False, False)
+    changed = True
+    while changed:  # a fixed point over the rules, as _edges
+        changed = False
+        for name, alternatives in grammar.rules.items():
+            first = any(_sequence_edge(alt, edges, 0) for alt in alternatives)
+            last = any(_sequence_edge(alt[::-1], edges, 1) for alt in alternatives)
+            empty = any(all(edges[s][2] for s in alt) for alt in alternatives)
             if (first, last, empty) != edges[name]:
                 edges[name], changed = (first, last, empty), True
     return edges
