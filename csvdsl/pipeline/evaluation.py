@@ -154,22 +154,25 @@ class _Group:
             self.stops[a["stop"]] += 1
 
     def figures(self, samples: int, price: Price | None) -> dict:
-        attempts = max(self.attempts, 1)
-        accuracy = sum(c / n for n, c in self.tasks) / len(self.tasks) if self.tasks else None
+        """One row's figures; a mean over nothing is None."""
         metric = {METRICS[m] for m in self.modes}
-        official = {"name": metric.pop(), "value": sum(self.first) / len(self.first) if self.first else None} \
-            if len(metric) == 1 else None
-        cost = (self.prompt_tokens * price.input + self.completion_tokens * price.output) / 1e6 if price else None
-        result = {"tasks": len(self.tasks), "attempts": self.attempts, "accuracy": accuracy, "official": official,
-                  "pass_at_k": {str(k): sum(pass_at_k(n, c, k) for n, c in self.tasks if n >= k)
-                                / max(sum(n >= k for n, _ in self.tasks), 1) for k in _ks(samples)},
-                  "mean_turns": self.turns / attempts, "mean_prompt_tokens": self.prompt_tokens / attempts,
-                  "mean_completion_tokens": self.completion_tokens / attempts,
-                  "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost": cost,
+        official = {"name": metric.pop(), "value": _mean(self.first)} if len(metric) == 1 else None
+        per = lambda total: total / self.attempts if self.attempts else None  # noqa: E731
+        result = {"tasks": len(self.tasks), "attempts": self.attempts, "accuracy": _mean([c / n for n, c in self.tasks]),
+                  "official": official,
+                  "pass_at_k": {str(k): _mean([pass_at_k(n, c, k) for n, c in self.tasks if n >= k]) for k in _ks(samples)},
+                  "mean_turns": per(self.turns), "mean_prompt_tokens": per(self.prompt_tokens),
+                  "mean_completion_tokens": per(self.completion_tokens),
+                  "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                  "cost": (self.prompt_tokens * price.input + self.completion_tokens * price.output) / 1e6 if price else None,
                   "stops": dict(sorted(self.stops.items()))}
         if self.modes == {"rounded"}:
-            result["sub_question_accuracy"] = sum(self.parts) / len(self.parts) if self.parts else None
+            result["sub_question_accuracy"] = _mean(self.parts)
         return result
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _percent(value) -> str:
@@ -190,7 +193,8 @@ def report_table(figures: dict) -> str:
         if "sub_question_accuracy" in f:
             official += f"; by sub-question {_percent(f['sub_question_accuracy'])}"
         cells = [name, str(f["tasks"]), _percent(f["accuracy"]), official] + [_percent(f["pass_at_k"][k]) for k in ks] + \
-            [f"{f['mean_turns']:.2f}", f"{f['mean_prompt_tokens']:,.0f}/{f['mean_completion_tokens']:,.0f}",
+            ["-" if f["mean_turns"] is None else f"{f['mean_turns']:.2f}",
+             "-" if f["mean_turns"] is None else f"{f['mean_prompt_tokens']:,.0f}/{f['mean_completion_tokens']:,.0f}",
              "-" if f["cost"] is None else f"${f['cost']:.4f}"]
         return "| " + " | ".join(cells) + " |"
 
@@ -223,7 +227,7 @@ def plot(figures: dict, path: Path) -> None:
         axis.set_xlim(0, 100)
         axis.set_title(f"accuracy (%) {title.replace('_', ' ')}")
     ks = list(figures["pass_at_k"])
-    axes[2].plot([int(k) for k in ks], [100 * figures["pass_at_k"][k] for k in ks], marker="o")
+    axes[2].plot([int(k) for k in ks], [100 * (figures["pass_at_k"][k] or 0) for k in ks], marker="o")
     axes[2].set_ylim(0, 100)
     axes[2].set_xticks([int(k) for k in ks])
     axes[2].set_title("pass@k (%)")
