@@ -9,6 +9,7 @@ import json
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from planner.sql import ROW, Unsupported, node_select, quote, relation
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
 # to typed values is the executor's own), describe summarizes a table it already has.
 _ON_PANDAS = {"answer", "describe"}
+REGISTERED = 64  # results computed on pandas kept registered in DuckDB, per Engine
 _RESULT_TYPES = {"int": "BIGINT", "float": "DOUBLE"}  # HUGEINT sums would come back as floats
 
 
@@ -62,7 +64,8 @@ class DuckDBBackend:
         self.tables: dict[str, pd.DataFrame] = {}
         self.cache = cache
         self._lock = threading.RLock()
-        self._registered: dict[str, pd.DataFrame] = {}  # node id -> pandas result registered under relation(id)
+        # node id -> a result computed on pandas, registered under relation(id) (the latest few)
+        self._registered: OrderedDict[str, pd.DataFrame] = OrderedDict()
         self._memory_limit = None
         self._loaded_bytes = 0
         self._copied: set[str] = set()
@@ -113,6 +116,15 @@ class DuckDBBackend:
     def _on_pandas(self, plan, limits, outputs, deadline, keep, why: str) -> DuckDBExecution:
         execution = execute(plan, self.tables, limits, None, outputs, deadline, keep)
         return DuckDBExecution(execution.outputs, execution.frames, [f"the whole plan ran on pandas: {why}"])
+
+    def register(self, nid: str, frame: pd.DataFrame) -> None:
+        """A result computed on pandas, readable by later queries as ``relation(nid)``; only
+        the latest REGISTERED are kept (a run re-registers what it still needs)."""
+        self._registered[nid] = frame
+        self.connection.register(relation(nid), frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)}))
+        while len(self._registered) > REGISTERED:
+            old, _ = self._registered.popitem(last=False)
+            self.connection.unregister(relation(old))
 
     def _bound_memory(self, limits: Limits) -> None:
         # The loaded tables are not the program's: its bound comes on top of them (as on pandas).
@@ -224,7 +236,7 @@ class _Run:
                 self.selects[nid] = node_select(self.plan, nid)
             except Unsupported as why:
                 self.fallbacks.append(f"{attrs['op']} node {nid[:8]} ran on pandas: the SQL translation does not cover {why}")
-                self._register(nid, self._pandas_node(nid))
+                self._run_on_pandas(nid)
 
     def _check_source(self, attrs) -> None:
         rows, limit = len(self.backend.tables[attrs["spec"]]), self.limits.max_rows
@@ -232,13 +244,17 @@ class _Run:
             raise LimitError("too-many-rows", f"table {attrs['spec']} has {rows:,} rows, over the limit of {limit:,}",
                              span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or pass a smaller table")
 
-    def _register(self, nid: str, frame: pd.DataFrame) -> None:
-        self.on_pandas.add(nid)
+    def _run_on_pandas(self, nid: str) -> None:
+        """A node DuckDB cannot run: computed on pandas (a node id names one computation on these
+        tables, so a result registered by an earlier run is reused) and registered for the rest."""
+        frame = self.backend._registered.get(nid)
+        if frame is None:
+            frame = self._pandas_node(nid)
+            self.backend.register(nid, frame)
+        else:
+            self.backend._registered.move_to_end(nid)
         self.frames[nid] = frame
-        registered = self.backend._registered
-        if nid not in registered:  # a node id names one computation on these tables: register it once
-            registered[nid] = frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
-            self.backend.connection.register(relation(nid), registered[nid])
+        self.on_pandas.add(nid)
 
     def output(self, output: Output):
         if output.kind == "tables":
@@ -284,6 +300,8 @@ class _Run:
         limit = self.limits.max_rows
         if limit is not None:
             sql += f" LIMIT {limit + 1}"
+        for needed in self.on_pandas - self.backend._registered.keys():  # evicted since: register again
+            self.backend.register(needed, self.frames[needed])
         result = self.backend.query(sql, self.deadline, _span(attrs))
         if limit is not None and len(result) > limit:
             raise LimitError("too-many-rows", f"{attrs['op']} node {nid[:8]} produced more than {limit:,} rows",

@@ -162,3 +162,15 @@ def test_generated_programs_agree_on_both_engines():
                 assert theirs.execution.frames[node].shape == frame_.shape, (node, program)
 
     agree()
+
+
+def test_results_computed_on_pandas_stay_registered_within_a_bound():
+    from planner.duckdb_backend import REGISTERED
+
+    engine = Engine({"t": FRAME}, backend="duckdb")
+    for threshold in range(REGISTERED + 6):
+        program = f"m = t | derive z = x + {threshold} | aggregate top = mode(z)\nanswer m.top"
+        assert to_json(engine.run(program).answer) == {"type": "number", "value": 2 + threshold}
+    assert len(engine._duckdb._registered) == REGISTERED
+    first = "m = t | derive z = x + 0 | aggregate top = mode(z) | derive w = top * 2\nanswer m.w"  # evicted: run again
+    assert to_json(engine.run(first).answer) == {"type": "number", "value": 4}
