@@ -51,13 +51,14 @@ def run_untrusted(engine: Engine, program: str, like: ProgramRun | None = None) 
     """The one place a completion's program runs: its run without intermediate tables (the
     Engine's own byte-bounded cache keeps those), or the DslError it raised. ``like`` is the
     same program's run on tables of the same schema (a variant's original): its checked plan
-    is executed as it is, without parsing and checking again."""
+    is executed as it is, without parsing and checking again, for its answer only."""
     try:
         if like is None:
             run = engine.run(program)
             checked, plan, execution = run.checked, run.plan, run.execution
         else:
-            checked, plan, execution = like.checked, like.plan, engine.execute(like.plan)
+            answers = [output for output in like.plan.outputs if output.kind == "answer"]  # what a variant checks
+            checked, plan, execution = like.checked, like.plan, engine.execute(like.plan, outputs=answers, keep=())
     except DslError as error:
         return error.with_source(program)
     return ProgramRun(checked, plan, Execution(outputs=execution.outputs))
