@@ -174,3 +174,17 @@ def test_results_computed_on_pandas_stay_registered_within_a_bound():
     assert len(engine._duckdb._registered) == REGISTERED
     first = "m = t | derive z = x + 0 | aggregate top = mode(z) | derive w = top * 2\nanswer m.w"  # evicted: run again
     assert to_json(engine.run(first).answer) == {"type": "number", "value": 4}
+
+
+def test_engine_choice_reaches_the_repl_and_verify_and_the_environment_sets_the_default(tmp_path, monkeypatch):
+    FRAME.to_csv(tmp_path / "t.csv", index=False)
+    repl = _cli("repl", "--engine", "duckdb", str(tmp_path / "t.csv"), stdin="m = t | group g aggregate top = mode(x)\nanswer m.top\n")
+    assert repl.returncode == 0 and "[2, 2, 5]" in repl.stdout, repl.stdout + repl.stderr
+    (tmp_path / "a.dsl").write_text("n = t | aggregate n = count()\nanswer n.n\n")
+    (tmp_path / "b.dsl").write_text("k = t | aggregate k = count()\nanswer k.k\n")
+    verify = _cli("verify", "--teacher", str(tmp_path / "a.dsl"), "--student", str(tmp_path / "b.dsl"),
+                  "--csv", str(tmp_path / "t.csv"), "--engine", "duckdb", "--format", "json")
+    assert verify.returncode == 0 and json.loads(verify.stdout)["answer_match"] == 1.0, verify.stderr
+    monkeypatch.setenv("CSVDSL_ENGINE", "duckdb")
+    assert Engine({"t": FRAME}).backend == "duckdb"
+    assert Engine({"t": FRAME}, backend="pandas").backend == "pandas"
