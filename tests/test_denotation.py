@@ -106,6 +106,9 @@ def test_rounded_mode_compares_at_the_golds_precision():
     missing = match_gold(gold, one_row(mean=80.1), "rounded")
     assert missing.score == 0.5 and "n: missing" in missing.reason
     assert match_gold(gold, NUMBER(80.1), "rounded").score == 0.0
+    # A record answer holds raw values; a text cell that is a number is read as one.
+    assert match_gold({"type": "record", "value": {"n": 1000}}, one_row(n="1,000"), "typed").score == 1.0
+    assert match_gold({"type": "record", "value": {"n": 1000}}, {"type": "record", "value": {"n": 1000.0}}).score == 1.0
 
 
 def test_typed_mode_is_the_verifiers_comparison():
@@ -121,3 +124,26 @@ def test_denotation_ignores_order_and_case(items, random):
     random.shuffle(shuffled)
     predicted = [s.upper() for s in shuffled]
     assert match_gold(LIST(*items), LIST(*predicted), "denotation", items).score == 1.0
+
+
+CELLS = st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, width=32) | \
+    st.sampled_from(["a", "B ", "1,000", "2013-01-05", "yes", "", "xx-01-xx"])
+ANSWERS = st.one_of(
+    st.builds(lambda v: {"type": "number", "value": v}, st.integers(-5, 5) | st.floats(allow_nan=False, allow_infinity=False)),
+    st.builds(lambda v: {"type": "string", "value": v}, st.text(max_size=6)),
+    st.builds(lambda v: {"type": "bool", "value": v}, st.booleans()),
+    st.just({"type": "null", "value": None}),
+    st.builds(lambda v: {"type": "list", "value": v}, st.lists(CELLS, max_size=4)),
+    st.builds(lambda names, rows: {"type": "table", "value": {"columns": names, "rows": [r[: len(names)] for r in rows]}},
+              st.lists(st.sampled_from(["a", "b", "n"]), min_size=1, max_size=2, unique=True),
+              st.lists(st.lists(CELLS, min_size=2, max_size=2), max_size=3)),
+    st.builds(lambda parts: {"type": "record", "value": parts}, st.dictionaries(st.sampled_from(["a", "b"]), CELLS, min_size=1)),
+)
+
+
+@given(ANSWERS, ANSWERS | st.none(), st.sampled_from(["typed", "denotation", "label", "rounded"]))
+def test_any_answer_against_any_gold_is_a_score(gold, answer, mode):
+    if mode == "label":
+        gold = {"type": "bool", "value": bool(gold["value"]) if gold["type"] == "bool" else True}
+    match = match_gold(gold, answer, mode)
+    assert 0.0 <= match.score <= 1.0 and isinstance(match.reason, str)

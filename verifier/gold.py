@@ -93,16 +93,31 @@ def _label(gold, answer, texts, canons) -> AnswerMatch:
 def _parts(answer: dict) -> dict | None:
     """A record's parts, or a one-row table's cells by column name (a record before records existed)."""
     if answer["type"] == "record":
-        return {name.lower(): typed(part) if isinstance(part, dict) and "type" in part else _typed_cell(part)
-                for name, part in answer["value"].items()}
+        return {name.lower(): _part(part) for name, part in answer["value"].items()}
     if answer["type"] == "table" and len(answer["value"]["rows"]) == 1:
         table = answer["value"]
         return {name.lower(): _typed_cell(cell) for name, cell in zip(table["columns"], table["rows"][0])}
     return None
 
 
+def _part(value) -> dict:
+    """A record's part: a typed answer already, or a raw value (as a record answer holds them)."""
+    return typed(value) if isinstance(value, dict) and "type" in value else _typed_cell(value)
+
+
 def _typed_cell(value) -> dict:
-    return parse_gold(value) if isinstance(value, str) else gold_answer(value)
+    """A cell as a typed answer; text that is a number or a bool (``"34.65"``, ``"1,000"``,
+    ``"True"``) is read as one, other text stays text."""
+    if not isinstance(value, str):
+        return gold_answer(value)
+    text = value.strip()
+    if text.lower() in ("true", "false"):
+        return {"type": "bool", "value": text.lower() == "true"}
+    try:
+        number = float(canonical(text))
+    except ValueError:
+        return {"type": "string", "value": value}
+    return {"type": "number", "value": number} if math.isfinite(number) else {"type": "string", "value": value}
 
 
 def _typed_or_rounded(rounded: bool):
@@ -118,7 +133,7 @@ def _typed_or_rounded(rounded: bool):
             if found is None:
                 notes.append(f"{name}: missing")
                 continue
-            verdict = _one(typed(expected), found, rounded)
+            verdict = _one(_part(expected), found, rounded)
             right += verdict.score == 1.0
             notes.append(f"{name}: {verdict.reason}")
         return AnswerMatch(right / len(gold["value"]), "; ".join(notes))
