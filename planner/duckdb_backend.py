@@ -29,6 +29,7 @@ from planner.sql import ROW, Unsupported, node_select, quote, relation
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
 # to typed values is the executor's own), describe summarizes a table it already has.
 _ON_PANDAS = {"answer", "describe"}
+_ARROW_TYPES = {}  # filled below: Arrow text as pandas' own str dtype
 REGISTERED = 64  # results computed on pandas kept registered in DuckDB, per Engine
 _RESULT_TYPES = {"int": "BIGINT", "float": "DOUBLE"}  # HUGEINT sums would come back as floats
 
@@ -139,7 +140,10 @@ class DuckDBBackend:
         duckdb = self._duckdb
         deadline.check("before a query", span)
         try:
-            return self.connection.execute(sql).df()
+            result = self.connection.execute(sql)
+            # Through Arrow: 2-3x faster than .df() on wide results (the hooks read whole tables).
+            table = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
+            return table.to_pandas(types_mapper=_ARROW_TYPES.get)
         except duckdb.InterruptException:
             raise timeout_error(deadline.timeout, "in the middle of a query", span) from None
         except duckdb.OutOfMemoryException as error:
@@ -147,6 +151,17 @@ class DuckDBBackend:
                              span=span, hint="filter or aggregate earlier, or raise --max-bytes N (or Limits(max_bytes=...))") from None
         except duckdb.Error as error:
             raise _Refused(f"DuckDB: {type(error).__name__}: {_first_line(error)}") from None
+
+
+def _arrow_types() -> None:
+    import pyarrow as pa
+
+    text = pd.StringDtype("pyarrow", na_value=np.nan)  # what "str" columns are
+    kinds = [pa.string(), pa.large_string()] + ([pa.string_view()] if hasattr(pa, "string_view") else [])
+    _ARROW_TYPES.update(dict.fromkeys(kinds, text))
+
+
+_arrow_types()
 
 
 def _first_line(error: BaseException) -> str:
