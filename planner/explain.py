@@ -4,6 +4,7 @@ plain English steps (the hint a student gets), phrased from the op and function 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -153,6 +154,18 @@ class _Result:
     table: str | None = None  # a source's table name
 
 
+_LINKS = re.compile(r"(?:^|\b(?:of|by|to|from|and|between|against|across|in|with|on|at))\s*$")
+
+
+def _after_words(template: str, index: int, phrase: str) -> str:
+    """``phrase`` as argument ``index`` of ``template``: "the total {0}" of "the total x" reads
+    "the total of the total x", not "the total the total x"."""
+    before = template.split("{%d}" % index, 1)[0]
+    if phrase.startswith("the ") and before.strip() and not _LINKS.search(before.rstrip()):
+        return f"of {phrase}"
+    return phrase
+
+
 class _English:
     """Expressions in words, in the scope of one node: its main input's columns and its inputs."""
 
@@ -238,7 +251,8 @@ class _English:
         else:
             omitted = len(function.params) - len(args)
             filled = args + list(function.defaults[-omitted:] if 0 < omitted <= len(function.defaults) else []) if omitted > 0 else args
-            text = function.english.format(*(filled + [""] * len(function.params)))
+            text = function.english.format(*(_after_words(function.english, i, a) for i, a in enumerate(filled + [""] * len(function.params))))
+            text = text.replace(" to 1 decimal places", " to 1 decimal place")
         if e.over:
             text += f" within each {_words([self._column(c) for c in e.over])}"
         elif e.window:  # an aggregate over the whole table, on every row

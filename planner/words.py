@@ -25,9 +25,10 @@ UNITS = frozenset({"g", "kg", "mg", "lb", "lbs", "mm", "cm", "m", "km", "mi", "f
 
 def spoken(name: str) -> str:
     """A header as words: ``body_mass_g`` -> "body mass (g)", ``sched_arr_time`` ->
-    "scheduled arrival time"; a name that is not one identifier is kept as written."""
+    "scheduled arrival time"; a name that is not one identifier is kept as written, its line
+    breaks and runs of spaces made single spaces."""
     if not _IDENTIFIER.match(name):
-        return name
+        return " ".join(name.split())  # a header with a line break stays on one line
     parts = [p for chunk in name.split("_") for p in _PARTS.findall(chunk)]
     if not parts:
         return name

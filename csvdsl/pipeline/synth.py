@@ -37,6 +37,7 @@ class Profile:
     dates: dict[str, str] = field(default_factory=dict)  # column -> date | datetime
     joins: list[tuple[str, str, str]] = field(default_factory=list)  # (other table, key, label column)
     labels: list[str] = field(default_factory=list)  # columns that name rows: mostly distinct text
+    codes: dict[str, str] = field(default_factory=dict)  # text column -> a pattern for the code inside it
 
 
 def _literal_safe(value) -> bool:
@@ -57,6 +58,25 @@ def _a(word: str) -> str:
     return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
 
 
+# Codes inside text a question can ask about, with how the question says them: the model
+# family in EMB-145XR, the letters a code starts with.
+CODE_PATTERNS = {"^[^-]+": "the part before the first hyphen", "^[A-Za-z]+": "the letters it starts with"}
+
+
+def _code_pattern(values: pd.Series) -> str | None:
+    """A pattern of CODE_PATTERNS that picks a proper part out of most values, parts that repeat
+    (at most half as many as values); the data's own strings, never a program's, meet Python's
+    regex here."""
+    sample = values.head(2000).astype(str)
+    for pattern in CODE_PATTERNS:
+        parts = sample.str.extract(f"({pattern})", expand=False)
+        proper = parts.notna() & (parts != sample)
+        distinct = parts[proper].nunique()
+        if proper.mean() >= 0.6 and 2 <= distinct <= min(200, proper.sum() / 2):  # codes that repeat
+            return pattern
+    return None
+
+
 def profile_table(name: str, frame: pd.DataFrame, schema: dict[str, str]) -> Profile:
     profile = Profile(name, len(frame))
     for column, kind in schema.items():
@@ -66,6 +86,10 @@ def profile_table(name: str, frame: pd.DataFrame, schema: dict[str, str]) -> Pro
         distinct = values.nunique()
         if kind == "string" and distinct >= 0.9 * len(values) and values.map(_literal_safe).all():
             profile.labels.append(column)
+        if kind == "string" and distinct > 12:
+            pattern = _code_pattern(values)
+            if pattern:
+                profile.codes[column] = pattern
         if kind in ("date", "datetime"):
             profile.dates[column] = kind
         elif kind == "string" and 2 <= distinct <= 60 and distinct < len(values) / 2:
@@ -183,6 +207,26 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         "Which {group} has the widest range of {col}, from its smallest to its largest{among} (ties broken by {group})?",
         "For each {group}, take the largest minus the smallest {col}{among}: which {group} has the biggest difference (ties broken by {group})?",
         "{Among}which {group} shows the biggest spread between its highest and lowest {col} (ties broken by {group})?",
+    ),
+    "outliers": (
+        "How many {things}{cond} have {a_col} more than {k} standard deviations away from the average {col} of those {things}?",
+        "Counting z-scores of {col} over the {things}{cond}, how many are above {k} or below -{k}?",
+        "Among the {things}{cond}, how many are outliers in {col}, more than {k} standard deviations from its mean?",
+    ),
+    "leading_code": (
+        "Taking {part} of {col} (the pattern {pattern}), which value is the most common among the {things}{cond} (ties broken alphabetically)?",
+        "Among the {things}{cond}, which match of the pattern {pattern} in {col} occurs most often? Break ties alphabetically.",
+        "Extract from {col} the text matching {pattern}: which extracted value is the most frequent among the {things}{cond} (ties broken alphabetically)?",
+    ),
+    "largest_share": (
+        "What percentage of the total {col} of the {things}{cond} comes from the {group} with the largest total, rounded to 1 decimal place?",
+        "The {group} with the largest total {col}{among} accounts for what percent of the overall total (rounded to 1 decimal place)?",
+        "Rounded to 1 decimal place, what share in percent of all {col}{among} belongs to the {group} with the largest total?",
+    ),
+    "significant_difference": (
+        "Does the {col} of the {things} whose {group} is {first} differ from that of those whose {group} is {second} by Welch's t-test, with a p-value below {alpha}?",
+        "Is the difference in {col} between {things} whose {group} is {first} and {things} whose {group} is {second} significant (Welch's t-test p-value below {alpha})?",
+        "Comparing {col} for {group} {first} against {group} {second}, is Welch's t-test p-value below {alpha}?",
     ),
     "top_rows": (
         "Among the {things}{cond}, what are the {label} values of the {k} with the {extreme} {col} (ties broken by {label}, in order)?",
@@ -471,11 +515,66 @@ def top_rows(rng, profile, profiles):
     return Candidate("top_rows", program, question)
 
 
+def outliers(rng, profile, profiles):
+    if not profile.numeric:
+        return None
+    column = rng.choice(sorted(profile.numeric))
+    k = rng.choice([2, 3])
+    where, where_words = _maybe_filter(rng, profile, {column}, 0.8)
+    x = _q(column)
+    program = (f"t = {_q(profile.name)}{where}\n  | derive z = ({x} - mean({x}) over ()) / std({x}) over ()\n"
+               f"  | filter abs(z) > {k}\n  | aggregate n = count()\nanswer t.n")
+    question = _ask(rng, "outliers", things=_things(profile), cond=where_words, col=spoken(column), a_col=_a(spoken(column)), k=k)
+    return Candidate("outliers", program, question)
+
+
+def leading_code(rng, profile, profiles):
+    if not profile.codes:
+        return None
+    column = rng.choice(sorted(profile.codes))
+    pattern = profile.codes[column]
+    where, where_words = _maybe_filter(rng, profile, {column}, 0.6)
+    # No "p is not null" step: a null group that wins makes a null answer, which is rejected.
+    program = (f"t = {_q(profile.name)}{where}\n  | derive p = extract({_q(column)}, {_lit(pattern)})\n"
+               f"  | group p aggregate n = count()\n  | sort n desc, p\n  | take 1\nanswer t.p")
+    question = _ask(rng, "leading_code", things=_things(profile), cond=where_words, col=spoken(column), pattern=pattern,
+                    part=CODE_PATTERNS[pattern])
+    return Candidate("leading_code", program, question)
+
+
+def largest_share(rng, profile, profiles):
+    if not profile.categorical or not profile.numeric:
+        return None
+    group, column = rng.choice(sorted(profile.categorical)), rng.choice(sorted(profile.numeric))
+    where, where_words = _maybe_filter(rng, profile, {group, column}, 0.5)
+    program = (f"t = {_q(profile.name)}{where}\n  | group {_q(group)} aggregate s = sum({_q(column)})\n"
+               f"  | derive share = s / sum(s) over ()\n  | sort share desc, {_q(group)}\n  | take 1\n"
+               f"answer round(100 * t.share, 1)")
+    among, _ = _among(profile, where_words)
+    question = _ask(rng, "largest_share", things=_things(profile), cond=where_words, among=among, group=spoken(group),
+                    col=spoken(column))
+    return Candidate("largest_share", program, question)
+
+
+def significant_difference(rng, profile, profiles):
+    chosen = _two_values(rng, profile)
+    if chosen is None:
+        return None
+    group, column, first, second = chosen
+    alpha = rng.choice([0.05, 0.01])
+    program = (f"t = {_q(profile.name)}\n  | filter {_q(group)} in [{_lit(first)}, {_lit(second)}]\n"
+               f"  | aggregate p = ttest_p({_q(column)}, {_q(group)} == {_lit(first)})\nanswer t.p < {_lit(alpha)}")
+    question = _ask(rng, "significant_difference", things=_things(profile), group=spoken(group), col=spoken(column),
+                    first=_word(first), second=_word(second), alpha=_word(alpha))
+    return Candidate("significant_difference", program, question)
+
+
 # Families and how often each is drawn: the multi-step ones (four operations or more, two
 # skills or more) carry most of the weight, so most tasks compose several kinds of reasoning.
-FAMILIES = ((count_where, 1), (aggregate_where, 1), (top_values, 3), (best_group, 3), (above_average, 1), (joined_top, 3),
-            (busiest_period, 3), (ranked_groups, 3), (compare_groups, 2), (difference_between_groups, 2), (distinct_where, 1),
-            (share_where, 1), (group_share, 3), (widest_range, 3), (top_rows, 2))
+FAMILIES = ((count_where, 0.5), (aggregate_where, 0.5), (top_values, 3), (best_group, 3), (above_average, 0.5),
+            (joined_top, 3), (busiest_period, 3), (ranked_groups, 3), (compare_groups, 2), (difference_between_groups, 2),
+            (distinct_where, 0.5), (share_where, 0.5), (group_share, 3), (widest_range, 3), (top_rows, 2), (outliers, 2),
+            (leading_code, 2), (largest_share, 2), (significant_difference, 0.5))
 
 
 # ---------------------------------------------------------------- keeping what is meaningful
