@@ -140,9 +140,9 @@ class DuckDBBackend:
         duckdb = self._duckdb
         deadline.check("before a query", span)
         try:
-            result = self.connection.execute(sql)
+            relation = self.connection.sql(sql)
             # Through Arrow: 2-3x faster than .df() on wide results (the hooks read whole tables).
-            table = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
+            table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
             return table.to_pandas(types_mapper=_ARROW_TYPES.get)
         except duckdb.InterruptException:
             raise timeout_error(deadline.timeout, "in the middle of a query", span) from None
