@@ -14,6 +14,7 @@ return to Python. Tables are named by path and loaded once per child (``child_en
 
 from __future__ import annotations
 
+import copyreg
 import json
 import os
 import pickle
@@ -227,6 +228,20 @@ def _pack_error(error: DslError) -> tuple:
     return type(error), str(error), dict(error.__dict__)
 
 
+def _reduce_error(error: DslError):
+    return _unpack_error, (_pack_error(error),)
+
+
+def _picklable_errors() -> None:
+    """Every DslError class pickles through ``_pack_error``, wherever one sits in a result
+    (an Observation's error, a report's)."""
+    pending = [DslError]
+    while pending:
+        kind = pending.pop()
+        copyreg.pickle(kind, _reduce_error)
+        pending.extend(kind.__subclasses__())
+
+
 def _unpack_error(packed: tuple) -> DslError:
     kind, message, fields = packed
     error = kind.__new__(kind)
@@ -297,6 +312,7 @@ def _serve() -> None:
                                              hint="this is a bug in csvdsl; please report the program and data"))
         if reply[0] == "error":
             reply = ("error", _pack_error(reply[1]))
+        _picklable_errors()  # classes imported by this call are registered too
         try:
             payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # noqa: BLE001 - an unpicklable result is reported, not lost
@@ -305,4 +321,8 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    # Serve from the imported module, not from __main__: what the replies pickle by name
+    # (_unpack_error) and the engines the calls share must be csvdsl.worker's own.
+    from csvdsl.worker import _serve as serve
+
+    serve()

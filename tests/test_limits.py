@@ -139,6 +139,8 @@ def test_the_worker_runs_programs_and_sessions_and_returns_their_errors(tmp_path
         whole = worker.run({"t": str(data)}, "answer t").answer
         assert len(whole.value) == 10_000 and whole.rows_total == 30_000 and len(whole.sha256) == 64
         session = worker.session({"t": str(data)})
+        failed = session.run("b = nope | take 1")  # a turn's error travels back as an observation
+        assert not failed.ok and failed.error.code == "unknown-table" and "nope" in failed.text
         assert session.run("a = t | filter x < 10").ok
         observation = session.run("n = a | aggregate n = count()\nanswer n.n")
         assert observation.ok and observation.answer.value == 10 and session.answer.value == 10

@@ -95,3 +95,26 @@ def test_stats_tables_json_and_plot(tmp_path):
     assert figures["usage"]["solve · student"]["requests"] == 5
     assert figures["rejected"] == {"fails:unknown-column": 1}
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_solve_per_folder_and_a_bounded_answer_per_attempt(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from csvdsl.pipeline.folder import folder_lock
+
+    table = tmp_path / "big.csv"
+    pd.DataFrame({"id": range(3000), "city": np.resize(["Oslo", "Rome", "Lima"], 3000),
+                  "v": np.arange(3000.0)}).to_csv(table, index=False)
+    out = task_dir(tmp_path)
+    generate([str(table)], out, per_table=1, seed=1, progress=False)
+    args = ("solve", str(out), "--model", "s", "--n", "1", "--hint-attempts", "0", "--no-cache")
+    with ScriptedServer(["The whole table:\n```csvdsl\nanswer big\n```"]) as server:
+        with folder_lock(out, "solve:s", "0-of-1"):  # another solve of the same shard is running
+            busy = csvdsl(*args, "--base-url", server.url)
+            assert busy.returncode == 1 and "[folder-busy]" in busy.stderr and str(out) in busy.stderr
+        done = csvdsl(*args, "--base-url", server.url)
+        assert done.returncode == 0, done.stderr
+    answer = json.loads((out / "solutions.jsonl").read_text().splitlines()[0])["answer"]
+    assert answer["truncated"] is True and answer["rows_total"] == 3000 and len(answer["value"]["rows"]) == 1000
+    assert len(answer["sha256"]) == 64
