@@ -88,6 +88,8 @@ class DuckDBBackend:
         """Copy a table into the database once, with its row order as ``__rn``."""
         if name in self._copied:
             return
+        if ROW in self.tables[name].columns:  # the translation keeps the row order in that name
+            raise _Refused(f"table {name} has a column named {ROW}, the name the SQL keeps the row order in")
         loading = self.tables[name].assign(**{ROW: np.arange(len(self.tables[name]), dtype=np.int64)})
         self.connection.register("__csvdsl_load", loading)
         try:

@@ -188,3 +188,10 @@ def test_engine_choice_reaches_the_repl_and_verify_and_the_environment_sets_the_
     monkeypatch.setenv("CSVDSL_ENGINE", "duckdb")
     assert Engine({"t": FRAME}).backend == "duckdb"
     assert Engine({"t": FRAME}, backend="pandas").backend == "pandas"
+
+
+def test_a_table_with_a_column_named_like_the_row_order_runs_on_pandas():
+    frame = FRAME.assign(__rn=[5, 4, 3, 2, 1, 0])
+    run = Engine({"t": frame}, backend="duckdb").run("s = t | sort x | take 2\nanswer s.__rn")
+    assert to_json(run.answer) == to_json(Engine({"t": frame}).run("s = t | sort x | take 2\nanswer s.__rn").answer)
+    assert "__rn" in run.execution.fallbacks[0] and "whole plan ran on pandas" in run.execution.fallbacks[0]
