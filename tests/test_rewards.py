@@ -151,8 +151,18 @@ REWRITES = [
 ]
 
 
+@pytest.fixture
+def in_process():
+    """Score in this process, so a test can look at the rewards' caches."""
+    from verifier import rewards
+
+    rewards.supervise(False)
+    yield
+    rewards.supervise(True)
+
+
 @pytest.mark.parametrize("teacher, student", REWRITES, ids=["case-sum", "count-as-sum", "mean-as-ratio", "max-as-filter", "compare-as-rank"])
-def test_correct_rewrites_with_other_plans_score_one(teacher, student):
+def test_correct_rewrites_with_other_plans_score_one(teacher, student, in_process):
     from verifier import rewards
 
     engine = engine_for_tables(TABLES)
@@ -261,3 +271,23 @@ def test_rewrites_pay_and_written_down_answers_do_not_whatever_the_task(threshol
                f'y = x | derive late = case when dep_delay > {threshold} then 1 else 0 end | aggregate n = sum(late)\nanswer y.n')
     value = json.loads(teacher_row(teacher)["answer"])["value"]
     assert score([rewrite, f"answer {value}", f"c = flights | take 1 | derive k = {value}\nanswer c.k"], teacher) == [1.0, 0.0, 0.0]
+
+
+def test_a_completion_that_overruns_is_stopped_and_scores_zero():
+    """Completions are scored in the supervised worker: past the deadline it is killed and
+    replaced, the completion scores 0.0, and the next completion is scored as usual."""
+    import time
+
+    from verifier import rewards
+
+    rewards.supervise(True, timeout=1.0)
+    try:
+        assert score([COMPLETIONS[2]], TEACHER) == [1.0]  # the worker is up
+        restarts = rewards._SUPERVISION.worker.restarts
+        started = time.monotonic()
+        assert rewards._SUPERVISION.score(time.sleep, 30, {}) == 0.0  # a call that would hold the step for 30 s
+        assert time.monotonic() - started < 10
+        assert rewards._SUPERVISION.worker.restarts == restarts + 1
+        assert score([COMPLETIONS[2], "answer 224"], TEACHER) == [1.0, 0.0]
+    finally:
+        rewards.supervise(True)

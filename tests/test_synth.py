@@ -15,7 +15,8 @@ from csvdsl.parse import parse
 from csvdsl.pipeline.export import load_records
 from csvdsl.pipeline.generate import generate
 from csvdsl.pipeline.skills import skills
-from csvdsl.pipeline.synth import FAMILIES, QUESTIONS
+from csvdsl.pipeline.questions import QUESTIONS
+from csvdsl.pipeline.synth import FAMILIES
 from csvdsl.program import plan_program
 from csvdsl.tables import Catalog
 from planner.words import number_text, spoken

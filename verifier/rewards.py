@@ -8,6 +8,8 @@ conversation: the programs of its assistant turns (fenced blocks or ``run`` tool
 one after the other, each after the bindings of the earlier ones, as the agent loop's
 Session runs them. Tables are loaded once per process and every
 program runs through one Engine per set of tables, so shared steps are computed once.
+Completions are scored in a supervised worker process (``supervise``): one whose programs
+overrun is stopped, the worker replaced, and the completion scores 0.0.
 
 The answer reward follows test-suite accuracy: a completion scores only if its program
 agrees with the teacher's on the tables and on every variant of them (``verifier.variants``)."""
@@ -21,11 +23,12 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.engine import Engine
-from csvdsl.errors import DslError
+from csvdsl.errors import DslError, LimitError
 from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
 from csvdsl.reply import find_program
+from csvdsl.worker import Worker
 from planner.cache import LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
@@ -34,7 +37,7 @@ from verifier.structure import compare_plans
 from verifier.table_store import TableNotFound, resolve, use_dataset
 from verifier.variants import extremes, variant_catalogs
 
-__all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset",
+__all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset", "supervise",
            "completion_programs", "extract_program", "engine_for_tables", "run_untrusted"]
 
 _ENGINES = LruDict(8)  # tables key -> Engine
@@ -44,6 +47,56 @@ _SUITES = LruDict(2048)  # (tables key, teacher) -> _Suite
 _COMBINED = LruDict(4096)  # (tables key, turn programs) -> the conversation as one program
 _HOOKS = LruDict(4096)  # (tables key, teacher plan, student plan) -> hook coverage
 _SIMILARITIES = LruDict(4096)  # (teacher plan, student plan) -> plan similarity
+
+
+class _Supervision:
+    """Where completions are scored: in a supervised worker process (the default), killed and
+    replaced when one completion's scoring overruns ``timeout`` seconds, or in this process."""
+
+    def __init__(self):
+        self.on, self.timeout, self.worker = True, SCORE_TIMEOUT, None
+
+    def score(self, score, completion, arguments: dict) -> float:
+        if not self.on:
+            return score(completion, **arguments)
+        if arguments.get("tables") is not None:  # found here, so the worker needs no use_dataset of its own
+            arguments = {**arguments, "tables": _local_tables(arguments["tables"])}
+        if self.worker is None:
+            self.worker = Worker()
+        try:
+            return self.worker.call(_score_in_worker, score, completion, arguments, timeout=self.timeout)
+        except LimitError as error:
+            if error.code in ("timeout", "worker-lost"):
+                return 0.0  # the completion's program ran past every bound: the worker was replaced
+            raise
+
+
+SCORE_TIMEOUT = 120.0  # seconds to score one completion (its programs, and their runs on the variants)
+_SUPERVISION = _Supervision()
+
+
+def supervise(on: bool = True, timeout: float = SCORE_TIMEOUT) -> None:
+    """Score completions in a supervised worker process (``on``, the default) or in this
+    process; past ``timeout`` seconds for one completion the worker is killed and replaced and
+    the completion scores 0.0, so no program can hold a training step."""
+    _SUPERVISION.on, _SUPERVISION.timeout = on, timeout
+    if not on and _SUPERVISION.worker is not None:
+        _SUPERVISION.worker.close()
+        _SUPERVISION.worker = None
+
+
+def _score_in_worker(score, completion, arguments: dict) -> float:
+    """Run in the worker: the same score, with the worker's own engines and caches."""
+    return float(score(completion, **arguments))
+
+
+def _local_tables(tables) -> str:
+    """A row's tables as names mapped to local CSV paths (from names mapped to sha256)."""
+    key = _tables_key(tables)
+    return _RESOLVED.remember(key, lambda: _tables_key(resolve(_json(tables))))
+
+
+_RESOLVED = LruDict(1024)  # tables key -> the same tables as local paths
 VARIANT_CACHE_BYTES = 0  # a variant runs a task's few programs once each: caching costs more than it saves
 
 
@@ -232,7 +285,7 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
             continue
         arguments.update({parameter: _column(kwargs, column, index) for column, parameter in (optional or {}).items()})
         try:
-            rewards.append(float(score(completion, **arguments)))
+            rewards.append(float(_SUPERVISION.score(score, completion, arguments)))
         except TableNotFound:
             raise
         except DslError:  # the teacher's program fails: this row cannot be scored
