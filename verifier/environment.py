@@ -1,5 +1,6 @@
 """A multi-turn environment for TRL's GRPOTrainer (``environment_factory=CsvdslEnv``): each
-rollout gets a Session on its row's tables, the model calls the ``run`` tool with programs,
+rollout gets a Session on its row's tables, run in a supervised worker process, the model
+calls the ``run`` tool with programs,
 and ``get_reward`` scores the last answer with the test-suite check of ``answer_reward``.
 The prompt for it is ``csvdsl.models.prompts.environment_prompt(row)``."""
 
@@ -8,14 +9,22 @@ from __future__ import annotations
 import json
 
 from csvdsl.limits import Limits
-from csvdsl.session import Session
 from csvdsl.tables.info import ColumnInfo, TableInfo, task_text
+from csvdsl.worker import Worker, WorkerSession
 from verifier.rewards import answer_reward, engine_for_tables
+from verifier.table_store import resolve
 
 MAX_TURNS = 8
 MAX_ROWS = 1_000_000  # rows any step of a program may produce
 TIMEOUT = 10.0  # seconds per program
 SHOW_ROWS = 10  # rows shown of a table in an observation
+_WORKER: list[Worker] = []  # one supervised worker for every rollout of this process
+
+
+def _worker() -> Worker:
+    if not _WORKER:
+        _WORKER.append(Worker())
+    return _WORKER[0]
 
 
 def task_tables(refs) -> list[TableInfo]:
@@ -36,7 +45,7 @@ class CsvdslEnv:
                  show_rows: int = SHOW_ROWS):
         self.defaults = {"max_turns": max_turns, "max_rows": max_rows, "timeout": timeout}
         self.show_rows = show_rows
-        self.session: Session | None = None
+        self.session: WorkerSession | None = None
         self.row: dict = {}
         self.turns = 0
         self.programs: list[str] = []  # every program the model sent, in order
@@ -46,8 +55,10 @@ class CsvdslEnv:
         self.row = row
         limit = {name: row.get(name) if row.get(name) is not None else value for name, value in self.defaults.items()}
         self.max_turns = int(limit["max_turns"])
-        self.session = Session(engine_for_tables(row["tables"]),
-                               Limits(max_rows=int(limit["max_rows"]), timeout=float(limit["timeout"])), max_rows=self.show_rows)
+        # The model's programs run in the supervised worker: one that overruns is stopped there.
+        tables = resolve(json.loads(row["tables"]) if isinstance(row["tables"], str) else row["tables"])
+        self.session = _worker().session(tables, Limits(max_rows=int(limit["max_rows"]), timeout=float(limit["timeout"])),
+                                         max_rows=self.show_rows)
         self.turns = 0
         self.programs = []
         return task_text(row.get("question") or "", task_tables(row["tables"]))
