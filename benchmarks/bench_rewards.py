@@ -1,6 +1,7 @@
 """GRPO rewards for 64 completions on a 10,000-row table, with the shared Engine (cache on) and
-without it (every completion run afresh, tables already loaded), and verify latency for a
-pair of 20-node plans."""
+without it (every completion run afresh, tables already loaded), in this process and in the
+supervised worker (the default: the worker's cost per completion is the difference), and
+verify latency for a pair of 20-node plans."""
 
 from __future__ import annotations
 
@@ -64,17 +65,10 @@ def main(directory: Path):
     def forget():
         """Every batch is new: no run, suite (the teacher's answers on the variants) or hook is
         known yet. The tables and their variants are made once per process, as in training."""
-        for cache in (rewards._RUNS, rewards._ENGINES, rewards._SUITES, rewards._COMBINED, rewards._HOOKS,
-                      rewards._SIMILARITIES):
-            cache.clear()
-        for made in rewards._VARIANTS.values():
-            for _, variant in (pair for engines in made.values() for pair in engines):
-                if variant.cache is not None:
-                    variant.cache.clear()
+        rewards.clear_caches()
 
     def shared():
         forget()
-        rewards._ENGINES[rewards._tables_key(tables)] = Engine(engine.catalog)  # tables loaded once, cache fresh
         all_rewards()
 
     def unshared():  # a fresh, cache-less Engine per program: nothing computed is reused
@@ -86,6 +80,8 @@ def main(directory: Path):
         finally:
             rewards._run = original
 
+    supervised = median_seconds(shared, repeat=5, warmup=1)  # the default: scored in the worker
+    rewards.supervise(False)
     with_engine = median_seconds(shared, repeat=5, warmup=1)
     without = median_seconds(unshared, repeat=5, warmup=1)
     report("4 rewards x 64 completions, 10,000 rows", with_engine, without, "no shared Engine")
@@ -94,6 +90,10 @@ def main(directory: Path):
     # CPU time too: on a busy machine (other jobs on the same cores) wall time mostly measures the wait.
     cpu = median_cpu_seconds(shared, repeat=5)
     print(f"{'':46} {len(completions) / cpu:,.0f} completions per CPU second with the Engine")
+    report("4 rewards x 64 completions, supervised worker", supervised, with_engine, "in process")
+    print(f"{'':46} {len(completions) / supervised:,.0f} completions/s in the worker; its cost "
+          f"{(supervised - with_engine) / len(completions) * 1000:.2f} ms per completion (4 calls)")
+    rewards.supervise(True)
 
     teacher = "\n".join(["s0 = flights | filter dep_delay > 0"] + [
         f"s{i} = s{i - 1} | derive c{i} = dep_delay * {i}" if i % 2 else f"s{i} = s{i - 1} | filter c{i - 1} > {i}" for i in range(1, 17)

@@ -85,6 +85,23 @@ def supervise(on: bool = True, timeout: float = SCORE_TIMEOUT) -> None:
         _SUPERVISION.worker = None
 
 
+def clear_caches() -> None:
+    """Forget every run, suite (the teacher's answers on the variants), hook and similarity
+    known so far, in this process and in the worker; the tables and their variants stay loaded."""
+    for cache in (_RUNS, _SUITES, _COMBINED, _HOOKS, _SIMILARITIES):
+        cache.clear()
+    for engine in [*_ENGINES.values(), *(e for made in _VARIANTS.values() for pairs in made.values() for _, e in pairs)]:
+        if engine.cache is not None:
+            engine.cache.clear()
+    if _SUPERVISION.on and _SUPERVISION.worker is not None:
+        _SUPERVISION.worker.call(_clear_in_worker)
+
+
+def _clear_in_worker() -> None:
+    _SUPERVISION.on = False  # in the worker itself: nothing to forward
+    clear_caches()
+
+
 def _score_in_worker(score, completion, arguments: dict) -> float:
     """Run in the worker: the same score, with the worker's own engines and caches."""
     return float(score(completion, **arguments))
