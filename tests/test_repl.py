@@ -88,7 +88,7 @@ def test_enter_on_an_unfinished_program_starts_a_new_line():
     shell, screen = make_shell()
     # `flights | filter` ends too early, so the first Enter adds a line instead of running.
     assert type_into(shell, "flights | filter\rdep_delay > 60\r") == ["flights | filter\ndep_delay > 60"]
-    assert "a statement continues on the next line only when that line starts with `|`" in screen.getvalue()
+    assert "a statement continues on the next line when that line starts with `|`" in screen.getvalue()
 
 
 def test_enter_on_a_blank_line_runs_an_unfinished_program_anyway():
@@ -211,7 +211,7 @@ def test_completion_falls_back_to_the_steps_that_check():
 def test_completes_keywords_tables_functions_and_joins():
     shell, _ = make_shell()
     assert complete(shell, "flights | ") == ["aggregate", "derive", "distinct", "drop", "filter", "group", "join",
-                                             "rename", "select", "sort", "take"]
+                                             "rename", "select", "sort", "split", "take"]
     assert complete(shell, "fl") == ["flights"]
     assert {"flights", "airlines", "answer", "describe", "tables"} <= set(complete(shell, ""))
     assert complete(shell, "flights | join air") == ["airlines"]

@@ -12,6 +12,7 @@ from prompt_toolkit.document import Document
 from csvdsl.check import TableType
 from csvdsl.errors import quote_name
 from csvdsl.grammar import build_parser, keywords
+from csvdsl.parse import unquote_name
 from csvdsl.repl.commands import ALIASES, COMMANDS
 from csvdsl.repl.highlight import Token, scan
 from csvdsl.repl.scope import Candidate, Scope
@@ -142,7 +143,9 @@ def _head_candidates(tokens: list[Token], scope: Scope) -> list[Candidate]:
 def _expression_candidates(segment: list[Token], columns: list[Candidate], scope: Scope) -> list[Candidate]:
     text = " ".join(t.text for t in segment)
     # derive and select may use a name assigned earlier in the same step
-    assigned = [Candidate(quote_name(n.strip("`")), "new") for n in re.findall(r"(`[^`]+`|[A-Za-z_]\w*) =(?!=)", text)]
+    # A name as typed (backticks, escapes) read back as the name it spells, then typed again.
+    assigned = [Candidate(quote_name(unquote_name(n) if n.startswith("`") else n), "new")
+                for n in re.findall(r"(`(?:[^`\\]|\\.)+`|[A-Za-z_]\w*) =(?!=)", text)]
     return columns + assigned + _functions() + _keywords(_expression_keywords()) + scope.candidates()
 
 

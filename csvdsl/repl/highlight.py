@@ -24,7 +24,7 @@ _LEXICAL = (("COMMENT", "comment"), ("STRING", "string"), ("QUOTED", "quoted"), 
             ("INT", "number"), ("NAME", "word"))
 # A string or quoted name still being typed stays one token, so the rest of the line does not
 # light up as keywords until the closing quote arrives.
-_UNFINISHED = (("string", r"\"(?:[^\"\\\n]|\\.)*\\?|'(?:[^'\\\n]|\\.)*\\?"), ("quoted", r"`[^`\n]*"))
+_UNFINISHED = (("string", r"\"(?:[^\"\\\n]|\\.)*\\?|'(?:[^'\\\n]|\\.)*\\?"), ("quoted", r"`(?:[^`\\\n]|\\.)*\\?"))
 
 
 @functools.cache
