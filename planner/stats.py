@@ -192,8 +192,8 @@ def per_group(whole):
     """A whole-column aggregate run on each group of a GroupBy (the columns ``cols`` of its frame)."""
 
     def grouped(gb, cols, consts):
-        if gb.ngroups == 0:
-            return pd.Series(dtype=float)
+        if gb.ngroups == 0:  # empty, but indexed like the other aggregates of the step
+            return gb.size().astype(float)
         frame = gb.obj
         others = [frame[c] for c in cols[1:]]
         result = gb[cols[0]].apply(lambda s: whole(s, *(o.loc[s.index] for o in others), *consts))

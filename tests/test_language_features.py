@@ -241,3 +241,9 @@ def test_a_record_answer_from_the_command_line():
     assert done.returncode == 0, done.stderr
     assert '"type": "record"' in done.stdout and '"mean": 37.4' in done.stdout and '"n": 6' in done.stdout
     assert isinstance(parse(program).statements[-1].expr, ast.Record)
+
+
+def test_tests_per_group_on_no_rows_make_an_empty_table(catalog):
+    run = run_program("g = measurements | filter id < 0 | group grp, kind aggregate n = count(), p = shapiro_p(x), "
+                      "t = ttest_p(x, treated)\nanswer g", catalog)
+    assert to_json(run.answer)["value"] == {"columns": ["grp", "kind", "n", "p", "t"], "rows": []}
