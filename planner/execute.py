@@ -13,6 +13,7 @@ from csvdsl.check import TABLES_TYPE, AnswerType, TableType
 from csvdsl.errors import DslError, ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits
 from csvdsl.signatures import BOOL, DATE, DATETIME, FLOAT, INT, STRING
+from planner.cache import frame_bytes
 from planner.compile import Output, Plan
 from planner.evaluate import Scope, evaluate, scalar
 from planner.ops import OPS
@@ -69,13 +70,15 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
         attrs = plan.node(nid)
         deadline.check(f"before {attrs['op']} node {nid[:8]}", _span(attrs))
         cached = cache.get(nid) if cache is not None and attrs["op"] not in _UNCACHED else None
+        size = None
         if cached is None:
             cached = _run_node(nid, attrs, tables, frames, limits, budget)
             if cache is not None and attrs["op"] not in _UNCACHED:
-                cache.put(nid, cached)
+                size = frame_bytes(cached)  # measured once, for the cache and the budget
+                cache.put(nid, cached, size)
         frames[nid] = cached
         if attrs["op"] != "source":  # the tables are loaded already; results are what a program adds
-            budget.hold(nid, cached, attrs)
+            budget.hold(nid, cached, attrs, size)
         if kept is not None:
             for source in set(attrs["inputs"]):  # a self-join reads one input twice
                 if last_use.get(source) == position and source not in kept:
@@ -102,13 +105,6 @@ def _span(attrs):
     return attrs["spans"][0] if attrs["spans"] else None
 
 
-def frame_bytes(frame) -> int:
-    """Bytes a result holds (column buffers; Arrow strings report their true size)."""
-    if isinstance(frame, pd.DataFrame):
-        return int(frame.memory_usage(index=False, deep=False).sum())
-    return 64
-
-
 _BYTES_HINT = "select fewer columns or filter earlier, or raise --max-bytes N (or Limits(max_bytes=...))"
 
 
@@ -118,8 +114,8 @@ class _Budget:
     def __init__(self, limit: int | None):
         self.limit, self.live, self.sizes = limit, 0, {}
 
-    def hold(self, nid, frame, attrs) -> None:
-        self.sizes[nid] = size = frame_bytes(frame)
+    def hold(self, nid, frame, attrs, size: int | None = None) -> None:
+        self.sizes[nid] = size = frame_bytes(frame) if size is None else size
         self.live += size
         if self.limit is not None and self.live > self.limit:
             raise LimitError("too-many-bytes", f"{attrs['op']} node {nid[:8]} brings the results alive at once to "
