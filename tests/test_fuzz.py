@@ -87,14 +87,18 @@ def test_the_oracle_agrees_with_every_semantics_fixture(path):
     from csvdsl.program import run_program
     from csvdsl.render import to_json
     from csvdsl.tables import Catalog
-    from planner.sql import run_oracle
+    from planner.sql import Unsupported, run_oracle
     from verifier.answers import compare
 
     fixture = load_fixture(path)
     catalog = Catalog.from_specs([str(csv_path(n, None)) for n in fixture["csv"]])
     run = run_program(fixture["program"], catalog)
     answer = run.plan.node(run.plan.root)["schema"]
-    theirs = fuzz.oracle_answer(run_oracle(run.plan, {n: catalog[n].frame for n in catalog.names()}), answer)
+    try:
+        result = run_oracle(run.plan, {n: catalog[n].frame for n in catalog.names()})
+    except Unsupported:  # the scipy-only functions (docs/language.md); their fixtures check scipy itself
+        pytest.skip("no SQL form")
+    theirs = fuzz.oracle_answer(result, answer)
     assert compare({**to_json(run.answer), "ordered": run.answer.ordered}, theirs, fuzz.TOLERANCE).score == 1.0
 
 
