@@ -13,6 +13,8 @@ from csvdsl.tables import Catalog
 STILL_BAD = [
     # `left` is read as the table name, so the message talks about `on` instead of the missing table.
     ("people | join left on id", "join needs a table"),
+    # A line starting with `and` ends the statement above, and `and` is read as a new table's name.
+    ("people | filter age > 1\n  and city == \"London\"", "put `and` at the end of the line before"),
 ]
 
 
