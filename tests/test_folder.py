@@ -157,3 +157,15 @@ def test_solve_checks_the_tables_before_running_a_student(tmp_path):
 
 def test_folder_busy_is_a_data_error():
     assert issubclass(FolderBusy, DataError)
+
+
+def test_export_catches_an_edited_table_naming_both_hashes(tmp_path):
+    table = tmp_path / "penguins.csv"
+    table.write_bytes(PENGUINS.read_bytes())
+    out = tmp_path / "job"
+    assert finish(csvdsl("generate", table, "--out", out, "--per-table", "2", "--quiet"))[0] == 0
+    recorded = current_sha256(str(table))
+    table.write_bytes(PENGUINS.read_bytes().replace(b"Adelie", b"Adelia", 1))
+    code, _, err = finish(csvdsl("export", out))
+    assert code == 1
+    assert "table-changed" in err and recorded in err and current_sha256(str(table)) in err

@@ -15,7 +15,8 @@ from csvdsl.models.prompts import STUDENT_PROMPT_LIMIT, student_system_prompt
 from csvdsl.pipeline.jsonl import rows
 from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows
-from csvdsl.tables.info import TABLES_FOLDER, TableInfo, file_sha256, table_file_name
+from csvdsl.tables.info import TABLES_FOLDER, TableInfo, table_file_name
+from csvdsl.tables.verify import check_table_file
 
 SYSTEM_CHOICES = ("short", "card", "none")  # --system: the short student prompt, the teacher's card, or none
 CONFIGS = ("sft", "rl", "tables")
@@ -194,9 +195,7 @@ def _table_bytes(table: TableInfo) -> bytes:
     if table.file is None or not Path(table.file).is_file():
         raise DataError("table-missing", f"table {table.name!r}: the CSV file the tasks were made from is gone "
                         f"({table.file or 'no path recorded'})", hint=hint)
-    if file_sha256(table.file) != table.sha256:
-        raise DataError("table-changed", f"table {table.name!r}: {table.file} changed since the tasks were made "
-                        "(its sha256 differs)", hint="generate the tasks again from the current file")
+    check_table_file(table.name, table.file, table.sha256)  # both hashes named, an edit seen at once
     return Path(table.file).read_bytes()
 
 
