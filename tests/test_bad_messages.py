@@ -15,6 +15,9 @@ STILL_BAD = [
     ("people | join left on id", "join needs a table"),
     # A line starting with `and` ends the statement above, and `and` is read as a new table's name.
     ("people | filter age > 1\n  and city == \"London\"", "put `and` at the end of the line before"),
+    # An unclosed `(` carries the statement onto the next line, so the error lands inside `answer`
+    # ("unexpected `n`", "did you mean `in`?") instead of naming the parenthesis left open.
+    ("n = people | aggregate n = count(\nanswer n.n", "`(` on line 1 is not closed"),
 ]
 
 

@@ -197,7 +197,8 @@ def test_verify_reports_a_broken_student_and_exits_0(tmp_path):
     done = csvdsl("verify", "--teacher", teacher, "--student", student, "--csv", EXAMPLES / "airlines.csv", "--format", "json")
     assert done.returncode == 0, done.stderr
     error = json.loads(done.stdout)["error"]
-    assert error["phase"] == "syntax" and error["line"] == 1 and error["message"]
+    # The open parenthesis carries the statement on: the mistake shows where `answer` starts.
+    assert error["phase"] == "syntax" and error["line"] == 2 and error["message"]
     text = csvdsl("verify", "--teacher", teacher, "--student", student, "--csv", EXAMPLES / "airlines.csv")
     assert text.returncode == 0 and "student error" in text.stdout
 
