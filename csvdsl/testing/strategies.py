@@ -130,7 +130,7 @@ class _Exprs:
             if name == "substr_computed":
                 whole = self.of(("int",))
                 start = draw(st.sampled_from(whole)) if whole and draw(st.booleans()) else f"position({self.text(depth + 1)}, {_lit(draw(TEXT))})"
-                return f"substr({self.text(depth + 1)}, {start}{', ' + str(draw(st.integers(-1, 3))) if draw(st.booleans()) else ''})"
+                return f"substr({self.text(depth + 1)}, {start}{', ' + str(draw(st.integers(0, 3))) if draw(st.booleans()) else ''})"
             if name == "extract":
                 group = draw(st.integers(0, 2))
                 pattern = draw(st.sampled_from([p for p in PATTERNS if p.count("(") - p.count("\\(") >= group]))
@@ -244,7 +244,9 @@ class _Exprs:
             else:
                 over = " over ()"
             return f"{self.aggregate()}{over}"
-        if name == "zscore" and self.of(("int", "float")):
+        if name == "zscore":
+            if not self.of(("int", "float")):
+                return f"count(){over or ' over ()'}"
             column = draw(st.sampled_from(self.of(("int", "float"))))
             return f"({column} - mean({column}){over or ' over ()'}) / std({column}){over or ' over ()'}"
         if name in ("rank", "dense_rank"):
@@ -324,7 +326,7 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
             column = draw(st.sampled_from(exprs.of(("string",))))
             step = f"split {column} on {_lit(draw(st.sampled_from(SEPARATORS)))}"
             single = False
-        elif kind == "cross_join":
+        elif kind == "cross_join" and {"k", "g"} <= set(schema):
             lines.append(f"u{index} = {table} | take {draw(st.integers(0, 2))} | select k, g")
             taken = set(columns)
             for right, right_kind in (("k", "int"), ("g", "string")):
