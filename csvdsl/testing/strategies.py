@@ -133,7 +133,7 @@ class _Exprs:
                 return f"substr({self.text(depth + 1)}, {start}{', ' + str(draw(st.integers(0, 3))) if draw(st.booleans()) else ''})"
             if name == "extract":
                 group = draw(st.integers(0, 2))
-                pattern = draw(st.sampled_from([p for p in PATTERNS if p.count("(") - p.count("\\(") >= group]))
+                pattern = draw(st.sampled_from([p for p in PATTERNS if p.count("(") - p.count("\\(") - p.count("(?") >= group]))
                 return f"extract({self.text(depth + 1)}, {_lit(pattern)}{f', {group}' if group or draw(st.booleans()) else ''})"
             if name == "regex_replace":
                 pattern = draw(st.sampled_from(PATTERNS))
