@@ -4,6 +4,7 @@ these; the planner's function registry adds the pandas implementations."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -97,7 +98,7 @@ def _strftime_format(constants):
         return None
     try:
         pd.to_datetime(pd.Series(["2000-01-02"]), format=constants[1], errors="coerce")
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, re.error) as error:  # "%Y%Y" fails in pandas' own regex
         return 1, f"{constants[1]!r} is not a date format: {error}"
     return None
 
