@@ -146,3 +146,15 @@ def test_generation_is_deterministic_in_its_words(tmp_path):
     for out in (first, second):
         generate([str(DATA / "penguins.csv")], out, per_table=8, seed=random.Random(5).randint(0, 99), progress=False)
     assert (first / "tasks.jsonl").read_bytes() == (second / "tasks.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("program, reason", [
+    ("s = people | aggregate m = mean(age), x = max(score)\nanswer mean = s.m, top = s.x", None),
+    ("s = people | filter age > 1000 | aggregate m = mean(age), n = count()\nanswer mean = s.m, n = s.n", "null-answer"),
+])
+def test_a_record_answer_is_as_good_as_its_worst_part(program, reason):
+    from csvdsl.engine import Engine
+    from csvdsl.pipeline.synth import answer_rejection
+
+    engine = Engine({"people": str(ROOT / "tests" / "data" / "people.csv")})
+    assert answer_rejection(engine.run(program).answer) == reason

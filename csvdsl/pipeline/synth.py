@@ -470,6 +470,8 @@ def answer_rejection(answer) -> str | None:
     MAX_LIST items, a null among them), or None."""
     if answer is None or answer.kind == "null":
         return "null-answer"
+    if answer.kind == "record":  # every part must make a good answer on its own
+        return next((reason for part in answer.value.values() if (reason := answer_rejection(part))), None)
     if answer.kind in ("list", "table"):
         size = len(answer.value)
         if size == 0:
