@@ -340,7 +340,10 @@ def _window_aggregate(expr: ast.Call, scope: Scope):
 
 
 def _partition(expr: ast.Call, scope: Scope):
-    return [scope.frame[c.name] for c in expr.over]
+    # A nullable bool key with a null in it breaks pandas' grouped transform ("boolean value of
+    # NA is ambiguous"): as floats (1, 0, NaN) it makes the same partitions.
+    return [column.astype("float64") if column.dtype == "boolean" else column
+            for column in (scope.frame[c.name] for c in expr.over)]
 
 
 def _ordered_arg(expr: ast.Call, scope: Scope):

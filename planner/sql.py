@@ -147,6 +147,12 @@ class _Expr:
         return nan_null(result) if e.name in _MAY_BE_NAN and self.type_of(e) == "float" else result
 
 
+def _clamped_correlation(sql: str) -> str:
+    """A correlation kept in [-1, 1] as numpy keeps it (DuckDB gives 1.0000000000000002 for
+    corr(y, y)); NaN passes untouched: DuckDB orders NaN above every number."""
+    return f"(CASE WHEN isnan({sql}) THEN {sql} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
+
+
 _OPERATORS = {"==": "=", "!=": "<>"}
 # In the language NaN is null; DuckDB keeps NaN (corr of one row, inf - inf, ...).
 _MAY_BE_NAN = {"mean", "median", "std", "var", "std_pop", "var_pop", "quantile", "corr", "skew", "kurtosis", "sqrt", "log", "exp", "pct_change",
@@ -326,7 +332,7 @@ _FUNCTIONS = {
     "quantile": lambda a, p: f"quantile_cont(CAST({a[0]} AS DOUBLE), {float(a[1])}){p}",
     "first": lambda a, p: f"arg_min({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL){p}",
     "last": lambda a, p: f"arg_max({a[0]}, {ROW}) FILTER (WHERE {a[0]} IS NOT NULL){p}",
-    "corr": lambda a, p: f"corr(CAST({a[0]} AS DOUBLE), CAST({a[1]} AS DOUBLE)){p}",
+    "corr": lambda a, p: _clamped_correlation(f"corr(CAST({a[0]} AS DOUBLE), CAST({a[1]} AS DOUBLE)){p}"),
     "skew": lambda a, p: _finite_only("skewness", a[0], p),
     "kurtosis": lambda a, p: _finite_only("kurtosis", a[0], p),
     # Not here, so a plan using them is Unsupported (docs/language.md): mode, and the
