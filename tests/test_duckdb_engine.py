@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import ROOT, csv_path
+from conftest import ROOT
 from csvdsl.engine import Engine
 from csvdsl.errors import LimitError
 from csvdsl.limits import Limits
@@ -27,14 +27,13 @@ KNOWN = {}
 
 
 @pytest.fixture(scope="module")
-def engines(flights_dir):
+def engines(catalogs):
     cache = {}
 
     def get(names, backend="duckdb"):
         key = (tuple(names), backend)
         if key not in cache:
-            catalog = Catalog.from_specs([str(csv_path(n, flights_dir)) for n in names])
-            cache[key] = Engine(catalog, backend=backend)
+            cache[key] = Engine(catalogs(names), backend=backend)
         return cache[key]
 
     return get

@@ -73,24 +73,53 @@ def test_comparison_branches_stay_together_and_name_what_they_hold(catalog):
     ]
 
 
+def test_english_names_side_inputs(catalog):
+    text = 'avg = flights | aggregate d = mean(dep_delay)\nlate = flights | filter dep_delay > avg.d | join airlines on carrier\nanswer late'
+    steps = explain_english(plan_program(text, catalog)[1])
+    assert "From the flights, keep those whose departure delay is above the average departure delay of the flights." in " ".join(steps)
+    assert any("Add the matching rows of airlines by carrier." in s for s in steps)
+
+
+def test_every_op_has_a_phrase_that_renders(catalog):
+    program = """a = flights | filter not (dep_delay between 0 and 10) or origin is null
+b = a | select carrier, flight, d = dep_delay | derive r = rank(d desc) over carrier, c = case when d > 5 then "late" else "ok" end
+c = b | drop flight | rename delay = d | distinct carrier, c | join left airlines on carrier
+g = c | group carrier aggregate n = count_distinct(c) | sort n desc | take 2
+s = flights | aggregate m = median(distance)
+x = airlines | join cross planes | split name on " " | take 3
+answer g
+describe planes
+"""
+    _, plan = plan_program(program, catalog)
+    used = {plan.node(n)["op"] for n in plan.graph}
+    assert used == set(OPS), set(OPS) - used
+    steps = explain_english(plan)
+    assert all("{" not in step and "}" not in step for step in steps), steps
+
+
+def test_dot_is_a_digraph_with_one_edge_per_input(catalog):
+    _, plan = plan_program(TOP, catalog)
+    dot = explain_dot(plan)
+    assert dot.startswith("digraph plan {") and dot.endswith("}")
+    assert dot.count("->") == plan.graph.number_of_edges() == 5
+    assert 'r1 [label="r1 Filter\\ndep_delay > 60 and origin in [\\"JFK\\", \\"LGA\\"]\\n(delayed)"];' in dot
+
+
+def test_node_link_json_round_trips(catalog):
+    _, plan = plan_program(TOP, catalog)
+    data = json.loads(json.dumps(plan_json(plan)))
+    graph = nx.node_link_graph(data, edges="links")
+    assert set(graph.nodes) == set(plan.graph.nodes)
+    assert data["root"] == plan.root and graph.nodes[data["root"]]["op"] == "answer"
+    for node in data["nodes"]:
+        assert {"id", "op", "params", "inputs", "bindings"} <= node.keys()
+    assert data["bindings"] == {"delayed": plan.bindings["delayed"], "top": plan.bindings["top"]}
+
+
 def _golden_cases():
     from test_fixtures import FIXTURES, load_fixture
 
     return [p for p in FIXTURES if load_fixture(p)["expect"]]
-
-
-@pytest.fixture(scope="module")
-def fixture_catalogs(flights_dir):
-    from conftest import csv_path
-
-    cache = {}
-
-    def get(names):
-        if tuple(names) not in cache:
-            cache[tuple(names)] = Catalog.from_specs([str(csv_path(n, flights_dir)) for n in names])
-        return cache[tuple(names)]
-
-    return get
 
 
 def _walk_statement(statement):
@@ -103,13 +132,13 @@ def _walk_statement(statement):
 
 
 @pytest.mark.parametrize("path", _golden_cases(), ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_english_golden_file(path, fixture_catalogs):
+def test_english_golden_file(path, catalogs):
     """Every fixture program's English, as a person reads it (CSVDSL_UPDATE_GOLDEN=1 rewrites them)."""
     from test_fixtures import load_fixture
 
     fixture = load_fixture(path)
     program = parse(fixture["program"])
-    steps = explain_english(plan_program(fixture["program"], fixture_catalogs(fixture["csv"]))[1])
+    steps = explain_english(plan_program(fixture["program"], catalogs(fixture["csv"]))[1])
     text = "\n".join(steps) + "\n"
     golden = GOLDEN / f"{path.parent.name}-{path.stem}.txt"
     if os.environ.get("CSVDSL_UPDATE_GOLDEN"):
@@ -121,7 +150,7 @@ def test_english_golden_file(path, fixture_catalogs):
     bindings = {s.name for s in program.statements if isinstance(s, ast.Binding)}
     words = set(re.findall(r"(?<![\w'-])[A-Za-z_][A-Za-z0-9_]*(?![\w'-])", text))  # not Kendall's, p-value
     words -= {str(n.value) for s in program.statements for n in _walk_statement(s) if isinstance(n, ast.Literal)}
-    columns = {c for t in fixture["csv"] for c in fixture_catalogs(fixture["csv"])[t].columns} | set(fixture["csv"])
+    columns = {c for t in fixture["csv"] for c in catalogs(fixture["csv"])[t].columns} | set(fixture["csv"])
     assert not (bindings - columns - ENGLISH_WORDS) & words, text
     sentences = [step.split(". ", 1)[1] for step in steps]
     assert len(sentences) == len(set(sentences)), text

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, csv_path
+from conftest import ROOT
 from csvdsl.errors import DslError
 from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import run_program
 from csvdsl.render import to_json
-from csvdsl.tables import Catalog
 
 FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*/*.dsl"))
 _HEADERS = ("# csv:", "# expect:", "# error:")
@@ -44,19 +43,6 @@ def same(expected, actual) -> bool:
     if isinstance(expected, dict):
         return isinstance(actual, dict) and expected.keys() == actual.keys() and all(same(expected[k], actual[k]) for k in expected)
     return type(expected) is type(actual) and expected == actual
-
-
-@pytest.fixture(scope="module")
-def catalogs(flights_dir):
-    cache = {}
-
-    def get(names):
-        key = tuple(names)
-        if key not in cache:
-            cache[key] = Catalog.from_specs([str(csv_path(n, flights_dir)) for n in names])
-        return cache[key]
-
-    return get
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")

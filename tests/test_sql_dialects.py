@@ -11,10 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, csv_path
+from conftest import ROOT
 from csvdsl.errors import DslError
 from csvdsl.program import plan_program
-from csvdsl.tables import Catalog
 from planner.dialects import DIALECTS, plan_queries, program_sql, transpile
 from test_fixtures import FIXTURES, load_fixture
 
@@ -23,18 +22,6 @@ duckdb = pytest.importorskip("duckdb")
 
 EXPECTING = [p for p in FIXTURES if load_fixture(p)["expect"] is not None]
 _STAR_MODIFIER = re.compile(r"\*\s*(EXCLUDE|EXCEPT|REPLACE|RENAME)\b", re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def catalogs(flights_dir):
-    cache = {}
-
-    def get(names):
-        if tuple(names) not in cache:
-            cache[tuple(names)] = Catalog.from_specs([str(csv_path(n, flights_dir)) for n in names])
-        return cache[tuple(names)]
-
-    return get
 
 
 def _plan(path, catalogs):
