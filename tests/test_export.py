@@ -80,6 +80,9 @@ def test_the_hub_folder_works_moved_with_the_csvs_deleted(job, tmp_path):
 
 
 def test_a_table_no_dataset_holds_is_one_clear_error(job):
+    from verifier.table_store import forget_datasets
+
+    forget_datasets()  # what earlier tests registered is not this test's
     export(job / "run", rl=job / "jsonl" / "rl.jsonl")
     row = json.loads((job / "jsonl" / "rl.jsonl").read_text().splitlines()[0])
     columns = {name: [row[name]] * 3 for name in ("answer", "program", "tables")}

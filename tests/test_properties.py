@@ -179,7 +179,8 @@ def _canonical(rows, ordered):
     def key(value):
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return (0, "")
-        return (1, repr(round(value, 6)) if isinstance(value, float) else repr(value))
+        # + 0.0: -0.0 and 0.0 are one value (a sum of -0.0 stays -0.0 in pandas, is 0.0 in DuckDB)
+        return (1, repr(round(value, 6) + 0.0) if isinstance(value, float) else repr(value))
 
     rows = [tuple(key(v) for v in row) for row in rows]
     return rows if ordered else sorted(rows)

@@ -59,7 +59,7 @@ def test_wrong_constant_fails_the_answer_and_shows_the_change(engine):
 def test_a_student_that_does_not_parse_gets_a_report(engine):
     report = verify(TEACHER, 'd = flights | filter dep_delay > 60 and origin in ["JFK", "LGA"\nanswer d', engine)
     assert report.error is not None and report.error.phase == "syntax"
-    assert (report.error.line, report.error.column) == (1, 64)
+    assert (report.error.line, report.error.column) == (2, 1)  # the open `[` carries the statement on
     assert report.answer_match == report.similarity == report.hook_coverage == 0.0
     assert report.edit_script.startswith("remove t0 := Source[flights]")
 

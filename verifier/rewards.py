@@ -34,7 +34,7 @@ from planner.execute import Execution
 from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
-from verifier.table_store import TableNotFound, resolve, use_dataset
+from verifier.table_store import TableNotFound, generation, resolve, use_dataset
 from verifier.variants import extremes, variant_catalogs
 
 __all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset", "supervise",
@@ -109,7 +109,7 @@ def _score_in_worker(score, completion, arguments: dict) -> float:
 
 def _local_tables(tables) -> str:
     """A row's tables as names mapped to local CSV paths (from names mapped to sha256)."""
-    key = _tables_key(tables)
+    key = (generation(), _tables_key(tables))  # a dataset registered or forgotten since: found again
     return _RESOLVED.remember(key, lambda: _tables_key(resolve(_json(tables))))
 
 

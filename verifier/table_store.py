@@ -32,6 +32,12 @@ class _Source:
 
 
 _SOURCES: list[_Source] = []  # the most recent use_dataset first
+_GENERATION = [0]  # bumped whenever the registered datasets change: cached resolutions are stale
+
+
+def generation() -> int:
+    """How many times the registered datasets have changed (a key for caching resolutions)."""
+    return _GENERATION[0]
 
 
 def cache_dir() -> Path:
@@ -49,12 +55,14 @@ def use_dataset(path_or_repo, cache: Path | None = None) -> int:
     source = _load(str(path_or_repo), cache or cache_dir())
     _SOURCES[:] = [s for s in _SOURCES if s.where != source.where]
     _SOURCES.insert(0, source)
+    _GENERATION[0] += 1
     return len(source.files)
 
 
 def forget_datasets() -> None:
     """Forget every dataset registered with ``use_dataset``."""
     _SOURCES.clear()
+    _GENERATION[0] += 1
 
 
 def resolve(tables: dict) -> dict[str, str]:
