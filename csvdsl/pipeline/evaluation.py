@@ -16,7 +16,7 @@ from pathlib import Path
 from csvdsl.models.llm import ModelClient, Price
 from csvdsl.pipeline.jsonl import append_line, repair, rows
 from csvdsl.pipeline.records import TASKS, TaskRecord
-from csvdsl.pipeline.students import Tables, attempt, attempt_key
+from csvdsl.pipeline.students import Tables, attempt, attempt_key, run_pool
 
 ATTEMPTS = "attempts.jsonl"
 # What the official evaluators call their metric, by the rule a task's answer is matched with.
@@ -63,12 +63,7 @@ async def run_eval(directory: Path, client: ModelClient, samples: int = 1, max_t
             await queue.put(None)
 
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(produce())
-            for _ in range(workers):
-                group.create_task(worker())
-    except BaseExceptionGroup as failure:
-        raise failure.exceptions[0] from None
+        await run_pool(produce, worker, workers)
     finally:
         await client.aclose()
         tables.close()  # the worker that ran the programs

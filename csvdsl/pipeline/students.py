@@ -45,6 +45,17 @@ def _tasks(directory: Path):
         yield TaskRecord.model_validate(row)
 
 
+async def run_pool(produce, worker, workers: int) -> None:
+    """``produce()`` and ``workers`` copies of ``worker()`` together. A worker that fails cancels
+    the producer and the other workers (no one waits on a full queue); its error is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as failure:
+        raise failure.exceptions[0] from None
+
 async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_attempts: int = 1,
                       max_turns: int = 6, token_budget: int | None = None, shard: tuple[int, int] = (0, 1)) -> dict:
     """Run every missing attempt (of this shard's tasks), then label every task. Returns the
@@ -56,6 +67,7 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     done = {row["key"] for row in solution_rows(directory)}
     tables = Tables()
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
+    workers = client.concurrency * 2
 
     async def worker():
         while (job := await queue.get()) is not None:
@@ -74,15 +86,8 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
         for _ in range(workers):
             await queue.put(None)
 
-    workers = client.concurrency * 2
     try:
-        # A worker that fails cancels the producer and the other workers (no one waits on a full queue).
-        async with asyncio.TaskGroup() as group:
-            group.create_task(produce())
-            for _ in range(workers):
-                group.create_task(worker())
-    except BaseExceptionGroup as failure:
-        raise failure.exceptions[0] from None
+        await run_pool(produce, worker, workers)
     finally:
         await client.aclose()
         tables.close()
