@@ -25,7 +25,7 @@ demo: $(BIN)/.installed
 	@head -c 600 out/demo/rl.jsonl; echo " ..."
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # The three examples (SFT, GRPO, GRPO with the environment) on a tiny model; part of `make test` too.
 train-smoke: $(BIN)/.installed
