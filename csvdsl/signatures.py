@@ -117,7 +117,7 @@ def _pattern(position: int, replacement: int | None = None, group: int | None = 
         sample = pa.array([""], pa.string())
         try:
             pc.match_substring_regex(sample, pattern=pattern)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        except pa.ArrowException as error:  # RE2 refused it
             return position, f"{pattern!r} is not a regular expression: {_arrow_reason(error)}", "bad-pattern", \
                 "patterns are RE2 syntax: escape ( ) [ ] . * + ? with a backslash to match them as text"
         for index, rewrite in ((replacement, None), (group, None)):
@@ -127,7 +127,7 @@ def _pattern(position: int, replacement: int | None = None, group: int | None = 
             rewrite = value if index == replacement else f"\\{value}"
             try:
                 pc.replace_substring_regex(sample, pattern=pattern, replacement=rewrite)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            except pa.ArrowException as error:  # RE2 refused it
                 what = "replacement" if index == replacement else "group"
                 return index, f"the {what} does not fit the pattern: {_arrow_reason(error)}", "bad-pattern", \
                     "groups are numbered from 1 by their opening parenthesis; \\0 is the whole match"

@@ -14,6 +14,7 @@ return to Python. Tables are named by path and loaded once per child (``child_en
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import json
 import os
@@ -143,10 +144,8 @@ class Worker:
         process.kill()
         code = process.wait()
         for stream in (process.stdin, process.stdout):
-            try:
+            with contextlib.suppress(OSError):  # the pipe broke with the child; nothing is left to flush
                 stream.close()
-            except OSError:
-                pass  # the pipe broke with the child; nothing is left to flush
         self.restarts += 1
         return code
 
