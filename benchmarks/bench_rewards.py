@@ -6,7 +6,6 @@ verify latency for a pair of 20-node plans."""
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -36,16 +35,6 @@ def batch():
             completions.append("```csvdsl\n" + template.format(k=constants[i % len(constants)]) + "\n```")
             teachers.append(teacher)
     return completions, teachers
-
-
-def median_cpu_seconds(fn, repeat: int) -> float:
-    """The median CPU time of ``fn()`` (this process, all its threads)."""
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return statistics.median(times)
 
 
 def main(directory: Path):
@@ -88,7 +77,7 @@ def main(directory: Path):
     print(f"{'':46} {len(completions) / with_engine:,.0f} completions/s with the Engine, "
           f"{len(completions) / without:,.0f} without ({without / with_engine:.2f}x)")
     # CPU time too: on a busy machine (other jobs on the same cores) wall time mostly measures the wait.
-    cpu = median_cpu_seconds(shared, repeat=5)
+    cpu = median_seconds(shared, repeat=5, warmup=0, clock=time.process_time)  # this process, all its threads
     print(f"{'':46} {len(completions) / cpu:,.0f} completions per CPU second with the Engine")
     report("4 rewards x 64 completions, supervised worker", supervised, with_engine, "in process")
     print(f"{'':46} {len(completions) / supervised:,.0f} completions/s in the worker; its cost "
