@@ -27,12 +27,12 @@ def ids(directory: Path) -> list[str]:
     return [json.loads(line)["id"] for line in (directory / "tasks.jsonl").read_text().splitlines()]
 
 
-def test_parse_shard():
+def test_parse_shard(tmp_path):
     assert parse_shard(None) == (0, 1) and parse_shard("2/4") == (2, 4)
     for bad in ("4/4", "-1/2", "1", "a/b", "0/0"):
         with pytest.raises(ShardError):
             parse_shard(bad)
-    assert csvdsl("generate", TABLES[0], "--out", "x", "--shard", "3/2").returncode == 2
+    assert csvdsl("generate", TABLES[0], "--out", str(tmp_path / "x"), "--shard", "3/2").returncode == 2
 
 
 def test_generate_shards_merge_to_the_whole_run(tmp_path):
