@@ -8,7 +8,7 @@ from csvdsl import ast
 from csvdsl.check import TableType, expression_type
 from csvdsl.format import format_expr
 from planner.functions import FUNCTIONS
-from planner.node import PlanNode
+from planner.node import PlanNode, inputs_first
 from planner.ops import map_exprs
 
 MAX_MERGED_CONDITIONS = 16  # conditions one merged filter holds; a longer chain of filters stays a chain
@@ -176,17 +176,7 @@ def canonicalize(node: PlanNode, memo: dict | None = None) -> PlanNode:
     Iterative over inputs, so a chain of thousands of bindings neither recurses deeply nor
     canonicalizes a node twice (a canonical node maps to itself in ``memo``)."""
     memo = {} if memo is None else memo
-    stack = [node]
-    while stack:
-        top = stack[-1]
-        if top.id in memo:
-            stack.pop()
-            continue
-        pending = [i for i in top.inputs if i.id not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
+    for top in inputs_first(node, lambda n: n.inputs, lambda n: n.id in memo):
         inputs = tuple(memo[i.id] for i in top.inputs)
         current = top if inputs == top.inputs else top.replace(inputs=inputs)
         for rule in RULES:

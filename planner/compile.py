@@ -9,7 +9,7 @@ import networkx as nx
 
 from csvdsl import ast
 from csvdsl.check import CheckedProgram
-from planner.node import PlanNode, node_id
+from planner.node import PlanNode, inputs_first, node_id
 from planner.ops import OPS_BY_NODE, map_exprs
 
 __all__ = ["Output", "Plan", "compile_program", "node_id"]
@@ -66,17 +66,7 @@ def _materialize(bindings: dict[str, PlanNode], outputs: list) -> Plan:
 
     def add(node: PlanNode) -> str:
         graph = plan.graph
-        stack = [node]  # inputs first, without recursion: a chain of bindings can be thousands deep
-        while stack:
-            top = stack[-1]
-            if top.id in graph:
-                stack.pop()
-                continue
-            pending = [i for i in top.inputs if i.id not in graph]
-            if pending:
-                stack.extend(reversed(pending))  # the first input is added first, as a recursive walk would
-                continue
-            stack.pop()
+        for top in inputs_first(node, lambda n: n.inputs, lambda n: n.id in graph):
             graph.add_node(top.id, op=top.op, params=top.params, inputs=tuple(i.id for i in top.inputs),
                            spec=top.spec, schema=top.schema, bindings=[], spans=list(top.spans))
             for position, source in enumerate(top.inputs):

@@ -13,6 +13,7 @@ from csvdsl import ast
 from csvdsl.format import format_expr, format_transform
 from planner.compile import Plan
 from planner.functions import FUNCTIONS
+from planner.node import inputs_first
 from planner.ops import OPS
 from planner.words import entity, number_text, plural, spoken
 
@@ -388,22 +389,10 @@ def _step_order(plan: Plan) -> list[str]:
     roots = [o.node for o in plan.outputs] or [n for n in _order(plan) if plan.graph.out_degree(n) == 0]
     order: list[str] = []
     seen: set[str] = set()
-
-    def visit(node):
-        stack = [(node, False)]
-        while stack:  # iterative: a long chain of bindings must not hit the recursion limit
-            current, expanded = stack.pop()
-            if current in seen:
-                continue
-            if expanded:
-                seen.add(current)
-                order.append(current)
-                continue
-            stack.append((current, True))
-            stack.extend((i, False) for i in reversed(plan.node(current)["inputs"]) if i not in seen)
-
     for root in roots:
-        visit(root)
+        for node in inputs_first(root, lambda n: plan.node(n)["inputs"], seen.__contains__):
+            seen.add(node)
+            order.append(node)
     return [n for n in order if n in needed or not plan.outputs]
 
 

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from planner.ops import OPS
+
+N = TypeVar("N")
 
 
 def node_id(op: str, params: dict, inputs: tuple[str, ...]) -> str:
     """A content hash; never Python's ``hash()``, which changes from process to process."""
     payload = json.dumps([op, params, list(inputs)], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+
+
+def inputs_first(root: N, inputs_of: Callable[[N], Iterable[N]], done: Callable[[N], bool]) -> Iterator[N]:
+    """The nodes ``root`` depends on (itself last) that are not ``done``, each after its inputs and
+    the first input's branch before the next; the caller makes a yielded node ``done`` before
+    the next is asked for. Iterative: a chain of bindings can be thousands deep."""
+    stack = [root]
+    while stack:
+        top = stack[-1]
+        if done(top):
+            stack.pop()
+            continue
+        pending = [i for i in inputs_of(top) if not done(i)]
+        if pending:
+            stack.extend(reversed(pending))
+            continue
+        stack.pop()
+        yield top
 
 
 class PlanNode:
