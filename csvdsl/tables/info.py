@@ -6,8 +6,8 @@ also says where this machine read it (``file``)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -31,13 +31,20 @@ class TableInfo(BaseModel):
     columns: list[ColumnInfo]
 
 
-@cache
+_KNOWN: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256: an edit changes the key
+
+
 def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The sha256 of a file as it is now (remembered until its size or modification time changes)."""
+    status = os.stat(path)
+    key = (os.path.abspath(path), status.st_size, status.st_mtime_ns)
+    if key not in _KNOWN:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _KNOWN[key] = digest.hexdigest()
+    return _KNOWN[key]
 
 
 def is_sha256(text) -> bool:

@@ -3,29 +3,17 @@ holds, before a task is scored, solved or exported."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-
 from csvdsl.errors import DataError
-
-_KNOWN: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256: an edit changes the key
+from csvdsl.tables.info import file_sha256
 
 
 def current_sha256(path: str) -> str:
-    """The sha256 of a file as it is now (remembered until its size or modification time changes)."""
+    """``file_sha256``, with a file that cannot be read reported as ``table-missing``."""
     try:
-        status = os.stat(path)
+        return file_sha256(path)
     except OSError as error:
         raise DataError("table-missing", f"cannot read {path}: {error.strerror or error}", file=path,
                         hint="the task was made from this file; restore it, or regenerate the tasks") from None
-    key = (os.path.abspath(path), status.st_size, status.st_mtime_ns)
-    if key not in _KNOWN:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _KNOWN[key] = digest.hexdigest()
-    return _KNOWN[key]
 
 
 def check_table_file(name: str, path: str, expected: str) -> None:
