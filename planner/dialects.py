@@ -5,11 +5,9 @@ target dialect by sqlglot. Each table must carry a ``__rn`` column holding its r
 
 from __future__ import annotations
 
-import networkx as nx
-
 from csvdsl.errors import ExecutionError
 from planner.compile import Plan
-from planner.sql import ROW, Unsupported, answer_sql, node_select, quote, relation
+from planner.sql import ROW, Unsupported, answer_sql, plan_sql
 
 DIALECTS = ("duckdb", "spark", "trino")  # sqlglot's names; any dialect it writes would do
 SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN", "date": "DATE",
@@ -25,7 +23,7 @@ def plan_queries(plan: Plan) -> list[tuple[str | None, str]]:
             if not shown:
                 raise ExecutionError("no-output", "the program has no `answer` and shows no table",
                                      hint="end it with `answer NAME` or `answer NAME.column`")
-            return [(None, _rows_query(plan, shown[-1].node))]
+            return [(None, plan_sql(plan, shown[-1].node))]
         attrs = plan.node(plan.root)
         answer, expr = attrs["schema"], attrs["spec"].expr
         if answer.kind == "record":
@@ -41,16 +39,8 @@ def plan_queries(plan: Plan) -> list[tuple[str | None, str]]:
 def _answer_query(plan: Plan, attrs, expr, answer) -> str:
     if answer.kind in ("table", "list"):
         node = attrs["inputs"][expr.index]
-        return _rows_query(plan, node, [expr.column] if answer.kind == "list" else answer.table.names)
+        return plan_sql(plan, node, [expr.column] if answer.kind == "list" else answer.table.names)
     return answer_sql(plan, expr)
-
-
-def _rows_query(plan: Plan, node: str, columns: list[str] | None = None) -> str:
-    """The rows of ``node`` in order (``__rn`` left out)."""
-    wanted = nx.ancestors(plan.graph, node) | {node}
-    ctes = [f"{relation(n)} AS ({node_select(plan, n)})" for n in plan.needed() if n in wanted]
-    select = ", ".join(quote(c) for c in columns) if columns else f"* EXCLUDE ({ROW})"
-    return "WITH " + ",\n".join(ctes) + f"\nSELECT {select} FROM {relation(node)} ORDER BY {ROW}"
 
 
 def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty: bool = True) -> str:

@@ -43,19 +43,9 @@ def literal(value) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _cte(node: str) -> str:
-    return f"n_{node[:16]}"
-
-
 def relation(node: str) -> str:
     """The name a node's rows go by inside a query: its CTE, or a relation registered under it."""
-    return _cte(node)
-
-
-def node_select(plan: Plan, node: str) -> str:
-    """One node's SELECT over its inputs' relations (named by ``relation``), ``__rn`` kept;
-    raises ``Unsupported`` for what the translation does not cover."""
-    return _node_sql(plan, node, plan.node(node))
+    return f"n_{node[:16]}"
 
 
 class _Expr:
@@ -469,21 +459,29 @@ _OPS = {
 _NOT_QUERIES = ("answer", "describe")  # steps that are not tables of the data
 
 
-def plan_sql(plan: Plan, node: str) -> str:
-    """A query giving the rows of ``node`` in order, the ``__rn`` column dropped."""
+def _with(plan: Plan, wanted) -> str:
+    """The WITH clause of the needed nodes ``wanted(node)`` accepts, one CTE each."""
+    ctes = [f"{relation(n)} AS ({node_select(plan, n)})" for n in plan.needed()
+            if wanted(n) and plan.node(n)["op"] not in _NOT_QUERIES]
+    return "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
+
+
+def plan_sql(plan: Plan, node: str, columns: list[str] | None = None) -> str:
+    """A query giving the rows of ``node`` in order: ``columns``, or all but ``__rn``."""
     import networkx as nx
 
     wanted = nx.ancestors(plan.graph, node) | {node}
-    ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed()
-            if n in wanted and plan.node(n)["op"] not in _NOT_QUERIES]
-    final = f"SELECT * EXCLUDE ({ROW}) FROM {_cte(node)} ORDER BY {ROW}"
-    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + final
+    select = ", ".join(quote(c) for c in columns) if columns else f"* EXCLUDE ({ROW})"
+    return _with(plan, wanted.__contains__) + f"SELECT {select} FROM {relation(node)} ORDER BY {ROW}"
 
 
-def _node_sql(plan: Plan, node: str, attrs) -> str:
+def node_select(plan: Plan, node: str) -> str:
+    """One node's SELECT over its inputs' relations (named by ``relation``), ``__rn`` kept;
+    raises ``Unsupported`` for what the translation does not cover."""
+    attrs = plan.node(node)
     if attrs["op"] == "source":
         return f"SELECT * FROM {quote(attrs['spec'])}"
-    inputs = [_cte(i) for i in attrs["inputs"]]
+    inputs = [relation(i) for i in attrs["inputs"]]
     if attrs["op"] not in _OPS:
         raise Unsupported(attrs["op"])
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
@@ -495,12 +493,10 @@ def _node_sql(plan: Plan, node: str, attrs) -> str:
 def answer_sql(plan: Plan, expr=None) -> str:
     """A query whose single row holds the answer (for scalar answers; ``expr``: one part of a record)."""
     attrs = plan.node(plan.root)
-    ctes = [f"{_cte(n)} AS ({_node_sql(plan, n, plan.node(n))})" for n in plan.needed()
-            if n != plan.root and plan.node(n)["op"] not in _NOT_QUERIES]
-    inputs = [_cte(i) for i in attrs["inputs"]]
+    inputs = [relation(i) for i in attrs["inputs"]]
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
     expr = _Expr(inputs, None, types)(attrs["spec"].expr if expr is None else expr)
-    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + f"SELECT {expr} AS answer"
+    return _with(plan, lambda n: n != plan.root) + f"SELECT {expr} AS answer"
 
 
 _CONNECTION = None
