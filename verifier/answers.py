@@ -59,7 +59,7 @@ def parse_gold(text: str) -> dict:
             value = reader(stripped)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
-        return _typed_python(value)
+        return typed_value(value)
     if _date(stripped) is not None:
         return {"type": "date", "value": stripped}
     return {"type": "string", "value": stripped}
@@ -70,7 +70,8 @@ def _show(value) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _typed_python(value) -> dict:
+def typed_value(value) -> dict:
+    """A Python value (None, bool, number, list, ``{"columns", "rows"}``, else text) as a typed answer."""
     if value is None:
         return {"type": "null", "value": None}
     if isinstance(value, bool):
@@ -124,7 +125,7 @@ def _records(teacher, student, options):
         if other is None:
             wrong.append(f"`{name}` is missing")
             continue
-        part = compare({**_typed_python(expected), "ordered": name in ordered}, _typed_python(b[other]), options)
+        part = compare({**typed_value(expected), "ordered": name in ordered}, typed_value(b[other]), options)
         (right if part.score == 1 else wrong).append(f"`{name}`" if part.score == 1 else f"`{name}`: {part.reason}")
     score = len(right) / len(a) if a else float(not b)
     if not wrong:
@@ -134,9 +135,9 @@ def _records(teacher, student, options):
 
 def _single_value(answer):
     if answer["type"] == "list" and len(answer["value"]) == 1:
-        return _typed_python(answer["value"][0])
+        return typed_value(answer["value"][0])
     if answer["type"] == "table" and len(answer["value"]["rows"]) == 1 and len(answer["value"]["columns"]) == 1:
-        return _typed_python(answer["value"]["rows"][0][0])
+        return typed_value(answer["value"]["rows"][0][0])
     return None
 
 

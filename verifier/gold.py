@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from verifier.answers import AnswerMatch, Options, compare, parse_gold, typed
+from verifier.answers import AnswerMatch, Options, compare, parse_gold, typed, typed_value
 from verifier.denotation import answer_texts, canonical, check_denotation, denotations
 
 MODES = ("typed", "denotation", "label", "rounded")
@@ -35,14 +35,8 @@ def gold_answer(value) -> dict:
         return {"type": "record", "value": {str(k): gold_answer(v) for k, v in value.items()}}
     if isinstance(value, str):
         return named_answers(value) or parse_gold(value)
-    if value is None:
-        return {"type": "null", "value": None}
-    if isinstance(value, bool):
-        return {"type": "bool", "value": value}
-    if isinstance(value, (int, float)):
-        return {"type": "number", "value": value}
-    if isinstance(value, (list, tuple)):
-        return {"type": "list", "value": list(value)}
+    if value is None or isinstance(value, (bool, int, float, list, tuple)):
+        return typed_value(value)
     raise ValueError(f"not an answer: {value!r}")
 
 
@@ -57,13 +51,13 @@ def match_gold(gold: dict, answer, mode: str = "typed", texts: list[str] | None 
 
 
 def _denotation(gold, answer, texts, canons) -> AnswerMatch:
-    targets = denotations(texts if texts is not None else answer_texts(gold),
-                          canons or [canonical(t) for t in (texts or answer_texts(gold))])
+    shown = texts or answer_texts(gold)
+    targets = denotations(texts if texts is not None else shown, canons or [canonical(t) for t in shown])
     said = answer_texts(answer)
     predicted = denotations(said, [canonical(t) for t in said])
     if check_denotation(targets, predicted):
-        return AnswerMatch(1.0, f"the same denotation as {texts or answer_texts(gold)}")
-    return AnswerMatch(0.0, f"expected {texts or answer_texts(gold)}, got {said}")
+        return AnswerMatch(1.0, f"the same denotation as {shown}")
+    return AnswerMatch(0.0, f"expected {shown}, got {said}")
 
 
 def truth(answer: dict) -> bool | None:
