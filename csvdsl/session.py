@@ -52,14 +52,11 @@ class Session:
         try:
             observation = self._run(text)
         except RecursionError:
-            error = too_deep().with_source(text)
-            observation = Observation(_cut(error.render(), self.max_chars), error=error)
+            observation = error_observation(too_deep(), text, self.max_chars)
         except DslError as error:
-            error.with_source(text)
-            observation = Observation(_cut(error.render(), self.max_chars), error=error)
+            observation = error_observation(error, text, self.max_chars)
         except Exception as error:  # a model must get an observation, never a crash
-            failure = internal_error(error)
-            observation = Observation(_cut(failure.render(), self.max_chars), error=failure)
+            observation = error_observation(internal_error(error), text, self.max_chars)
         self.transcript.append((text, observation))
         return observation
 
@@ -114,6 +111,11 @@ class Session:
 
 def _last_binding(program: ast.Program, name: str) -> int:
     return max(i for i, s in enumerate(program.statements) if isinstance(s, ast.Binding) and s.name == name)
+
+
+def error_observation(error: DslError, text: str, max_chars: int) -> Observation:
+    """A failed turn's observation: the error, with the line of ``text`` it points at, cut to ``max_chars``."""
+    return Observation(_cut(error.with_source(text).render(), max_chars), error=error)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -31,7 +31,7 @@ from csvdsl.engine import Engine
 from csvdsl.errors import DslError, ExecutionError, LimitError
 from csvdsl.limits import Limits, timeout_error
 from csvdsl.program import ProgramRun, prepare
-from csvdsl.session import MAX_CHARS, MAX_ROWS, Observation, Session
+from csvdsl.session import MAX_CHARS, MAX_ROWS, Observation, Session, error_observation
 from planner.cache import LruDict
 from planner.execute import Execution, Value
 
@@ -168,8 +168,7 @@ class WorkerSession:
                 _session_turn, self.tables, self.limits, self.max_rows, self.max_chars, self.bindings, text,
                 timeout=self.limits.timeout)
         except DslError as error:  # the supervisor's own: a timeout or a lost worker
-            error.with_source(text)
-            observation = Observation(error.render()[: self.max_chars], error=error)
+            observation = error_observation(error, text, self.max_chars)
         if observation.answer is not None:
             self.answer = observation.answer
         self.transcript.append((text, observation))
