@@ -23,7 +23,7 @@ from csvdsl.check import TABLES_TYPE
 from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.compile import Output, Plan
-from planner.execute import Execution, execute, frame_bytes, table_value
+from planner.execute import Execution, execute, frame_bytes, source_table, table_value
 from planner.sql import ROW, Unsupported, node_select, quote, relation
 
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
@@ -245,7 +245,7 @@ class _Run:
         for nid in self.order:
             attrs = self.plan.node(nid)
             if attrs["op"] == "source":
-                self._check_source(attrs)
+                source_table(attrs, self.backend.tables, self.limits)
                 self.backend.copy_in(attrs["spec"])
             if attrs["op"] in _ON_PANDAS:
                 continue
@@ -254,12 +254,6 @@ class _Run:
             except Unsupported as why:
                 self.fallbacks.append(f"{attrs['op']} node {nid[:8]} ran on pandas: the SQL translation does not cover {why}")
                 self._run_on_pandas(nid)
-
-    def _check_source(self, attrs) -> None:
-        rows, limit = len(self.backend.tables[attrs["spec"]]), self.limits.max_rows
-        if limit is not None and rows > limit:
-            raise LimitError("too-many-rows", f"table {attrs['spec']} has {rows:,} rows, over the limit of {limit:,}",
-                             span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or pass a smaller table")
 
     def _run_on_pandas(self, nid: str) -> None:
         """A node DuckDB cannot run: computed on pandas (a node id names one computation on these

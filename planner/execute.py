@@ -136,15 +136,20 @@ def _gib(size: int) -> str:
     return f"{size / 2**30:.2f} GiB" if size >= 2**28 else f"{size / 2**20:.1f} MiB"
 
 
+def source_table(attrs, tables: dict[str, pd.DataFrame], limits: Limits) -> pd.DataFrame:
+    """A source node's table, refused when it alone has more rows than the limit."""
+    table = tables[attrs["spec"]]
+    if limits.max_rows is not None and len(table) > limits.max_rows:
+        raise LimitError("too-many-rows", f"table {attrs['spec']} has {len(table):,} rows, over the limit of "
+                         f"{limits.max_rows:,}", span=_span(attrs), hint="raise the limit with --max-rows N "
+                         "(or Limits(max_rows=...)), or pass a smaller table")
+    return table
+
+
 def _run_node(nid, attrs, tables, frames, limits, budget):
     op = attrs["op"]
     if op == "source":
-        table = tables[attrs["spec"]]
-        if limits.max_rows is not None and len(table) > limits.max_rows:
-            raise LimitError("too-many-rows", f"table {attrs['spec']} has {len(table):,} rows, over the limit of "
-                             f"{limits.max_rows:,}", span=_span(attrs), hint="raise the limit with --max-rows N "
-                             "(or Limits(max_rows=...)), or pass a smaller table")
-        return table
+        return source_table(attrs, tables, limits)
     inputs = [frames[i] for i in attrs["inputs"]]
     try:
         if op == "answer":
