@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from csvdsl import ast
@@ -120,7 +120,7 @@ def run_program(text: str, catalog: Catalog, limits: Limits | None = None, file:
     prepare()
     deadline = Deadline(limits.timeout)
     try:
-        with hard_stop(deadline) if hard else _nothing():
+        with hard_stop(deadline) if hard else nullcontext():
             checked, plan = plan_program(text, catalog, file, limits=limits, deadline=deadline)
             if engine is not None:
                 execution = engine.execute(plan, limits, deadline=deadline, keep=keep)
@@ -129,8 +129,3 @@ def run_program(text: str, catalog: Catalog, limits: Limits | None = None, file:
     except DslError as error:
         raise error.with_source(text, file)
     return ProgramRun(checked, plan, execution)
-
-
-@contextmanager
-def _nothing():
-    yield
