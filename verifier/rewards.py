@@ -90,7 +90,7 @@ def clear_caches() -> None:
     known so far, in this process and in the worker; the tables and their variants stay loaded."""
     for cache in (_RUNS, _SUITES, _COMBINED, _HOOKS, _SIMILARITIES):
         cache.clear()
-    for engine in [*_ENGINES.values(), *(e for made in _VARIANTS.values() for pairs in made.values() for _, e in pairs)]:
+    for engine in _ENGINES.values():  # variant engines keep no cache (VARIANT_CACHE_BYTES)
         if engine.cache is not None:
             engine.cache.clear()
     if _SUPERVISION.on and _SUPERVISION.worker is not None:
@@ -349,8 +349,7 @@ def answer_reward(completions, **kwargs) -> list[float | None]:
     return _each(completions, kwargs, _answer_score, {"answer": "answer", "tables": "tables"}, {"program": "teacher"})
 
 
-def _plans(completion, teacher, tables):
-    key = _tables_key(tables)
+def _plans(completion, teacher, tables, key: str):
     engine = engine_for_tables(tables, key)
     student, reference = _run(key, engine, _program_of(completion, tables, key)), _run(key, engine, teacher)
     if isinstance(reference, DslError):
@@ -364,7 +363,7 @@ def _identity(run: ProgramRun) -> tuple:
 
 
 def _similarity_score(completion, teacher, tables) -> float:
-    student, reference = _plans(completion, teacher, tables)
+    student, reference = _plans(completion, teacher, tables, _tables_key(tables))
     if student is None:
         return 0.0
     return _SIMILARITIES.remember((_identity(reference), _identity(student)),
@@ -377,19 +376,20 @@ def plan_similarity_reward(completions, **kwargs) -> list[float | None]:
 
 
 def _hook_score(completion, teacher, tables) -> float:
-    student, reference = _plans(completion, teacher, tables)
+    key = _tables_key(tables)
+    student, reference = _plans(completion, teacher, tables, key)
     if student is None or student.plan.root == reference.plan.root:
         return 0.0 if student is None else 1.0
 
     def score():
-        engine = engine_for_tables(tables)
+        engine = engine_for_tables(tables, key)
         ours, theirs = _frames(engine, reference.plan), _frames(engine, student.plan)
         # A hook only appears in a table of as many rows: the others need no fingerprint.
         sizes = {_height(frame) for frame in ours.values()}
         theirs = {node: frame for node, frame in theirs.items() if _height(frame) in sizes}
         return hook_coverage(reference.plan, ours, student.plan, theirs, fingerprints_for(engine)).coverage
 
-    return _HOOKS.remember((_tables_key(tables), _identity(reference), _identity(student)), score)
+    return _HOOKS.remember((key, _identity(reference), _identity(student)), score)
 
 
 def _frames(engine: Engine, plan) -> dict:
