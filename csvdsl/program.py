@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from csvdsl import ast
 from csvdsl.check import CheckedProgram, TableType, check
-from csvdsl.errors import DslError, LimitError
+from csvdsl.errors import DslError, LimitError, quote_name
 from csvdsl.limits import Deadline, Limits, hard_stop
 from csvdsl.parse import parse
 from csvdsl.tables import Catalog
@@ -77,8 +77,6 @@ def _depth(expr) -> tuple[int, object]:
 def prepare() -> None:
     """Build the parser and the grammar's name tables once per process, before any program's
     deadline starts: they are the process's cost, not the program's."""
-    from csvdsl.errors import quote_name
-
     parse("answer 1\n")
     quote_name("a b")
 

@@ -31,6 +31,7 @@ from csvdsl.engine import Engine
 from csvdsl.errors import DslError, ExecutionError, LimitError
 from csvdsl.limits import Limits, timeout_error
 from csvdsl.program import ProgramRun, prepare
+from csvdsl.render import content_sha256
 from csvdsl.session import MAX_CHARS, MAX_ROWS, Observation, Session, error_observation
 from planner.cache import LruDict
 from planner.execute import Execution, Value
@@ -215,8 +216,6 @@ def shippable(value: Value, rows: int = SHIPPED_ROWS) -> Value:
     ``rows_total`` and the hash of its full content in ``sha256``."""
     if value.kind != "table" or len(value.value) <= rows:
         return value
-    from csvdsl.render import content_sha256  # the runtime layer's renderer: the hash of what JSON would hold
-
     return Value(value.kind, value.value.head(rows), value.dtype, value.ordered, value.table,
                  rows_total=len(value.value), sha256=content_sha256(value))
 
