@@ -319,22 +319,27 @@ def aggregate_constants(call: ast.Call) -> list:
     return [call.args[i].value for i in function.constant if i < len(call.args)]
 
 
+def aggregate_value(call: ast.Call, frame, inputs, work: dict):
+    """An aggregate call over the whole of ``frame``: one value (``count()`` counts the rows)."""
+    if call.name == "count" and not call.args:
+        return len(frame)
+    names = aggregate_inputs(call, frame, inputs, work)
+    return scalar(FUNCTIONS[call.name].impl(*(work[n] for n in names), *aggregate_constants(call)))
+
+
 def _window_aggregate(expr: ast.Call, scope: Scope):
     """An aggregate with `over`: its value over each partition (the whole table for `over ()`),
     repeated on every row of it, as SQL's window aggregates."""
-    frame, function = scope.frame, FUNCTIONS[expr.name]
+    frame = scope.frame
+    if not expr.over:
+        return as_series(aggregate_value(expr, frame, scope.inputs, {}), frame.index)
     work: dict = {}
     names = aggregate_inputs(expr, frame, scope.inputs, work)
-    constants = aggregate_constants(expr)
-    count_rows = expr.name == "count" and not expr.args
-    if not expr.over:
-        value = len(frame) if count_rows else scalar(function.impl(*(work[n] for n in names), *constants))
-        return as_series(value, frame.index)
     groups = frame.groupby([c.name for c in expr.over], dropna=False, sort=False).ngroup().to_numpy()
     key = "__window" + "_" * max((len(n) for n in names), default=0)  # never one of the argument columns
     table = pd.DataFrame({**{n: work[n] for n in names}, key: groups}, index=frame.index)
     grouped = table.groupby(key, sort=True)
-    result = grouped.size() if count_rows else function.grouped(grouped, names, constants)
+    result = FUNCTIONS[expr.name].grouped(grouped, names, aggregate_constants(expr))
     values = result.reindex(groups)
     return pd.Series(values.to_numpy(), index=frame.index, dtype=values.dtype)
 

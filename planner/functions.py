@@ -354,7 +354,8 @@ _SCALARS = {
 
 # (whole column, GroupBy); None is the pandas method of the function's name.
 _AGGREGATES = {
-    "count": (lambda s=None: s.count(), lambda gb, cols, consts: gb[cols[0]].count()),
+    # count() without an argument counts rows: aggregate_value does it for a whole table.
+    "count": (lambda s: s.count(), lambda gb, cols, consts: gb[cols[0]].count() if cols else gb.size()),
     "count_distinct": (lambda s: s.nunique(), lambda gb, cols, c: gb[cols[0]].nunique()),
     "sum": (_sum, _grouped_sum),
     "mean": (None, None),

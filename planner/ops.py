@@ -17,6 +17,7 @@ from planner.evaluate import (
     Scope,
     aggregate_constants,
     aggregate_inputs,
+    aggregate_value,
     condition_mask,
     evaluate,
     evaluate_series,
@@ -152,12 +153,8 @@ def _grouped(keys, items, inputs):
     work = {k: frame[k] for k in keys}
     columns = {call: aggregate_inputs(call, frame, inputs, work) for call in calls}
     grouped = pd.DataFrame(work, index=frame.index).groupby(keys, dropna=False, sort=True, observed=True)
-    results = {}
-    for call, temp in calls.items():
-        if call.name == "count" and not call.args:
-            results[temp] = grouped.size()
-        else:
-            results[temp] = FUNCTIONS[call.name].grouped(grouped, columns[call], aggregate_constants(call))
+    results = {temp: FUNCTIONS[call.name].grouped(grouped, columns[call], aggregate_constants(call))
+               for call, temp in calls.items()}
     if results:
         table = pd.DataFrame(results).reset_index()
     else:
@@ -171,13 +168,7 @@ def _whole(items, inputs):
     frame = inputs[0]
     calls, outer = _aggregate_calls(items)
     work: dict = {}
-    values = {}
-    for call, temp in calls.items():
-        if call.name == "count" and not call.args:
-            values[temp] = len(frame)
-            continue
-        names = aggregate_inputs(call, frame, inputs, work)
-        values[temp] = scalar(FUNCTIONS[call.name].impl(*(work[n] for n in names), *aggregate_constants(call)))
+    values = {temp: aggregate_value(call, frame, inputs, work) for call, temp in calls.items()}
     # A null aggregate is stored as NaN so that arithmetic around it stays numeric.
     table = pd.DataFrame({k: [np.nan if v is None else v] for k, v in values.items()}, index=pd.RangeIndex(1))
     return _finish(table, [], items, outer, inputs)
