@@ -14,7 +14,7 @@ from csvdsl.format import format_expr, format_transform
 from planner.compile import Plan
 from planner.functions import FUNCTIONS
 from planner.node import inputs_first
-from planner.ops import OPS
+from planner.ops import OPS, map_exprs
 from planner.words import entity, number_text, plural, spoken
 
 # ---------------------------------------------------------------- numbered bindings
@@ -32,8 +32,6 @@ def _with_names(spec, inputs: tuple[str, ...], names: dict[str, str]):
             table = names[inputs[expr.index]]
             return ast.TableRef(table) if expr.column is None else ast.Ref(table, expr.column)
         return expr
-
-    from planner.ops import map_exprs
 
     return map_exprs(spec, lambda e: ast.map_expr(e, rename))
 
@@ -69,7 +67,7 @@ def numbered_lines(plan: Plan, prefix: str = "r") -> dict[str, str]:
     lines = {}
     for node in names:
         attrs = plan.node(node)
-        inputs = ", ".join(names[i] for i in attrs["inputs"][:2 if attrs["op"] in ("join", "cross_join") else 1]) if attrs["op"] != "source" else attrs["spec"]
+        inputs = ", ".join(names[i] for i in attrs["inputs"][:2 if OPS[attrs["op"]].pairs else 1]) if attrs["op"] != "source" else attrs["spec"]
         if attrs["op"] == "answer":
             inputs = ", ".join(names[i] for i in attrs["inputs"])
         args = "" if attrs["op"] == "source" else _step_text(attrs, names)
@@ -358,16 +356,13 @@ def _describe_node(plan: Plan, node: str, results: dict, continuing: bool) -> tu
         columns = _words([main.columns.get(c.name, spoken(c.name)) for c in spec.columns])
         slots["distinct"] = f"distinct values of {columns}" if columns else "distinct rows"
         result = replace(main, source=False)
-    elif op == "join":
-        right = inputs[1]
-        keys = [k.left.name if k.left.name == k.right.name else f"{k.left.name} matching {k.right.name}" for k in spec.keys]
-        slots.update(table=right.table or right.rows, on=_words([spoken(k) for k in keys]),
-                     kind=", keeping the rows that have no match" if spec.kind == "left" else "")
-        extra = {c: v for c, v in right.columns.items() if c not in main.columns}
-        result = replace(main, columns={**main.columns, **extra}, source=False, table=None)
-    elif op == "cross_join":
+    elif OPS[op].pairs:
         right = inputs[1]
         slots["table"] = right.table or right.rows
+        if op == "join":
+            keys = [k.left.name if k.left.name == k.right.name else f"{k.left.name} matching {k.right.name}" for k in spec.keys]
+            slots.update(on=_words([spoken(k) for k in keys]),
+                         kind=", keeping the rows that have no match" if spec.kind == "left" else "")
         extra = {c: v for c, v in right.columns.items() if c not in main.columns}
         result = replace(main, columns={**main.columns, **extra}, source=False, table=None)
     elif op == "split":
@@ -399,7 +394,7 @@ def _step_order(plan: Plan) -> list[str]:
 def _joined_only(plan: Plan, node: str) -> bool:
     """A source read only as a join's right side: the join's sentence names it."""
     attrs = plan.node(node)
-    uses = [plan.node(t)["op"] in ("join", "cross_join") and plan.node(t)["inputs"].index(node) == 1 for t in plan.graph.successors(node)]
+    uses = [OPS[plan.node(t)["op"]].pairs and plan.node(t)["inputs"].index(node) == 1 for t in plan.graph.successors(node)]
     return attrs["op"] == "source" and bool(uses) and all(uses)
 
 

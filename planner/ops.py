@@ -36,6 +36,7 @@ class Op:
     params: Callable
     run: Callable
     english: str
+    pairs: bool = False  # its second input is a table whose rows it pairs with the first's (a join)
 
 
 # ---------------------------------------------------------------- implementations
@@ -291,8 +292,8 @@ _register(
     Op("sort", ast.Sort, lambda s: {"keys": [[k.column.name, "desc" if k.descending else "asc"] for k in s.keys]}, _sort, "{from}sort {them} by {keys}."),
     Op("take", ast.Take, lambda s: {"count": s.count}, _take, "{from}keep the first {count}."),
     Op("distinct", ast.Distinct, lambda s: {"columns": [c.name for c in s.columns]}, _distinct, "{from}keep only the {distinct}."),
-    Op("join", ast.Join, _join_params, _join, "{from}add the matching rows of {table} by {on}{kind}."),
-    Op("cross_join", ast.CrossJoin, lambda s: {"suffix": s.table.name}, _cross_join, "{from}pair each row with every row of {table}."),
+    Op("join", ast.Join, _join_params, _join, "{from}add the matching rows of {table} by {on}{kind}.", pairs=True),
+    Op("cross_join", ast.CrossJoin, lambda s: {"suffix": s.table.name}, _cross_join, "{from}pair each row with every row of {table}.", pairs=True),
     Op("split", ast.Split, lambda s: {"column": s.column.name, "separator": s.separator}, _split,
        "{from}split {column} at each {separator}, one row per part."),
     Op("answer", ast.Answer, lambda s: {"expr": format_expr(s.expr)}, None, "Answer {expr}."),
