@@ -14,9 +14,9 @@ from math import comb
 from pathlib import Path
 
 from csvdsl.models.llm import ModelClient, Price
-from csvdsl.pipeline.jsonl import append_line, repair, rows
-from csvdsl.pipeline.records import TASKS, TaskRecord
-from csvdsl.pipeline.students import Tables, attempt, attempt_key, run_pool
+from csvdsl.pipeline.jsonl import repair, rows
+from csvdsl.pipeline.records import read_tasks
+from csvdsl.pipeline.students import attempt_key, run_attempts
 
 ATTEMPTS = "attempts.jsonl"
 # What the official evaluators call their metric, by the rule a task's answer is matched with.
@@ -29,11 +29,6 @@ def eval_dir(directory: Path, model: str) -> Path:
     return Path(directory) / "eval" / (re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model")
 
 
-def _tasks(directory: Path):
-    for row in rows(Path(directory) / TASKS):
-        yield TaskRecord.model_validate(row)
-
-
 async def run_eval(directory: Path, client: ModelClient, samples: int = 1, max_turns: int = 6,
                    token_budget: int | None = None) -> Path:
     """Make every missing attempt (task x sample); returns the evaluation's folder. An error
@@ -44,29 +39,12 @@ async def run_eval(directory: Path, client: ModelClient, samples: int = 1, max_t
     path = out / ATTEMPTS
     repair(path)  # this process is the file's only writer
     done = {row["key"] for row in rows(path)}
-    tables = Tables()
-    queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
-    workers = client.concurrency * 2
-
-    async def worker():
-        while (job := await queue.get()) is not None:
-            record, index = job
-            line = await attempt(client, tables, record, False, index, max_turns, token_budget)
-            append_line(path, json.dumps(line, ensure_ascii=False))
-
-    async def produce():
-        for record in _tasks(directory):
-            for index in range(samples):
-                if attempt_key(record.id, False, index, client.model) not in done:
-                    await queue.put((record, index))
-        for _ in range(workers):
-            await queue.put(None)
-
+    missing = ((record, False, index) for record in read_tasks(directory) for index in range(samples)
+               if attempt_key(record.id, False, index, client.model) not in done)
     try:
-        await run_pool(produce, worker, workers)
+        await run_attempts(client, path, missing, max_turns, token_budget)
     finally:
         await client.aclose()
-        tables.close()  # the worker that ran the programs
     return out
 
 
@@ -106,7 +84,7 @@ def summarize(directory: Path, model: str, samples: int, prices: dict[str, Price
             by_task[row["task"]][row["attempt"]] = row
     overall, sources, levels = _Group(), defaultdict(_Group), defaultdict(_Group)
     missing = 0
-    for record in _tasks(directory):
+    for record in read_tasks(directory):
         attempts = list(by_task.get(record.id, {}).values())
         if len(attempts) < samples:
             missing += samples - len(attempts)

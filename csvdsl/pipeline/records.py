@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from pydantic import BaseModel
 
 import csvdsl
+from csvdsl.pipeline.jsonl import rows
 from csvdsl.tables import TableInfo
 
 TASKS = "tasks.jsonl"  # the tasks file of a job's folder
@@ -67,3 +69,9 @@ def task_id(plan_root: str, tables: list[TableInfo]) -> str:
     """Stable: the same plan over the same files is the same task."""
     payload = json.dumps([plan_root, sorted(t.sha256 for t in tables)])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def read_tasks(directory: Path):
+    """A folder's task records one at a time: thousands of tasks never sit in memory together."""
+    for row in rows(Path(directory) / TASKS):
+        yield TaskRecord.model_validate(row)

@@ -18,8 +18,8 @@ from csvdsl.models.agent import off_loop, solve
 from csvdsl.models.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.models.prompts import user_prompt
 from csvdsl.pipeline.gold import gold_match, promote_verified, prompt_hint
-from csvdsl.pipeline.jsonl import append_line, repair, rows
-from csvdsl.pipeline.records import TASKS, TaskRecord
+from csvdsl.pipeline.jsonl import append_line, repair
+from csvdsl.pipeline.records import TaskRecord, read_tasks
 from csvdsl.pipeline.shards import solution_rows, solutions_file, task_shard
 from csvdsl.render import to_json
 from csvdsl.tables import TableInfo
@@ -39,23 +39,6 @@ def attempt_key(task: str, hint: bool, index: int, model: str) -> str:
     return f"{task}/{'hint' if hint else 'nohint'}/{index}/{model}"
 
 
-def _tasks(directory: Path):
-    """Task records one at a time: thousands of tasks never sit in memory together."""
-    for row in rows(directory / TASKS):
-        yield TaskRecord.model_validate(row)
-
-
-async def run_pool(produce, worker, workers: int) -> None:
-    """``produce()`` and ``workers`` copies of ``worker()`` together. A worker that fails cancels
-    the producer and the other workers (no one waits on a full queue); its error is raised."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(produce())
-            for _ in range(workers):
-                group.create_task(worker())
-    except BaseExceptionGroup as failure:
-        raise failure.exceptions[0] from None
-
 async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_attempts: int = 1,
                       max_turns: int = 6, token_budget: int | None = None, shard: tuple[int, int] = (0, 1)) -> dict:
     """Run every missing attempt (of this shard's tasks), then label every task. Returns the
@@ -65,35 +48,53 @@ async def solve_tasks(directory: Path, client: ModelClient, n: int = 8, hint_att
     path = directory / solutions_file(shard)
     repair(path)  # this process is the file's only writer
     done = {row["key"] for row in solution_rows(directory)}
+
+    def missing():
+        for record in read_tasks(directory):
+            if not task_shard(record.id, shard):
+                continue
+            for hint, count in ((True, hint_attempts if prompt_hint(record) else 0), (False, n)):
+                for index in range(count):
+                    if attempt_key(record.id, hint, index, client.model) not in done:
+                        yield record, hint, index
+
+    try:
+        await run_attempts(client, path, missing(), max_turns, token_budget)
+    finally:
+        await client.aclose()
+        counts = write_labels(directory, client.model)
+        promote_verified(directory)
+    return counts
+
+
+async def run_attempts(client: ModelClient, path: Path, jobs, max_turns: int, token_budget: int | None) -> None:
+    """Make the attempt of each ``(record, hint, index)`` of ``jobs``, the client's workers at
+    once, each attempt's line appended to ``path`` as it finishes. A worker that fails cancels
+    the producer and the other workers (no one waits on a full queue); its error is raised."""
     tables = Tables()
     queue: asyncio.Queue = asyncio.Queue(maxsize=client.concurrency * 4)
     workers = client.concurrency * 2
 
     async def worker():
         while (job := await queue.get()) is not None:
-            record, hint, index = job
-            line = await attempt(client, tables, record, hint, index, max_turns, token_budget)
+            line = await attempt(client, tables, *job, max_turns, token_budget)
             append_line(path, json.dumps(line, ensure_ascii=False))
 
     async def produce():
-        for record in _tasks(directory):
-            if not task_shard(record.id, shard):
-                continue
-            for hint, count in ((True, hint_attempts if prompt_hint(record) else 0), (False, n)):
-                for index in range(count):
-                    if attempt_key(record.id, hint, index, client.model) not in done:
-                        await queue.put((record, hint, index))
+        for job in jobs:
+            await queue.put(job)
         for _ in range(workers):
             await queue.put(None)
 
     try:
-        await run_pool(produce, worker, workers)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as failure:
+        raise failure.exceptions[0] from None
     finally:
-        await client.aclose()
-        tables.close()
-        counts = write_labels(directory, client.model)
-        promote_verified(directory)
-    return counts
+        tables.close()  # the worker that ran the programs
 
 
 class Tables:
@@ -219,7 +220,7 @@ def write_labels(directory: Path, model: str | None = None) -> dict:
     counts = Counter()
     temporary = directory / f"{LABELS}.{os.getpid()}.tmp"  # shards may label at the same time
     with open(temporary, "w", encoding="utf-8") as sink:
-        for record in _tasks(directory):
+        for record in read_tasks(directory):
             entry = {"task": record.id, "question": record.question, "model": model} | label(by_task.get(record.id, []), record.gold is not None)
             counts[entry["status"]] += 1
             sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
