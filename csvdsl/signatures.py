@@ -17,7 +17,6 @@ TEXT = frozenset({STRING, NULL})
 TEMPORAL = frozenset({DATE, DATETIME, NULL})
 ORDERABLE = frozenset({INT, FLOAT, BOOL, STRING, DATE, DATETIME, NULL})
 ANY = None
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
