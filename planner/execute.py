@@ -217,7 +217,7 @@ def _join_rows(nid, attrs, inputs, limits, budget):
 
 
 def _row_bytes(frame: pd.DataFrame) -> int:
-    return int(frame.memory_usage(index=False, deep=False).sum() / max(len(frame), 1)) + 8
+    return frame_bytes(frame) // max(len(frame), 1) + 8
 
 
 def _sort_bytes(nid, attrs, inputs, limits, budget):
