@@ -336,9 +336,7 @@ def _window_aggregate(expr: ast.Call, scope: Scope):
     work: dict = {}
     names = aggregate_inputs(expr, frame, scope.inputs, work)
     groups = frame.groupby([c.name for c in expr.over], dropna=False, sort=False).ngroup().to_numpy()
-    key = "__window" + "_" * max((len(n) for n in names), default=0)  # never one of the argument columns
-    table = pd.DataFrame({**{n: work[n] for n in names}, key: groups}, index=frame.index)
-    grouped = table.groupby(key, sort=True)
+    grouped = pd.DataFrame({n: work[n] for n in names}, index=frame.index).groupby(groups, sort=True)
     result = FUNCTIONS[expr.name].grouped(grouped, names, aggregate_constants(expr))
     values = result.reindex(groups)
     return pd.Series(values.to_numpy(), index=frame.index, dtype=values.dtype)
