@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from csvdsl.grammar import IDENTIFIER
+
 _PARTS = re.compile(r"[A-Z]{2,}\d*(?=[A-Z][a-z]|\b|_)|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
 ABBREVIATIONS = {
     "dep": "departure", "arr": "arrival", "sched": "scheduled", "avg": "average", "num": "number", "pct": "percent",
@@ -27,7 +28,7 @@ def spoken(name: str) -> str:
     """A header as words: ``body_mass_g`` -> "body mass (g)", ``sched_arr_time`` ->
     "scheduled arrival time"; a name that is not one identifier is kept as written, its line
     breaks and runs of spaces made single spaces."""
-    if not _IDENTIFIER.match(name):
+    if not IDENTIFIER.match(name):
         return " ".join(name.split())  # a header with a line break stays on one line
     parts = [p for chunk in name.split("_") for p in _PARTS.findall(chunk)]
     if not parts:
