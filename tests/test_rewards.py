@@ -216,6 +216,38 @@ def test_variants_keep_schema_and_types_and_are_deterministic():
     assert not variant_catalogs(engine.catalog, "other")[0][1]["flights"].frame.equals(first[0][1]["flights"].frame)
 
 
+
+def _planes(folder) -> str:
+    """A table where almost every model is a 737: no sample, shuffle or few rows moves its most common prefix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [f"737-{800 + n}" for n in range(40)] + ["A320-214", "A321-231"]
+    (folder / "planes.csv").write_text("tailnum,model\n" + "".join(f"N{n}X,{model}\n" for n, model in enumerate(rows)))
+    return json.dumps({"planes": str(folder / "planes.csv")})
+
+
+def test_an_answer_no_sample_moves_is_checked_on_the_tables_without_its_rows(tmp_path, in_process):
+    from verifier import rewards
+
+    tables = _planes(tmp_path)
+    teacher = 't = planes | derive p = extract(model, "^[^-]+") | group p aggregate n = count() | sort n desc, p | take 1\nanswer t.p'
+    rewrite = 't = planes | derive p = extract(model, "^[0-9A-Z]+") | group p aggregate n = count() | sort n desc, p | take 1\nanswer t.p'
+    hacks = ['answer "737"', 'c = planes | take 1 | derive k = "737"\nanswer c.k']
+    assert score([rewrite] + hacks, teacher, tables=tables) == [1.0, 0.0, 0.0]
+    suite = next(s for (key, program), s in rewards._SUITES.items() if program == teacher)
+    assert suite.discriminating and any(key.endswith('#without:["737"]') for key, _, _ in suite.checks)
+
+
+def test_variants_are_seeded_by_the_tables_content_not_where_they_are(tmp_path, in_process):
+    from verifier import rewards
+
+    frames = []
+    for folder in ("here", "there/else"):
+        tables = _planes(tmp_path / folder)
+        key = rewards._tables_key(tables)
+        frames.append([v.catalog["planes"].frame for _, v in rewards._variant_engines(key, engine_for_tables(tables), extreme=True)])
+    assert all(a.equals(b) for a, b in zip(*frames))
+
+
 # ---------------------------------------------------------------- conversations
 
 

@@ -28,6 +28,7 @@ from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
 from csvdsl.reply import find_program
+from csvdsl.tables.info import file_sha256
 from csvdsl.worker import Worker
 from planner.cache import LruDict
 from planner.execute import Execution
@@ -35,13 +36,13 @@ from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
 from verifier.table_store import TableNotFound, generation, resolve, use_dataset
-from verifier.variants import extremes, variant_catalogs
+from verifier.variants import extremes, variant_catalogs, without
 
 __all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset", "supervise",
            "completion_programs", "extract_program", "engine_for_tables", "run_untrusted"]
 
 _ENGINES = LruDict(8)  # tables key -> Engine
-_VARIANTS = LruDict(8)  # tables key -> [(variant key, Engine)], the near variants then the extreme ones
+_VARIANTS = LruDict(8)  # tables key -> {"near" or "extreme": [(variant key, Engine)], "without:<answer>": (variant key, Engine) or None}
 _RUNS = LruDict(8192)  # (engine key, program) -> ProgramRun | DslError
 _SUITES = LruDict(2048)  # (tables key, teacher) -> _Suite
 _COMBINED = LruDict(4096)  # (tables key, turn programs) -> the conversation as one program
@@ -238,9 +239,27 @@ def _variant_engines(key: str, engine: Engine, extreme: bool) -> list[tuple[str,
     made = _VARIANTS.remember(key, dict)
     kind = "extreme" if extreme else "near"
     if kind not in made:
-        catalogs = extremes(engine.catalog, key) if extreme else variant_catalogs(engine.catalog, key)
+        seed = _content_key(engine)
+        catalogs = extremes(engine.catalog, seed) if extreme else variant_catalogs(engine.catalog, seed)
         made[kind] = [(f"{key}#{name}", Engine(catalog, cache_bytes=VARIANT_CACHE_BYTES)) for name, catalog in catalogs]
     return made[kind]
+
+
+def _without_engine(key: str, engine: Engine, answer) -> tuple[str, Engine] | None:
+    """The tables without the rows that hold the answer's values (``variants.without``)."""
+    values = answer.value if answer.kind == "list" else [answer.value] if answer.kind in ("string", "number") else []
+    name = "without:" + json.dumps(values, default=str)
+    made = _VARIANTS.remember(key, dict)
+    if name not in made:
+        catalog = without(engine.catalog, values)
+        made[name] = None if catalog is None else (f"{key}#{name}", Engine(catalog, cache_bytes=VARIANT_CACHE_BYTES))
+    return made[name]
+
+
+def _content_key(engine: Engine) -> str:
+    """The tables' names and file sha256s: what seeds their variants, wherever the files are."""
+    tables = [engine.catalog[name] for name in engine.catalog.names()]
+    return json.dumps({t.name: file_sha256(t.path) if t.path else None for t in tables}, sort_keys=True)
 
 
 @dataclass
@@ -256,8 +275,12 @@ def _suite(key: str, engine: Engine, teacher: str, reference: ProgramRun) -> _Su
     def make():
         original = typed(reference.answer)
         checks, changed = [], False
-        for extreme in (False, True):  # extreme variants only when no near one changes the answer
-            for variant_key, variant in _variant_engines(key, engine, extreme):
+        for stage in ("near", "extreme", "without"):  # farther variants only when no nearer one changes the answer
+            if stage == "without":
+                variants = [made] if (made := _without_engine(key, engine, reference.answer)) else []
+            else:
+                variants = _variant_engines(key, engine, extreme=stage == "extreme")
+            for variant_key, variant in variants:
                 run = _run(variant_key, variant, teacher, reference)
                 if isinstance(run, DslError) or run.answer is None or _degenerate(run.answer):
                     continue  # the teacher's program has nothing to say on this variant

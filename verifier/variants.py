@@ -9,7 +9,8 @@ can depend on: which rows there are, the numbers themselves and the category lab
 (``mirror``: numbers reflected, so every comparison turns around). These stay near the original (at least half the rows, the same
 value ranges) so that programs which agree on the original for the right reason keep
 agreeing. Farther variants (each column shuffled on its own; a few rows) are tried only for
-a task whose answer no near variant changes (``extremes``)."""
+a task whose answer no near variant changes (``extremes``), and the tables without the rows
+that hold the answer (``without``) only when none of those changes it either."""
 
 from __future__ import annotations
 
@@ -45,6 +46,32 @@ def extremes(catalog: Catalog, key: str) -> list[tuple[str, Catalog]]:
     rng = np.random.default_rng(seed_for("extreme:" + key))
     return [("shuffle", _catalog(catalog, lambda t: _shuffle(_base(t.frame, rng), t.schema, rng)))] + \
         [(f"rows-{n}", _catalog(catalog, lambda t, n=n: _rows(t.frame, n, rng))) for n in EXTREME_ROWS]
+
+
+def without(catalog: Catalog, answer: list) -> Catalog | None:
+    """The tables without every row where a text cell contains one of the ``answer`` values
+    written as text, or a number cell equals one; None when no row holds one. Some answers
+    no sample moves: the most common prefix of a code stays the most common in any subset.
+    Without its rows the teacher's program finds another, and a written-down answer does not."""
+    texts = [value for value in answer if isinstance(value, str) and value]
+    numbers = [value for value in answer if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    masks = {name: _holding(catalog[name], texts, numbers) for name in catalog.names()}
+    if not any(mask.any() for mask in masks.values()):
+        return None
+    return _catalog(catalog, lambda t: t.frame[~masks[t.name]])
+
+
+def _holding(table: Table, texts: list[str], numbers: list) -> np.ndarray:
+    """Which rows of ``table`` hold one of the texts or numbers."""
+    mask = np.zeros(len(table.frame), dtype=bool)
+    for column, kind in table.schema.items():
+        values = table.frame[column]
+        if kind == "string":
+            for text in texts:
+                mask |= values.str.contains(text, regex=False).fillna(False).to_numpy(dtype=bool)
+        elif kind in ("int", "float") and numbers:
+            mask |= values.isin(numbers).to_numpy(dtype=bool)
+    return mask
 
 
 def _catalog(catalog: Catalog, make) -> Catalog:
