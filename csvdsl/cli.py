@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -157,6 +158,7 @@ def _generate(args) -> int:
         raise UsageError("--teacher model needs --model")
     from csvdsl.pipeline.folder import generate_arguments
 
+    shard = _shard(args)  # before the job: a usage error leaves no folder behind
     arguments = generate_arguments(args.csv, args.seed, args.teacher, args.per_table, args.model, args.explore_turns)
     with _job(out, "generate", arguments, args, (out / "tasks.jsonl", out / "teacher.jsonl")):
         if args.teacher == "model":
@@ -164,15 +166,12 @@ def _generate(args) -> int:
 
             from csvdsl.pipeline.teacher import generate_with_model
 
-            client = model_client(args, cache=out / "cache")
-            try:
+            with _model_session(args, out, "generate") as client:
                 summary = asyncio.run(generate_with_model(args.csv, out, args.per_table, args.seed, client,
-                                                          args.explore_turns, _shard(args)))
-            finally:
-                _record_usage(out, "generate", client)
+                                                          args.explore_turns, shard))
         else:
             summary = generate(args.csv, out, args.per_table, args.seed, args.teacher, progress=not args.quiet,
-                               shard=_shard(args))
+                               shard=shard)
     if not args.quiet:
         print_summary(summary, out)
     return EXIT_OK
@@ -184,6 +183,16 @@ def _job(directory: Path, command: str, arguments: dict, args, repair: tuple, pa
 
     return job(directory, command, arguments, force=args.force, repair=repair if args.repair else (), part=part,
                report=lambda text: print(text, file=sys.stderr))
+
+
+@contextlib.contextmanager
+def _model_session(args, directory: Path, command: str):
+    """The model client, its responses cached in DIR/cache; its token use is recorded at the end, failed or not."""
+    client = model_client(args, cache=directory / "cache")
+    try:
+        yield client
+    finally:
+        _record_usage(directory, command, client)
 
 
 def _export(args) -> int:
@@ -249,9 +258,8 @@ def _grammar(args) -> int:
 def _solve(args) -> int:
     import asyncio
 
-    from csvdsl.pipeline.students import STATUSES, solve_tasks
-
     from csvdsl.pipeline.shards import solutions_file
+    from csvdsl.pipeline.students import STATUSES, solve_tasks
 
     directory = _task_dir(args.directory)
     shard = _shard(args)
@@ -259,13 +267,9 @@ def _solve(args) -> int:
                  "token_budget": args.token_budget}
     # One writer per shard (shards share the folder, each with its own solutions file).
     with _job(directory, f"solve:{args.model}", arguments, args, (directory / solutions_file(shard),),
-              part=f"{shard[0]}-of-{shard[1]}"):
-        client = model_client(args, cache=directory / "cache")
-        try:
-            counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.max_turns,
-                                             args.token_budget, shard))
-        finally:
-            _record_usage(directory, "solve", client)
+              part=f"{shard[0]}-of-{shard[1]}"), _model_session(args, directory, "solve") as client:
+        counts = asyncio.run(solve_tasks(directory, client, args.n, args.hint_attempts, args.max_turns,
+                                         args.token_budget, shard))
     print("tasks by status: " + ", ".join(f"{status} {counts.get(status, 0):,}"
                                           for status in STATUSES))
     return EXIT_OK
@@ -286,12 +290,8 @@ def _eval(args) -> int:
     directory = _task_dir(args.directory)
     # One evaluation of a model per folder at a time; --samples may grow on a resume, the rest may not change.
     with _job(directory, f"eval:{args.model}", {"max_turns": args.max_turns, "token_budget": args.token_budget}, args,
-              (eval_dir(directory, args.model) / ATTEMPTS,)):
-        client = model_client(args, cache=directory / "cache")
-        try:
-            figures = evaluate(directory, client, args.samples, args.max_turns, args.token_budget)
-        finally:
-            _record_usage(directory, "eval", client)
+              (eval_dir(directory, args.model) / ATTEMPTS,)), _model_session(args, directory, "eval") as client:
+        figures = evaluate(directory, client, args.samples, args.max_turns, args.token_budget)
     print(report_table(figures), end="")
     _plot(plot, figures, args.plot)
     return EXIT_OK

@@ -23,7 +23,7 @@ from csvdsl.pipeline.shards import mine
 from csvdsl.pipeline.skills import skills
 from csvdsl.pipeline.synth import candidates, link_profiles, profile_table
 from csvdsl.render import to_json
-from csvdsl.tables import Catalog, table_info
+from csvdsl.tables import Catalog, TableInfo, table_info
 from planner.explain import explain_english, plan_json
 from planner.functions import FUNCTIONS
 from planner.ops import spec_exprs
@@ -85,23 +85,32 @@ def difficulty(plan) -> Difficulty:
                       skills=skills(plan))
 
 
+def conversation(question: str, tables: list[TableInfo], program: str | None = None) -> list[Message]:
+    """A task's conversation: the system prompt, the question with its tables, then the
+    program when there is one (like the agent loop's transcripts, it ends with the program
+    that answered)."""
+    messages = [Message(role="system", content=system_prompt()), Message(role="user", content=user_prompt(question, tables))]
+    if program is not None:
+        messages.append(Message(role="assistant", content=f"```csvdsl\n{program}```"))
+    return messages
+
+
+def solved_fields(run, question: str, tables: list[TableInfo]) -> dict:
+    """What a run gives a task: its program (formatted), plan, hint (the plan in English),
+    answer, conversation and difficulty."""
+    program = format_program(run.checked.program)
+    return {"program": program, "plan": plan_json(run.plan), "hint": "\n".join(explain_english(run.plan)),
+            "answer": to_json(run.answer), "conversation": conversation(question, tables, program),
+            "difficulty": difficulty(run.plan)}
+
+
 def make_record(candidate, run, catalog: Catalog, seed: int, teacher: str = "synth") -> TaskRecord:
     """A task record from a kept candidate and its run."""
     plan = run.plan
     used = sorted({plan.node(n)["spec"] for n in plan.needed() if plan.node(n)["op"] == "source"})
     tables = [table_info(catalog, name) for name in used]
-    program = format_program(run.checked.program)
-    answer = to_json(run.answer)
-    hint = "\n".join(explain_english(plan))
-    conversation = [
-        Message(role="system", content=system_prompt()),
-        Message(role="user", content=user_prompt(candidate.question, tables)),
-        # Like the agent loop's transcripts: the conversation ends with the program that answered.
-        Message(role="assistant", content=f"```csvdsl\n{program}```"),
-    ]
-    return TaskRecord(id=task_id(plan.root, tables), tables=tables, question=candidate.question, hint=hint, program=program,
-                      plan=plan_json(plan), answer=answer, difficulty=difficulty(plan), origin=Origin(teacher=teacher, seed=seed),
-                      conversation=conversation)
+    return TaskRecord(id=task_id(plan.root, tables), tables=tables, question=candidate.question,
+                      origin=Origin(teacher=teacher, seed=seed), **solved_fields(run, candidate.question, tables))
 
 
 def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, teacher: str = "synth",

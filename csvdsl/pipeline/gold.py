@@ -10,14 +10,11 @@ import os
 from pathlib import Path
 
 from csvdsl.errors import DslError
-from csvdsl.format import format_program
-from csvdsl.models.prompts import system_prompt, user_prompt
-from csvdsl.pipeline.generate import difficulty
-from csvdsl.pipeline.records import TASKS, Message, TaskRecord
+from csvdsl.pipeline.generate import solved_fields
+from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows
 from csvdsl.render import to_json
 from csvdsl.worker import Worker
-from planner.explain import explain_english, plan_json
 from verifier.answers import AnswerMatch
 from verifier.gold import match_gold
 
@@ -46,15 +43,10 @@ def promote(record: TaskRecord, programs: list[str], worker: Worker) -> TaskReco
             continue
         if run.answer is None or gold_match(record, to_json(run.answer)).score != 1.0:
             continue
-        text = format_program(run.checked.program)
-        conversation = [Message(role="system", content=system_prompt()),
-                        Message(role="user", content=user_prompt(record.question, record.tables)),
-                        Message(role="assistant", content=f"```csvdsl\n{text}```")]
-        level = difficulty(run.plan)
-        return record.model_copy(update={
-            "program": text, "plan": plan_json(run.plan), "hint": "\n".join(explain_english(run.plan)),
-            "answer": to_json(run.answer), "conversation": conversation,
-            "difficulty": level.model_copy(update={"level": record.gold.level}) if record.gold.level else level})
+        fields = solved_fields(run, record.question, record.tables)
+        if record.gold.level:  # the dataset's own difficulty wins
+            fields["difficulty"] = fields["difficulty"].model_copy(update={"level": record.gold.level})
+        return record.model_copy(update=fields)
     return None
 
 

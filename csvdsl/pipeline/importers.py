@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from csvdsl.errors import DataError, DslError
-from csvdsl.models.prompts import system_prompt, user_prompt
 from csvdsl.pipeline.folder import folder_lock
-from csvdsl.pipeline.generate import written_ids
+from csvdsl.pipeline.generate import conversation, written_ids
 from csvdsl.pipeline.jsonl import append_line
 from csvdsl.pipeline.jsonl import rows as jsonl_rows
-from csvdsl.pipeline.records import TASKS, Difficulty, Gold, Message, Origin, TaskRecord
+from csvdsl.pipeline.records import TASKS, Difficulty, Gold, Origin, TaskRecord
 from csvdsl.tables import Catalog, read_table, table_info, table_name_from_path
 from verifier.denotation import canonical, to_denotation
 from verifier.gold import MODES, gold_answer
@@ -280,13 +279,11 @@ def gold_record(question: Question, catalog: Catalog, source: str) -> TaskRecord
     tables = [table_info(catalog, name) for name in question.tables]
     gold = Gold(answer=question.answer, match=question.match, source=source, id=question.id, texts=question.texts,
                 canons=question.canons, hint=question.hint, level=question.level)
-    conversation = [Message(role="system", content=system_prompt()),
-                    Message(role="user", content=user_prompt(question.question, tables))]
     return TaskRecord(id=gold_task_id(source, question, [t.sha256 for t in tables]), tables=tables,
                       question=question.question, hint=question.hint, program="", plan={}, answer=question.answer,
                       difficulty=Difficulty(operations=0, depth=0, joins=0, windows=0, aggregates=0,
                                             level=question.level or "unknown"),
-                      origin=Origin(teacher="gold", seed=0), conversation=conversation, gold=gold)
+                      origin=Origin(teacher="gold", seed=0), conversation=conversation(question.question, tables), gold=gold)
 
 
 def import_tasks(fmt: str, source: Path, out: Path, root: Path | None = None, labels: Path | None = None,

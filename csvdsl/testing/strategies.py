@@ -55,6 +55,11 @@ def tables(draw, min_rows: int = 0, max_rows: int = 8):
 SCHEMA = {"k": "int", "g": "string", "x": "float", "y": "int", "b": "bool", "d": "date", "ts": "datetime"}
 
 
+def _groups(pattern: str) -> int:
+    """How many capture groups a pattern of PATTERNS has (escaped and `(?` parentheses capture nothing)."""
+    return pattern.count("(") - pattern.count("\\(") - pattern.count("(?")
+
+
 def _lit(value) -> str:
     return format_expr(ast.Literal(value))
 
@@ -133,12 +138,11 @@ class _Exprs:
                 return f"substr({self.text(depth + 1)}, {start}{', ' + str(draw(st.integers(0, 3))) if draw(st.booleans()) else ''})"
             if name == "extract":
                 group = draw(st.integers(0, 2))
-                pattern = draw(st.sampled_from([p for p in PATTERNS if p.count("(") - p.count("\\(") - p.count("(?") >= group]))
+                pattern = draw(st.sampled_from([p for p in PATTERNS if _groups(p) >= group]))
                 return f"extract({self.text(depth + 1)}, {_lit(pattern)}{f', {group}' if group or draw(st.booleans()) else ''})"
             if name == "regex_replace":
                 pattern = draw(st.sampled_from(PATTERNS))
-                groups = pattern.count("(") - pattern.count("\\(") - pattern.count("(?")
-                rewrite = draw(st.sampled_from([r for r in REWRITES if "\\1" not in r or groups >= 1]))
+                rewrite = draw(st.sampled_from([r for r in REWRITES if "\\1" not in r or _groups(pattern) >= 1]))
                 return f"regex_replace({self.text(depth + 1)}, {_lit(pattern)}, {_lit(rewrite)})"
             if name == "split_part":
                 return f"split_part({self.text(depth + 1)}, {_lit(draw(st.sampled_from(SEPARATORS)))}, {draw(st.sampled_from([-2, -1, 1, 2, 3]))})"
