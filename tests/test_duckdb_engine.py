@@ -5,13 +5,11 @@ and says so; intermediate results are fetched when read and equal the pandas exe
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import csvdsl as _cli
 from csvdsl.engine import Engine
 from csvdsl.errors import LimitError
 from csvdsl.limits import Limits
@@ -115,11 +113,6 @@ def test_limits_hold_on_duckdb():
 def test_engine_rejects_an_unknown_backend():
     with pytest.raises(ValueError, match="backend"):
         Engine({"t": FRAME}, backend="spark")
-
-
-def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, input=stdin,
-                          cwd=ROOT, timeout=120)
 
 
 def test_cli_run_with_engine_duckdb_and_verbose(tmp_path):

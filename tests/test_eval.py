@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from math import comb
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import csvdsl as _csvdsl
 from csvdsl.pipeline.evaluation import pass_at_k
 from csvdsl.testing.server import ScriptedServer
 
@@ -63,8 +65,7 @@ def scripted(scripts: dict[str, list[str]]):
     return reply
 
 
-def csvdsl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, timeout=timeout)
+csvdsl = partial(_csvdsl, timeout=180)  # an evaluation runs a model over every task: longer than the default
 
 
 def lines(path: Path) -> list[dict]:

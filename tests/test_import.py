@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import csvdsl
 from csvdsl.errors import DslError
 from csvdsl.pipeline.importers import import_tasks
 
@@ -22,10 +22,6 @@ SOURCES = {
     "dabench": FIXTURES / "dabench" / "data" / "da-dev-questions.jsonl",
     "jsonl": FIXTURES / "jsonl" / "questions.jsonl",
 }
-
-
-def csvdsl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, timeout=120)
 
 
 def imported(fmt: str, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict], list[dict]]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import csvdsl
 from csvdsl.errors import DslError, LimitError
 from csvdsl.limits import Deadline, Limits, hard_stop
 from csvdsl.program import plan_program, run_program
@@ -25,11 +26,6 @@ from csvdsl.worker import Worker
 from planner.execute import Value
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def csvdsl(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "csvdsl", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
 
 
 def chain(bindings: int) -> str:

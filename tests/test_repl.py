@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
+from conftest import CSVDSL, csvdsl
 from csvdsl.grammar import keywords
 from csvdsl.repl import (COMMANDS, KEYS, DslCompleter, DslLexer, Repl, RichOutput, Shell, banner, highlight,
                          split_statements)
@@ -36,8 +36,6 @@ from planner.functions import FUNCTIONS
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data"
 SPECS = [f"{name}={DATA / name}.csv" for name in ("flights", "airlines")]
-_SCRIPT = Path(sys.executable).parent / "csvdsl"
-CSVDSL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "csvdsl"]
 ALT_ENTER = "\x1b\r"  # what a terminal sends for Alt-Enter (or Esc, Enter)
 ANSI = re.compile(r"\x1b\[")
 
@@ -69,10 +67,6 @@ def type_into(shell: Shell, keys: str, history=None) -> list[str]:
 
 def complete(shell: Shell, text: str) -> list[str]:
     return [c.text for c in DslCompleter(shell).get_completions(Document(text), CompleteEvent(completion_requested=True))]
-
-
-def csvdsl(*args, stdin: str | None = None, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([*CSVDSL, *map(str, args)], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=120)
 
 
 # ---------------------------------------------------------------- Enter, Alt-Enter, `|`

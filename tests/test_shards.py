@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from conftest import csvdsl as _csvdsl
 from csvdsl.pipeline.generate import generate
 from csvdsl.pipeline.merge import merge
 from csvdsl.pipeline.shards import ShardError, parse_shard
@@ -19,8 +19,7 @@ DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
 TABLES = [str(DATA / f"{name}.csv") for name in ("airlines", "penguins", "planes")]
 
 
-def csvdsl(*args):
-    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, timeout=300)
+csvdsl = partial(_csvdsl, timeout=300)  # generate and solve runs: longer than the default
 
 
 def ids(directory: Path) -> list[str]:

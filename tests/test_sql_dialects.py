@@ -5,13 +5,12 @@ keeps no DuckDB-only star modifier, and (in DuckDB's dialect) still gives the sa
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from conftest import ROOT
+from conftest import csvdsl as _cli
 from csvdsl.errors import DslError
 from csvdsl.program import plan_program
 from planner.dialects import DIALECTS, plan_queries, program_sql, transpile
@@ -60,10 +59,6 @@ def test_expanded_sql_gives_the_same_rows_as_the_translation(path, catalogs):
     for _, sql in queries:
         expanded = transpile(sql, _types(catalog), "duckdb", pretty=False)
         assert connection.execute(expanded).fetchall() == connection.execute(sql).fetchall()
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "csvdsl", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 def test_plan_format_sql_from_the_command_line(tmp_path):
