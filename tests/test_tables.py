@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csvdsl.errors import DataError
 from csvdsl.tables import Catalog, Table, read_table, table_from_frame, table_name_from_path
@@ -313,7 +316,8 @@ def test_all_missing_column_is_string(tmp_path):
 
 @pytest.mark.parametrize(
     "late_value, kind",
-    [("x", "string"), ("2.5", "float"), ("0042", "string"), ("", "int")],
+    [("x", "string"), ("2.5", "float"), ("0042", "string"), ("", "int"), ("0x1F", "string"), ("+7", "int"),
+     ("99999999999999999999", "string"), ("nan", "int"), (" 8", "int"), ("1e3", "float")],
 )
 def test_inference_looks_past_the_first_rows(tmp_path, late_value, kind):
     values = [str(i) for i in range(1, 5000)]
@@ -584,3 +588,19 @@ def test_a_pipe_with_a_writer_is_read(tmp_path):
     table = read_table(fifo)
     writer.join()
     assert table.frame["a"].tolist() == [1, 2]
+
+
+NUMBERISH = st.sampled_from(["0", "7", "-3", "+4", "007", "0x1F", "0X2", "1.5", ".5", "-0.25e3", "1e400", "inf", "nan",
+                             "NaN", "", "NA", " 5", "6 ", "9007199254740993", "99999999999999999999", "true", "x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NUMBERISH, min_size=1, max_size=12), st.integers(0, 300))
+def test_plain_numbers_are_typed_as_the_general_path_types_them(values, repeat):
+    """The shortcut for plain numeric columns (no trimming, no marker lookup) gives the general
+    path's type and values, wherever in the column an odd value stands."""
+    from csvdsl.tables.columns import _typed, convert_column
+
+    column = pa.chunked_array([pa.array(["1"] * repeat + values, pa.string())])
+    (kind, got), (want_kind, want) = convert_column(column), _typed(column)
+    assert kind == want_kind and got.dtype == want.dtype and same(got.tolist(), want.tolist())

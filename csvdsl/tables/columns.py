@@ -19,8 +19,9 @@ _TIME_UNIT = "datetime64[us]"
 # Patterns are matched against trimmed, non-missing values.
 _INT_RE = r"^[+-]?\d+$"
 _FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?([iI][nN][fF]|[iI][nN][fF][iI][nN][iI][tT][yY])$"
-# A numeric-looking value with a leading zero (zip codes, ids) would lose the zero as a number.
-_LEADING_ZERO_RE = r"^[+-]?0\d"
+# A numeric-looking value with a leading zero (zip codes, ids) would lose the zero as a number;
+# Arrow's integer cast also reads hexadecimal (0x1F), which is text here.
+_AFTER_ZERO = pa.array(list("0123456789xX"), pa.string())
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 _DATETIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 _SAMPLE = 256
@@ -28,6 +29,13 @@ _SAMPLE = 256
 
 def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     """The type name of one column of strings and the column converted to its storage dtype."""
+    plain = _plain_numbers(col) if len(col) else None
+    return plain if plain is not None else _typed(col)
+
+
+def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
+    """The general path: values trimmed, missing-value markers found, then the first type the
+    values fit."""
     trimmed = pc.utf8_trim_whitespace(col)
     missing = pc.is_in(trimmed, value_set=_NA_ARRAY)
     has_missing = bool(pc.any(missing).as_py())
@@ -50,16 +58,55 @@ def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     return "string", pd.Series(pd.array(original, dtype="str"))
 
 
+def _plain_numbers(col: pa.ChunkedArray) -> tuple[str, pd.Series] | None:
+    """Most numeric columns, typed without trimming every value and looking each up among the
+    missing-value markers: numbers with no spacing, no '+' and no missing value but the empty
+    field. A cast fails on spacing and on every other marker, and then (or for a column this
+    cannot decide) None leaves the column to the general path, which types it the same way."""
+    head = col.slice(0, _SAMPLE)
+    head = pc.filter(head, pc.not_equal(head, ""))
+    kinds = [(kind, target) for kind, target in (("int", pa.int64()), ("float", pa.float64())) if _casts(head, target)]
+    if not kinds:  # the first values rule the column out: text, or the general path's to decide
+        return None
+    empty = pc.equal(col, "")
+    has_missing = bool(pc.any(empty).as_py())
+    if (has_missing and pc.all(empty).as_py()) or pc.any(pc.starts_with(col, "+")).as_py():
+        return None
+    values = pc.if_else(empty, pa.scalar(None, pa.string()), col) if has_missing else col
+    for kind, target in kinds:
+        try:
+            numbers = pc.cast(values, target)
+        except pa.ArrowInvalid:
+            continue
+        if _has_leading_zero(pc.drop_null(values) if has_missing else values):
+            return None
+        biggest = pc.max(pc.abs(numbers)).as_py()
+        if kind == "float" and (pc.any(pc.is_nan(numbers)).as_py() or biggest >= 2**63):
+            return None  # "nan" is a missing-value marker; an integer past int64 may be an id kept as text
+        if kind == "int" and has_missing:
+            # Nulls need float storage, which holds integers exactly only up to 2**53.
+            return None if biggest > 2**53 else (kind, pd.Series(pc.cast(numbers, pa.float64()).to_numpy(), dtype="float64"))
+        return kind, pd.Series(numbers.to_numpy(zero_copy_only=False), dtype="int64" if kind == "int" else "float64")
+    return None
+
+
+def _casts(values: pa.ChunkedArray, target: pa.DataType) -> bool:
+    try:
+        pc.cast(values, target)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
     return bool(pc.all(pc.match_substring_regex(values, pattern)).as_py())
 
 
 def _has_leading_zero(present: pa.ChunkedArray) -> bool:
-    # A prefix test first: the regex then only runs on the few values starting with a zero.
-    zeroish = pc.or_(pc.starts_with(present, "0"), pc.or_(pc.starts_with(present, "-0"), pc.starts_with(present, "+0")))
-    if not pc.any(zeroish).as_py():
-        return False
-    return bool(pc.any(pc.match_substring_regex(pc.filter(present, zeroish), _LEADING_ZERO_RE)).as_py())
+    """Whether a value is a zero followed by a digit (or an x), after an optional sign."""
+    unsigned = pc.utf8_ltrim(present, characters="+-")
+    return bool(pc.any(pc.and_(pc.starts_with(unsigned, "0"),
+                               pc.is_in(pc.utf8_slice_codeunits(unsigned, 1, 2), value_set=_AFTER_ZERO))).as_py())
 
 
 def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
