@@ -21,7 +21,7 @@ _INT_RE = r"^[+-]?\d+$"
 _FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?([iI][nN][fF]|[iI][nN][fF][iI][nN][iI][tT][yY])$"
 # A numeric-looking value with a leading zero (zip codes, ids) would lose the zero as a number;
 # Arrow's integer cast also reads hexadecimal (0x1F), which is text here.
-_AFTER_ZERO = pa.array(list("0123456789xX"), pa.string())
+_LEADING_ZERO_RE = r"^[+-]?0[\dxX]"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 _DATETIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 _SAMPLE = 256
@@ -103,10 +103,11 @@ def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
 
 
 def _has_leading_zero(present: pa.ChunkedArray) -> bool:
-    """Whether a value is a zero followed by a digit (or an x), after an optional sign."""
-    unsigned = pc.utf8_ltrim(present, characters="+-")
-    return bool(pc.any(pc.and_(pc.starts_with(unsigned, "0"),
-                               pc.is_in(pc.utf8_slice_codeunits(unsigned, 1, 2), value_set=_AFTER_ZERO))).as_py())
+    # A prefix test first: the regex then only runs on the few values starting with a zero.
+    zeroish = pc.or_(pc.starts_with(present, "0"), pc.or_(pc.starts_with(present, "-0"), pc.starts_with(present, "+0")))
+    if not pc.any(zeroish).as_py():
+        return False
+    return bool(pc.any(pc.match_substring_regex(pc.filter(present, zeroish), _LEADING_ZERO_RE)).as_py())
 
 
 def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:

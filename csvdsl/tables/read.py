@@ -47,6 +47,7 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     data = raw[3:] if encoding == "utf-8-sig" else raw if encoding == "utf-8" else text.encode("utf-8")
     columns = _parse_strings(data, text, delimiter, shown)
     header = _header_names([col[0].as_py() for col in columns], text, delimiter, shown)
+    del raw, data, text  # the file's bytes and text are not needed to type the columns: free them first
     converted = _convert_columns(columns)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
     # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
@@ -63,16 +64,29 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
 
 
 def _convert_columns(columns: list) -> list:
-    """Each column's type and values. Arrow's kernels release the GIL, so columns convert in
-    parallel, in batches (a future per column of a very wide table costs more than it saves)."""
+    """Each column's type and values; ``columns`` is emptied as they are converted, so each
+    column of strings is freed once typed (with its header row). Arrow's kernels release the
+    GIL, so columns convert in parallel, in batches (a future per column of a very wide table
+    costs more than it saves)."""
+    converted = [None] * len(columns)
+
+    def convert(indices: range) -> None:
+        for index in indices:
+            converted[index] = convert_column(columns[index].slice(1))
+            columns[index] = None
+        # Arrow's allocator keeps freed blocks; numpy's copies cannot reuse them, so return them.
+        pa.default_memory_pool().release_unused()
+
     workers = min(len(columns), os.cpu_count() or 1, 8)
-    if workers <= 1:
-        return [convert_column(col.slice(1)) for col in columns]
     size = max(1, len(columns) // (workers * 4))
-    batches = [columns[start:start + size] for start in range(0, len(columns), size)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        done = pool.map(lambda batch: [convert_column(col.slice(1)) for col in batch], batches)
-        return [converted for batch in done for converted in batch]
+    batches = [range(start, min(start + size, len(columns))) for start in range(0, len(columns), size)]
+    if workers <= 1:
+        for batch in batches:
+            convert(batch)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(convert, batches))  # list(): a worker's exception is raised here
+    return converted
 
 
 MAX_STREAM_BYTES = 4 * 2**30  # read from a pipe at most this much (a device such as /dev/zero never ends)
