@@ -219,6 +219,10 @@ def bench_rewards(directory: Path, repeat: int, sizes: list[int]) -> dict:
                 flights.head(rows).to_csv(path, index=False)
             tables = json.dumps({"flights": str(path)})
             with default_backend(backend):
+                # The rewards score in a supervised worker, which takes its engine from the
+                # environment it was started in: a new one for each backend.
+                rewards.supervise(False)
+                rewards.supervise(True)
                 teacher_engine = rewards.engine_for_tables(tables)
                 assert teacher_engine.backend == backend
 
