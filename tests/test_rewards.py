@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -323,3 +324,15 @@ def test_a_completion_that_overruns_is_stopped_and_scores_zero():
         assert score([COMPLETIONS[2], "answer 224"], TEACHER) == [1.0, 0.0]
     finally:
         rewards.supervise(True)
+
+
+def test_without_drops_the_rows_holding_an_answer_written_literally():
+    from csvdsl.tables import Catalog, table_from_frame
+    from verifier.variants import without
+
+    frame = pd.DataFrame({"code": ["a.b-1", "axb-2", "c (d)", None], "n": [1.5, 2.0, 3.0, 4.0]})
+    catalog = Catalog([table_from_frame("t", frame)])
+    kept = without(catalog, ["a.b", "c (d)"])["t"].frame["code"]
+    assert kept.iloc[0] == "axb-2" and len(kept) == 2 and kept.isna().iloc[1]
+    assert without(catalog, [2])["t"].frame["n"].tolist() == [1.5, 3.0, 4.0]
+    assert without(catalog, ["zzz", True]) is None
