@@ -78,7 +78,7 @@ def main(directory: Path):
     print(f"{'':46} {len(completions) / cpu:,.0f} completions per CPU second with the Engine")
     report("4 rewards x 64 completions, supervised worker", supervised, with_engine, "in process")
     print(f"{'':46} {len(completions) / supervised:,.0f} completions/s in the worker; its cost "
-          f"{(supervised - with_engine) / len(completions) * 1000:.2f} ms per completion (4 calls)")
+          f"{(supervised - with_engine) / len(completions) * 1000:.2f} ms per completion (one round trip per reward call)")
     rewards.supervise(True)
 
     teacher = "\n".join(["s0 = flights | filter dep_delay > 0"] + [

@@ -79,24 +79,36 @@ class Worker:
         """``function(*args)`` in the child (a module-level function: pickled by name); its
         result, or its ``DslError`` raised here. Past ``timeout`` + grace the child is killed
         and a ``timeout`` error raised."""
-        request = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            process = self._ensure()
-            try:
-                _write(process.stdin, request)
-                reply = _read(process.stdout, None if timeout is None else timeout + self.grace)
-            except TimeoutError:
-                self._kill()
-                raise timeout_error(timeout, "by the supervisor: the worker was replaced") from None
-            except (EOFError, OSError, pickle.UnpicklingError):
-                code = self._kill()
-                raise LimitError("worker-lost", f"the program's worker process ended unexpectedly (exit status {code})",
-                                 hint="the program probably needed more memory than the machine has: "
-                                 "filter or aggregate earlier") from None
-        status, payload = pickle.loads(reply)
-        if status == "error":
-            raise _unpack_error(payload)
-        return payload
+        result = self.map(function, [args], timeout)[0]
+        if isinstance(result, DslError):
+            raise result
+        return result
+
+    def map(self, function, items: list[tuple], timeout: float | None = None) -> list:
+        """``function(*item)`` for each item, in the child, sent as one request (a reward
+        call's completions: one round trip instead of one each); the results in order, each
+        item's ``DslError`` in its place. An item past ``timeout`` + grace kills the child and
+        gets a ``timeout`` error; the items after it go to a new child."""
+        results = []
+        while len(results) < len(items):
+            rest = items[len(results):]
+            request = pickle.dumps((function, rest), protocol=pickle.HIGHEST_PROTOCOL)
+            with self._lock:
+                process = self._ensure()
+                try:
+                    _write(process.stdin, request)
+                    for _ in rest:  # each item's reply within its own timeout
+                        status, payload = pickle.loads(_read(process.stdout, None if timeout is None else timeout + self.grace))
+                        results.append(_unpack_error(payload) if status == "error" else payload)
+                except TimeoutError:
+                    self._kill()
+                    results.append(timeout_error(timeout, "by the supervisor: the worker was replaced"))
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    code = self._kill()
+                    results.append(LimitError("worker-lost", f"the program's worker process ended unexpectedly (exit status {code})",
+                                              hint="the program probably needed more memory than the machine has: "
+                                              "filter or aggregate earlier"))
+        return results
 
     def close(self) -> None:
         with self._lock:
@@ -282,7 +294,8 @@ def _read_exactly(stream, size: int, end: float | None) -> bytes:
 
 
 def _serve() -> None:
-    """The child's loop: a request in, a reply out, until the parent closes the pipe."""
+    """The child's loop: a request (a function and the items to call it on) in, a reply per
+    item out, until the parent closes the pipe."""
     warnings.simplefilter("ignore")  # pandas' performance warnings are not the parent's business
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing a call prints may corrupt the replies
@@ -293,28 +306,33 @@ def _serve() -> None:
             request = _read(source, None)
         except EOFError:
             return
-        function, args = pickle.loads(request)
-        try:
-            reply = ("ok", function(*args))
-        except DslError as error:
-            reply = ("error", error)
-        except RecursionError:
-            reply = ("error", LimitError("program-too-deep", "the program nests too deeply to process",
-                                         hint="split deep expressions with derive or bindings"))
-        except MemoryError:
-            reply = ("error", LimitError("memory", "the program needs more memory than this machine has",
-                                         hint="filter or aggregate earlier"))
-        except Exception as error:  # noqa: BLE001 - the parent gets an error, never a dead worker
-            reply = ("error", ExecutionError("internal", f"{type(error).__name__}: {error}",
-                                             hint="this is a bug in csvdsl; please report the program and data"))
-        if reply[0] == "error":
-            reply = ("error", _pack_error(reply[1]))
-        _picklable_errors()  # classes imported by this call are registered too
-        try:
-            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # noqa: BLE001 - an unpicklable result is reported, not lost
-            payload = pickle.dumps(("error", _pack_error(ExecutionError("internal", f"the worker's result cannot be sent: {error}"))))
-        _write(sink, payload)
+        function, items = pickle.loads(request)
+        for args in items:
+            _write(sink, _reply(function, args))
+
+
+def _reply(function, args) -> bytes:
+    """``function(*args)``'s result, or its error as a DslError, pickled for the parent."""
+    try:
+        reply = ("ok", function(*args))
+    except DslError as error:
+        reply = ("error", error)
+    except RecursionError:
+        reply = ("error", LimitError("program-too-deep", "the program nests too deeply to process",
+                                     hint="split deep expressions with derive or bindings"))
+    except MemoryError:
+        reply = ("error", LimitError("memory", "the program needs more memory than this machine has",
+                                     hint="filter or aggregate earlier"))
+    except Exception as error:  # noqa: BLE001 - the parent gets an error, never a dead worker
+        reply = ("error", ExecutionError("internal", f"{type(error).__name__}: {error}",
+                                         hint="this is a bug in csvdsl; please report the program and data"))
+    if reply[0] == "error":
+        reply = ("error", _pack_error(reply[1]))
+    _picklable_errors()  # classes imported by this call are registered too
+    try:
+        return pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # noqa: BLE001 - an unpicklable result is reported, not lost
+        return pickle.dumps(("error", _pack_error(ExecutionError("internal", f"the worker's result cannot be sent: {error}"))))
 
 
 if __name__ == "__main__":

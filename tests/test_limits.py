@@ -122,6 +122,18 @@ def test_the_worker_is_killed_and_replaced_at_the_deadline():
         assert worker.call(sum, [1, 2, 3], timeout=30) == 6  # a fresh child (its start is not timed)
 
 
+def test_a_batch_in_the_worker_loses_only_the_item_that_overruns():
+    """Worker.map sends every item at once; an item past its timeout gets the timeout error,
+    and the items after it run in a new child."""
+    with Worker(grace=0.5) as worker:
+        started = time.monotonic()
+        results = worker.map(time.sleep, [(0,), (30,), (0,), (0,)], timeout=1)
+        assert time.monotonic() - started < 10 and worker.restarts == 1
+        assert results[0] is None and results[2:] == [None, None]
+        assert isinstance(results[1], LimitError) and results[1].code == "timeout"
+        assert [type(r).__name__ for r in worker.map(int, [("7",), ("x",)])] == ["int", "ExecutionError"]
+
+
 def test_the_worker_runs_programs_and_sessions_and_returns_their_errors(tmp_path):
     data = tmp_path / "t.csv"
     pd.DataFrame({"x": range(30_000), "g": np.resize(["a", "b"], 30_000)}).to_csv(data, index=False)

@@ -57,19 +57,28 @@ class _Supervision:
     def __init__(self):
         self.on, self.timeout, self.worker = True, SCORE_TIMEOUT, None
 
-    def score(self, score, completion, arguments: dict) -> float:
+    def score_all(self, score, calls: list[tuple]) -> list:
+        """``score(completion, **arguments)`` for each (completion, arguments): its result, or
+        the exception it raised; a completion that overran the timeout scores 0.0. In the
+        worker, one round trip carries every call."""
         if not self.on:
-            return score(completion, **arguments)
-        if arguments.get("tables") is not None:  # found here, so the worker needs no use_dataset of its own
-            arguments = {**arguments, "tables": _local_tables(arguments["tables"])}
+            return [_attempt(score, completion, arguments) for completion, arguments in calls]
+        # Tables found here, so the worker needs no use_dataset of its own (TableNotFound raises here).
+        calls = [(completion, {**arguments, "tables": _local_tables(arguments["tables"])})
+                 if arguments.get("tables") is not None else (completion, arguments) for completion, arguments in calls]
         if self.worker is None:
             self.worker = Worker()
-        try:
-            return self.worker.call(_score_in_worker, score, completion, arguments, timeout=self.timeout)
-        except LimitError as error:
-            if error.code in ("timeout", "worker-lost"):
-                return 0.0  # the completion's program ran past every bound: the worker was replaced
-            raise
+        results = self.worker.map(_score_in_worker, [(score, completion, arguments) for completion, arguments in calls],
+                                  timeout=self.timeout)
+        # A completion whose program ran past every bound: the worker was replaced.
+        return [0.0 if isinstance(r, LimitError) and r.code in ("timeout", "worker-lost") else r for r in results]
+
+
+def _attempt(score, completion, arguments: dict):
+    try:
+        return score(completion, **arguments)
+    except Exception as error:  # noqa: BLE001 - _each decides what each exception scores
+        return error
 
 
 SCORE_TIMEOUT = 120.0  # seconds to score one completion (its programs, and their runs on the variants)
@@ -317,22 +326,27 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
     """Score each completion; ``required`` and ``optional`` map dataset columns to the score's
     parameter names. A row missing a required column gets None (TRL skips it); a table that
     cannot be found raises ``TableNotFound`` (a setup mistake, not a bad completion)."""
-    rewards = []
+    slots, calls = [], []
     for index, completion in enumerate(completions):
         arguments = {parameter: _column(kwargs, column, index) for column, parameter in required.items()}
         if any(value is None for value in arguments.values()):
-            rewards.append(None)
+            slots.append(None)
             continue
         arguments.update({parameter: _column(kwargs, column, index) for column, parameter in (optional or {}).items()})
-        try:
-            rewards.append(float(_SUPERVISION.score(score, completion, arguments)))
-        except TableNotFound:
-            raise
-        except DslError:  # the teacher's program fails: this row cannot be scored
-            rewards.append(None)
-        except Exception:  # noqa: BLE001 - a reward must never stop training
-            rewards.append(0.0)
-    return rewards
+        slots.append(len(calls))
+        calls.append((completion, arguments))
+    results = _SUPERVISION.score_all(score, calls)
+    return [None if slot is None else _reward(results[slot]) for slot in slots]
+
+
+def _reward(result) -> float | None:
+    if isinstance(result, TableNotFound):
+        raise result
+    if isinstance(result, DslError):
+        return None  # the teacher's program fails: this row cannot be scored
+    if isinstance(result, Exception):
+        return 0.0  # a reward must never stop training
+    return float(result)
 
 
 def _answer_score(completion, answer, tables, teacher=None) -> float:
