@@ -88,26 +88,47 @@ class Worker:
         """``function(*item)`` for each item, in the child, sent as one request (a reward
         call's completions: one round trip instead of one each); the results in order, each
         item's ``DslError`` in its place. An item past ``timeout`` + grace kills the child and
-        gets a ``timeout`` error; the items after it go to a new child."""
-        results = []
-        while len(results) < len(items):
-            rest = items[len(results):]
-            request = pickle.dumps((function, rest), protocol=pickle.HIGHEST_PROTOCOL)
+        gets a ``timeout`` error; the items after it go to a new child. Each item is pickled
+        on its own, here and in the child, so one that cannot travel fails alone."""
+        results: list = [None] * len(items)
+        blobs = {}
+        for index, args in enumerate(items):
+            try:
+                blobs[index] = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as error:  # noqa: BLE001 - any pickling failure is this item's
+                results[index] = ExecutionError("unsendable", f"a call's arguments cannot be sent to the worker: {error}",
+                                                hint="pass plain values (text, numbers, lists, dicts)")
+        callee = pickle.dumps(function, protocol=pickle.HIGHEST_PROTOCOL)
+        pending = list(blobs)
+        while pending:
+            request = pickle.dumps((callee, [blobs[index] for index in pending]), protocol=pickle.HIGHEST_PROTOCOL)
             with self._lock:
-                process = self._ensure()
+                try:
+                    process = self._ensure()
+                except LimitError as error:  # no child to run them: each item gets why
+                    for index in pending:
+                        results[index] = error
+                    return results
+                done = 0
                 try:
                     _write(process.stdin, request)
-                    for _ in rest:  # each item's reply within its own timeout
-                        status, payload = pickle.loads(_read(process.stdout, None if timeout is None else timeout + self.grace))
-                        results.append(_unpack_error(payload) if status == "error" else payload)
+                    for index in pending:  # each item's reply within its own timeout
+                        results[index] = _unpack_reply(_read(process.stdout, None if timeout is None else timeout + self.grace))
+                        done += 1
                 except TimeoutError:
                     self._kill()
-                    results.append(timeout_error(timeout, "by the supervisor: the worker was replaced"))
-                except (EOFError, OSError, pickle.UnpicklingError):
+                    results[pending[done]] = timeout_error(timeout, "by the supervisor: the worker was replaced")
+                    done += 1
+                except (EOFError, OSError):
                     code = self._kill()
-                    results.append(LimitError("worker-lost", f"the program's worker process ended unexpectedly (exit status {code})",
-                                              hint="the program probably needed more memory than the machine has: "
-                                              "filter or aggregate earlier"))
+                    results[pending[done]] = LimitError(
+                        "worker-lost", f"the program's worker process ended unexpectedly (exit status {code})",
+                        hint="the program probably needed more memory than the machine has: filter or aggregate earlier")
+                    done += 1
+                except BaseException:  # Ctrl-C mid-batch: the unread replies must not answer a later request
+                    self._kill()
+                    raise
+                pending = pending[done:]
         return results
 
     def close(self) -> None:
@@ -251,6 +272,17 @@ def _picklable_errors() -> None:
         pending.extend(kind.__subclasses__())
 
 
+def _unpack_reply(reply: bytes):
+    """A reply read whole: the result, or the DslError in its place (also when the result
+    cannot be rebuilt here, so the replies after it still answer their own items)."""
+    try:
+        status, payload = pickle.loads(reply)
+    except Exception as error:  # noqa: BLE001 - whatever unpickling raised is this item's
+        return ExecutionError("internal", f"the worker's result cannot be read here: {type(error).__name__}: {error}",
+                              hint="return plain values from functions run in the worker")
+    return _unpack_error(payload) if status == "error" else payload
+
+
 def _unpack_error(packed: tuple) -> DslError:
     kind, message, fields = packed
     error = kind.__new__(kind)
@@ -306,15 +338,22 @@ def _serve() -> None:
             request = _read(source, None)
         except EOFError:
             return
-        function, items = pickle.loads(request)
+        callee, items = pickle.loads(request)  # pickled bytes, which always load
         for args in items:
-            _write(sink, _reply(function, args))
+            _write(sink, _reply(callee, args))
 
 
-def _reply(function, args) -> bytes:
-    """``function(*args)``'s result, or its error as a DslError, pickled for the parent."""
+def _reply(callee: bytes, args: bytes) -> bytes:
+    """The pickled function's result on the pickled arguments, or its error as a DslError,
+    pickled for the parent."""
     try:
-        reply = ("ok", function(*args))
+        function, arguments = pickle.loads(callee), pickle.loads(args)
+    except Exception as error:  # noqa: BLE001 - e.g. a class only the parent's __main__ defines
+        return pickle.dumps(("error", _pack_error(ExecutionError(
+            "unsendable", f"a call's arguments cannot be read in the worker: {type(error).__name__}: {error}",
+            hint="pass plain values (text, numbers, lists, dicts)"))))
+    try:
+        reply = ("ok", function(*arguments))
     except DslError as error:
         reply = ("error", error)
     except RecursionError:

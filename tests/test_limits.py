@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -132,6 +133,18 @@ def test_a_batch_in_the_worker_loses_only_the_item_that_overruns():
         assert results[0] is None and results[2:] == [None, None]
         assert isinstance(results[1], LimitError) and results[1].code == "timeout"
         assert [type(r).__name__ for r in worker.map(int, [("7",), ("x",)])] == ["int", "ExecutionError"]
+
+
+class _OnlyHere:
+    """A class the worker cannot import (this test module is not on its path)."""
+
+
+def test_an_item_that_cannot_travel_fails_alone_and_the_replies_stay_in_step():
+    with Worker() as worker:
+        results = worker.map(len, [("ab",), (threading.Lock(),), (_OnlyHere(),), ("abc",)], timeout=30)
+        assert results[0] == 2 and results[3] == 3 and worker.restarts == 0
+        assert [r.code for r in results[1:3]] == ["unsendable", "unsendable"]
+        assert [worker.call(sum, [n, 1]) for n in range(3)] == [1, 2, 3]
 
 
 def test_the_worker_runs_programs_and_sessions_and_returns_their_errors(tmp_path):

@@ -235,7 +235,7 @@ def test_an_answer_no_sample_moves_is_checked_on_the_tables_without_its_rows(tmp
     hacks = ['answer "737"', 'c = planes | take 1 | derive k = "737"\nanswer c.k']
     assert score([rewrite] + hacks, teacher, tables=tables) == [1.0, 0.0, 0.0]
     suite = next(s for (key, program), s in rewards._SUITES.items() if program == teacher)
-    assert suite.discriminating and any(key.endswith('#without:["737"]') for key, _, _ in suite.checks)
+    assert suite.discriminating and any(key.endswith('#without:[["737"], []]') for key, _, _ in suite.checks)
 
 
 def test_variants_are_seeded_by_the_tables_content_not_where_they_are(tmp_path, in_process):
@@ -328,11 +328,23 @@ def test_a_completion_that_overruns_is_stopped_and_scores_zero():
 
 def test_without_drops_the_rows_holding_an_answer_written_literally():
     from csvdsl.tables import Catalog, table_from_frame
-    from verifier.variants import without
+    from verifier.variants import answer_parts, without
 
     frame = pd.DataFrame({"code": ["a.b-1", "axb-2", "c (d)", None], "n": [1.5, 2.0, 3.0, 4.0]})
     catalog = Catalog([table_from_frame("t", frame)])
-    kept = without(catalog, ["a.b", "c (d)"])["t"].frame["code"]
+    kept = without(catalog, "k", *answer_parts(["a.b", "c (d)"]))["t"].frame["code"]
     assert kept.iloc[0] == "axb-2" and len(kept) == 2 and kept.isna().iloc[1]
-    assert without(catalog, [2])["t"].frame["n"].tolist() == [1.5, 3.0, 4.0]
-    assert without(catalog, ["zzz", True]) is None
+    assert without(catalog, "k", *answer_parts([2]))["t"].frame["n"].tolist() == [1.5, 3.0, 4.0]
+    assert without(catalog, "k", *answer_parts(["zzz", True, ""])) is None
+
+
+def test_a_row_whose_tables_cannot_be_read_scores_zero_and_the_others_are_scored():
+    """In the worker (the default) and in process alike."""
+    from verifier import rewards
+
+    for on in (True, False):
+        rewards.supervise(on)
+        try:
+            assert format_reward(completions=["answer 1", "answer 2"], tables=[TABLES, "{not json"]) == [1.0, 0.0]
+        finally:
+            rewards.supervise(True)

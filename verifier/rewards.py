@@ -17,6 +17,7 @@ agrees with the teacher's on the tables and on every variant of them (``verifier
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -36,13 +37,14 @@ from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
 from verifier.structure import compare_plans
 from verifier.table_store import TableNotFound, generation, resolve, use_dataset
-from verifier.variants import extremes, variant_catalogs, without
+from verifier.variants import answer_parts, extremes, variant_catalogs, without
 
 __all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset", "supervise",
            "completion_programs", "extract_program", "engine_for_tables", "run_untrusted"]
 
 _ENGINES = LruDict(8)  # tables key -> Engine
-_VARIANTS = LruDict(8)  # tables key -> {"near" or "extreme": [(variant key, Engine)], "without:<answer>": (variant key, Engine) or None}
+_VARIANTS = LruDict(8)  # tables key -> {"near" or "extreme": [(variant key, Engine)]}
+_WITHOUT = LruDict(16)  # variant key -> the Engine of the tables without an answer's rows, or None
 _RUNS = LruDict(8192)  # (engine key, program) -> ProgramRun | DslError
 _SUITES = LruDict(2048)  # (tables key, teacher) -> _Suite
 _COMBINED = LruDict(4096)  # (tables key, turn programs) -> the conversation as one program
@@ -59,19 +61,29 @@ class _Supervision:
 
     def score_all(self, score, calls: list[tuple]) -> list:
         """``score(completion, **arguments)`` for each (completion, arguments): its result, or
-        the exception it raised; a completion that overran the timeout scores 0.0. In the
-        worker, one round trip carries every call."""
+        the exception it raised; a completion that overran the timeout, or that cannot be sent
+        to the worker, scores 0.0. In the worker, one round trip carries every call."""
         if not self.on:
             return [_attempt(score, completion, arguments) for completion, arguments in calls]
-        # Tables found here, so the worker needs no use_dataset of its own (TableNotFound raises here).
-        calls = [(completion, {**arguments, "tables": _local_tables(arguments["tables"])})
-                 if arguments.get("tables") is not None else (completion, arguments) for completion, arguments in calls]
-        if self.worker is None:
-            self.worker = Worker()
-        results = self.worker.map(_score_in_worker, [(score, completion, arguments) for completion, arguments in calls],
-                                  timeout=self.timeout)
-        # A completion whose program ran past every bound: the worker was replaced.
-        return [0.0 if isinstance(r, LimitError) and r.code in ("timeout", "worker-lost") else r for r in results]
+        results, work = [None] * len(calls), []
+        for index, (completion, arguments) in enumerate(calls):
+            try:  # tables found here, so the worker needs no use_dataset of its own
+                if arguments.get("tables") is not None:
+                    arguments = {**arguments, "tables": _local_tables(arguments["tables"])}
+            except Exception as error:  # noqa: BLE001 - _each decides what it scores (TableNotFound raises)
+                results[index] = error
+                continue
+            work.append((index, (score, completion, arguments)))
+        if work:
+            if self.worker is None:
+                self.worker = Worker()
+            for (index, _), result in zip(work, self.worker.map(_score_in_worker, [item for _, item in work],
+                                                                timeout=self.timeout)):
+                results[index] = 0.0 if isinstance(result, DslError) and result.code in _LOST else result
+        return results
+
+
+_LOST = ("timeout", "worker-lost", "unsendable")  # the worker's own errors: the completion scores 0.0
 
 
 def _attempt(score, completion, arguments: dict):
@@ -254,15 +266,19 @@ def _variant_engines(key: str, engine: Engine, extreme: bool) -> list[tuple[str,
     return made[kind]
 
 
-def _without_engine(key: str, engine: Engine, answer) -> tuple[str, Engine] | None:
-    """The tables without the rows that hold the answer's values (``variants.without``)."""
+def _without(key: str, engine: Engine, answer):
+    """The variant key and maker of the tables without the rows that hold the answer's values
+    (``variants.without``): the maker gives the Engine (made once, in ``_WITHOUT``: each
+    answer has its own, so only the latest few are kept), or None when no row holds one."""
     values = answer.value if answer.kind == "list" else [answer.value] if answer.kind in ("string", "number") else []
-    name = "without:" + json.dumps(values, default=str)
-    made = _VARIANTS.remember(key, dict)
-    if name not in made:
-        catalog = without(engine.catalog, values)
-        made[name] = None if catalog is None else (f"{key}#{name}", Engine(catalog, cache_bytes=VARIANT_CACHE_BYTES))
-    return made[name]
+    texts, numbers = answer_parts(values)
+    variant_key = f"{key}#without:" + json.dumps([texts, numbers])
+
+    def make():
+        catalog = without(engine.catalog, _content_key(engine), texts, numbers)
+        return None if catalog is None else Engine(catalog, cache_bytes=VARIANT_CACHE_BYTES)
+
+    return variant_key, lambda: _WITHOUT.remember(variant_key, make)
 
 
 def _content_key(engine: Engine) -> str:
@@ -276,7 +292,7 @@ class _Suite:
     """The teacher's answers on the variants of a task's tables (where its program runs), and
     whether any differs from its answer on the tables themselves."""
 
-    checks: list[tuple[str, Engine, dict]]
+    checks: list[tuple[str, Callable[[], Engine], dict]]  # (variant key, its Engine's maker, the teacher's answer)
     discriminating: bool
 
 
@@ -286,11 +302,13 @@ def _suite(key: str, engine: Engine, teacher: str, reference: ProgramRun) -> _Su
         checks, changed = [], False
         for stage in ("near", "extreme", "without"):  # farther variants only when no nearer one changes the answer
             if stage == "without":
-                variants = [made] if (made := _without_engine(key, engine, reference.answer)) else []
-            else:
-                variants = _variant_engines(key, engine, extreme=stage == "extreme")
+                variant_key, variant = _without(key, engine, reference.answer)
+                variants = [(variant_key, variant)] if variant() is not None else []
+            else:  # an engine kept per tables in _VARIANTS
+                variants = [(variant_key, lambda made=made: made)
+                            for variant_key, made in _variant_engines(key, engine, extreme=stage == "extreme")]
             for variant_key, variant in variants:
-                run = _run(variant_key, variant, teacher, reference)
+                run = _run(variant_key, variant(), teacher, reference)
                 if isinstance(run, DslError) or run.answer is None or _degenerate(run.answer):
                     continue  # the teacher's program has nothing to say on this variant
                 checks.append((variant_key, variant, typed(run.answer)))
@@ -344,9 +362,10 @@ def _reward(result) -> float | None:
         raise result
     if isinstance(result, DslError):
         return None  # the teacher's program fails: this row cannot be scored
-    if isinstance(result, Exception):
-        return 0.0  # a reward must never stop training
-    return float(result)
+    try:
+        return 0.0 if isinstance(result, Exception) else float(result)  # a reward must never stop training
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _answer_score(completion, answer, tables, teacher=None) -> float:
@@ -373,7 +392,7 @@ def _answer_score(completion, answer, tables, teacher=None) -> float:
     if not suite.discriminating and not _reads_a_table(student):
         return 0.0  # no variant tells, but a literal answer never comes from the tables
     for variant_key, variant, wanted in suite.checks:
-        run = _run(variant_key, variant, program, student)
+        run = _run(variant_key, variant(), program, student)
         if isinstance(run, DslError) or run.answer is None or compare(wanted, run.answer).score < score:
             return 0.0
     return score

@@ -49,25 +49,33 @@ def extremes(catalog: Catalog, key: str) -> list[tuple[str, Catalog]]:
         [(f"rows-{n}", _catalog(catalog, lambda t, n=n: _rows(t.frame, n, rng))) for n in EXTREME_ROWS]
 
 
-def without(catalog: Catalog, answer: list) -> Catalog | None:
-    """The tables without every row where a text cell contains one of the ``answer`` values
-    written as text, or a number cell equals one; None when no row holds one. Some answers
-    no sample moves: the most common prefix of a code stays the most common in any subset.
-    Without its rows the teacher's program finds another, and a written-down answer does not."""
-    texts = [value for value in answer if isinstance(value, str) and value]
-    numbers = [value for value in answer if isinstance(value, (int, float)) and not isinstance(value, bool)]
-    masks = {name: _holding(catalog[name], texts, numbers) for name in catalog.names()}
+def answer_parts(values: list) -> tuple[list[str], list]:
+    """The texts and the numbers among an answer's values: what ``without`` looks for."""
+    texts = [value for value in values if isinstance(value, str) and value]
+    numbers = [value for value in values if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    return texts, numbers
+
+
+def without(catalog: Catalog, key: str, texts: list[str], numbers: list) -> Catalog | None:
+    """The tables (a sample of a large one, as for the other variants; seeded by ``key``)
+    without every row where a text cell contains one of ``texts`` or a number cell equals one
+    of ``numbers``; None when no row holds one. Some answers no sample moves: the most common
+    prefix of a code stays the most common in any subset. Without its rows the teacher's
+    program finds another, and a written-down answer does not."""
+    rng = np.random.default_rng(seed_for("without:" + key))
+    bases = {name: _base(catalog[name].frame, rng) for name in catalog.names()}
+    masks = {name: _holding(bases[name], catalog[name].schema, texts, numbers) for name in catalog.names()}
     if not any(mask.any() for mask in masks.values()):
         return None
-    return _catalog(catalog, lambda t: t.frame[~masks[t.name]])
+    return _catalog(catalog, lambda t: bases[t.name][~masks[t.name]])
 
 
-def _holding(table: Table, texts: list[str], numbers: list) -> np.ndarray:
-    """Which rows of ``table`` hold one of the texts or numbers."""
-    mask = np.zeros(len(table.frame), dtype=bool)
+def _holding(frame: pd.DataFrame, schema: dict, texts: list[str], numbers: list) -> np.ndarray:
+    """Which rows of ``frame`` hold one of the texts or numbers."""
+    mask = np.zeros(len(frame), dtype=bool)
     pattern = "|".join(re.escape(text) for text in texts)  # one pass a column, however many texts
-    for column, kind in table.schema.items():
-        values = table.frame[column]
+    for column, kind in schema.items():
+        values = frame[column]
         if kind == "string" and texts:
             mask |= values.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
         elif kind in ("int", "float") and numbers:
