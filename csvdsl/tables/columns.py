@@ -29,7 +29,7 @@ _SAMPLE = 256
 
 def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     """The type name of one column of strings and the column converted to its storage dtype."""
-    plain = _plain_numbers(col) if len(col) else None
+    plain = _plain_numbers(col) if len(col) and not col.null_count else None  # the reader's columns hold no nulls
     return plain if plain is not None else _typed(col)
 
 

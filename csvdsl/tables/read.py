@@ -68,6 +68,8 @@ def _convert_columns(columns: list) -> list:
     column of strings is freed once typed (with its header row). Arrow's kernels release the
     GIL, so columns convert in parallel, in batches (a future per column of a very wide table
     costs more than it saves)."""
+    if not columns:
+        return []
     converted = [None] * len(columns)
 
     def convert(indices: range) -> None:
@@ -294,7 +296,7 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
             hint="check the quoting and that every row has as many fields as the header",
             file=shown,
         ) from None
-    if not escaped and data.count(b'"') % 2:
+    if not escaped and b'"' in data and data.count(b'"') % 2:
         # Arrow silently ends a quoted field left open at the end of the file; an odd number of
         # quotes is the cheap sign of that (or of a harmless stray quote, which passes).
         _diagnose(text, delimiter, shown)
@@ -313,7 +315,8 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
 def _backslash_escaped(data: bytes) -> bool:
     """Quotes escaped with a backslash (`"say \\"hi\\""`, as some exporters write) rather than
     doubled (RFC 4180): read so when the file has such a quote and never doubles one."""
-    return b'\\"' in data and b'""' not in data
+    # A one-byte search first (memchr): most files have no backslash at all.
+    return b"\\" in data and b'\\"' in data and b'""' not in data
 
 
 _MAX_BLOCK = 2**31 - 1  # Arrow's block size is a 32-bit integer
