@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import flights_10k, flights_csvs, median_seconds, report
+from common import flights_10k, flights_csvs, median_seconds, peak_bytes, report
 from csvdsl.engine import Engine
 from csvdsl.program import plan_program
 from csvdsl.tables import Catalog
@@ -115,9 +115,8 @@ def _measure(args: list[str]) -> tuple[float, int, int, str]:
         peak = 0
         while process.poll() is None:  # the child's own high-water mark, read while it lives
             try:
-                with open(f"/proc/{process.pid}/status") as status:
-                    peak = max([peak] + [int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM")])
-            except (OSError, ValueError):
+                peak = max(peak, peak_bytes(process.pid))
+            except (OSError, ValueError, StopIteration):  # the child ended (or is a zombie) meanwhile
                 pass
             time.sleep(0.05)
         out, err = process.communicate()

@@ -17,18 +17,16 @@ import pandas as pd
 from common import flights_csvs, median_seconds, report
 from csvdsl.tables import read_table
 
-# A fresh process reads the file once; its peak resident memory (VmHWM, which an exec resets,
-# unlike ru_maxrss) less that of the same process before reading is what the read took.
+# A fresh process reads the file once; its peak resident memory less that of the same process
+# before reading is what the read took.
 _PEAK = """
 import sys
+sys.path.insert(0, sys.argv[2])
+from common import peak_bytes
 from csvdsl.tables import read_table
-
-def peak():
-    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) * 1024
-
-before = peak()
+before = peak_bytes()
 read_table(sys.argv[1])
-print(peak() - before)
+print(peak_bytes() - before)
 """
 
 
@@ -37,7 +35,8 @@ def main(directory: Path):
     ours = median_seconds(lambda: read_table(path), repeat=7, warmup=1)
     peer = median_seconds(lambda: pd.read_csv(path, parse_dates=["time_hour"]), repeat=7, warmup=1)
     report("read + type flights.csv (34 MB)", ours, peer, "pandas")
-    peak = int(subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True).stdout)
+    peak = int(subprocess.run([sys.executable, "-c", _PEAK, str(path), str(Path(__file__).resolve().parent)],
+                              capture_output=True, text=True, check=True).stdout)
     print(f"{'read flights.csv: peak memory / file size':46} {peak / path.stat().st_size:.2f}x "
           f"({peak / 2**20:.0f} MiB for {path.stat().st_size / 2**20:.0f} MiB)")
     wide = {}

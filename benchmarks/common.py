@@ -47,3 +47,11 @@ def flights_10k(directory: Path) -> Path:
     if not path.exists():
         pd.read_csv(flights_csvs(directory) / "flights.csv", nrows=10_000).to_csv(path, index=False)
     return path
+
+
+def peak_bytes(pid: int | str = "self") -> int:
+    """The peak resident memory of a process (this one, or ``pid``): its own VmHWM, which an
+    exec resets; Linux carries ru_maxrss over from the forking parent."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024
+
