@@ -14,9 +14,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csvdsl.errors import DataError
+from csvdsl.tables import read as read_module
 from csvdsl.tables import Catalog, Table, read_table, table_from_frame, table_name_from_path
 
 BAD = Path(__file__).parent / "data" / "bad_csv"
+
+
+@pytest.fixture(autouse=True, params=["general", "direct"])
+def reading_path(request, monkeypatch):
+    """Every test runs twice: large files are read by Arrow straight from disk, falling back to
+    the general path for anything in doubt; with the threshold at 0 every file tries that path."""
+    if request.param == "direct":
+        monkeypatch.setattr(read_module, "DIRECT_MIN_BYTES", 0)
+    return request.param
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "t.csv") -> Path:
@@ -242,6 +252,8 @@ def same(actual: list, expected: list) -> bool:
     """Element-wise equality where None means any missing value and NaN equals NaN."""
 
     def eq(a, b):
+        if a is pd.NA or b is pd.NA:  # NA has no truth value
+            return a is b or b is None
         if b is None:
             return a is None or a is pd.NA or a is pd.NaT or (isinstance(a, float) and math.isnan(a))
         if isinstance(b, float) and math.isnan(b):
@@ -604,3 +616,72 @@ def test_plain_numbers_are_typed_as_the_general_path_types_them(values, repeat):
     column = pa.chunked_array([pa.array(["1"] * repeat + values, pa.string())])
     (kind, got), (want_kind, want) = convert_column(column), _typed(column)
     assert kind == want_kind and got.dtype == want.dtype and same(got.tolist(), want.tolist())
+
+
+TIMEISH = st.sampled_from(["2013-01-01", "2013-02-30", "2013-1-01", "2013:01-01", "2013-01-01 05:00", "2013-01-01T05:00",
+                           "2013-01-01 05:00:00", "2013-01-01T05:00:00Z", "2013-01-01 05:00Z", "2013-01-01X05:00:00",
+                           "2013-01-01 25:00:00", "2013-01-01 05:00:00+01:00", "2013-01-01 05", "2013-01-01 ", "",
+                           "NA", "１９９９-01-01", "2013-01-01T05:00:00z"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TIMEISH, min_size=1, max_size=8), st.sampled_from(["2013-01-01", "2013-06-30 12:00:00",
+                                                                   "2013-06-30T12:00:00Z"]), st.integers(0, 300))
+def test_plain_times_are_typed_as_the_general_path_types_them(values, filler, repeat):
+    """The byte-by-byte check for dates and times all written alike gives the general path's type
+    and values; any other shape, or a date that does not exist, is left to the general path."""
+    from csvdsl.tables.columns import _typed, convert_column
+
+    column = pa.chunked_array([pa.array([filler] * repeat, pa.string()), pa.array(values, pa.string())])
+    (kind, got), (want_kind, want) = convert_column(column), _typed(column)
+    assert kind == want_kind
+    pd.testing.assert_series_equal(got, want)
+
+
+FIELDS = st.sampled_from(["1", "-2", "007", "+3", "1.5", "", "NA", " 4 ", "true", "FALSE", "x", "a b", '"q,uoted"',
+                          '"multi\nline"', '"say ""hi"""', "2013-01-01", "2013-01-01T05:00:00Z", "café", "0x1F", "1e5"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda width: st.lists(st.lists(FIELDS, min_size=width, max_size=width),
+                                                        min_size=1, max_size=30)),
+       st.sampled_from([",", ";", "\t"]), st.sampled_from(["\n", "\r\n"]))
+def test_the_direct_read_types_a_file_as_the_general_path_does(tmp_path_factory, rows, delimiter, newline):
+    """A file read by Arrow from disk gives the general path's table, and a file it cannot read the
+    general path's error."""
+    width = len(rows[0])
+    lines = [delimiter.join(f"col{i}" for i in range(width))] + [delimiter.join(row) for row in rows]
+    path = tmp_path_factory.mktemp("direct") / "t.csv"
+    path.write_text(newline.join(lines) + newline, encoding="utf-8", newline="")
+
+    def outcome(threshold):
+        read_module.DIRECT_MIN_BYTES = threshold
+        try:
+            table = read_table(path)
+        except DataError as error:
+            return error.code, None
+        return table.schema, table.frame
+
+    original = read_module.DIRECT_MIN_BYTES
+    try:
+        (schema, frame), (want_schema, want_frame) = outcome(0), outcome(2**62)
+    finally:
+        read_module.DIRECT_MIN_BYTES = original
+    assert schema == want_schema
+    if frame is not None:
+        pd.testing.assert_frame_equal(frame, want_frame)
+
+
+def test_a_large_plain_file_is_read_from_disk_and_others_fall_back(tmp_path, reading_path):
+    """The direct read is taken for a large UTF-8 file (so the tests run through it at all), and
+    declines a large file in another encoding, which the general path then reads."""
+    rows = "".join(f"{i},caf\xe9 {i % 7},2013-01-{i % 28 + 1:02d}\n" for i in range(60_000))
+    utf8 = write(tmp_path, "id,name,day\n" + rows, "utf8.csv")
+    latin = write(tmp_path, ("id,name,day\n" + rows).encode("cp1252"), "latin.csv")
+    assert utf8.stat().st_size > read_module.DIRECT_MIN_BYTES or reading_path == "direct"
+    assert read_module._read_direct(str(utf8)) is not None
+    assert read_module._read_direct(str(latin)) is None
+    a, b = read_table(utf8), read_table(latin)
+    assert a.schema == b.schema == {"id": "int", "name": "string", "day": "date"}
+    assert (a.encoding, b.encoding) == ("utf-8", "cp1252")
+    pd.testing.assert_frame_equal(a.frame, b.frame)

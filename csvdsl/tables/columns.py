@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,12 @@ _SAMPLE = 256
 
 def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     """The type name of one column of strings and the column converted to its storage dtype."""
-    plain = _plain_numbers(col) if len(col) and not col.null_count else None  # the reader's columns hold no nulls
-    return plain if plain is not None else _typed(col)
+    if len(col) and not col.null_count:  # the reader's columns hold no nulls
+        edges = _edges(col)
+        plain = _plain_numbers(col, edges) or _plain_times(col, edges)
+        if plain is not None:
+            return plain
+    return _typed(col)
 
 
 def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
@@ -58,7 +63,40 @@ def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     return "string", pd.Series(pd.array(original, dtype="str"))
 
 
-def _plain_numbers(col: pa.ChunkedArray) -> tuple[str, pd.Series] | None:
+class _Edges(NamedTuple):
+    """Each value's length in bytes and its first byte (0 past its end), and its second and third
+    after a sign or a zero: what checks that would otherwise take a pass of Arrow string kernels
+    each need."""
+
+    length: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    third: np.ndarray
+
+
+def _edges(col: pa.ChunkedArray) -> _Edges:
+    """The edges of a column of strings without nulls, read off its arrays' buffers."""
+    parts = [_chunk_edges(chunk) for chunk in col.chunks if len(chunk)]
+    return _Edges(*(np.concatenate(part) for part in zip(*parts)))
+
+
+def _chunk_edges(chunk: pa.Array) -> tuple[np.ndarray, ...]:
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    width = 8 if pa.types.is_large_string(chunk.type) else 4
+    offsets = np.frombuffer(offsets_buffer, dtype=f"int{width * 8}", count=len(chunk) + 1, offset=chunk.offset * width)
+    starts, length = offsets[:-1], np.diff(offsets)
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None and len(data_buffer) else np.zeros(1, np.uint8)
+    last = len(data) - 1
+    first = np.where(length > 0, data[np.minimum(starts, last)], 0)
+    # The second and third bytes only matter after a sign or a zero: read only those.
+    later = [np.zeros(len(chunk), np.uint8), np.zeros(len(chunk), np.uint8)]
+    signed = np.flatnonzero((first == _ZERO) | (first == _MINUS) | (first == _PLUS))
+    for k, into in enumerate(later, start=1):
+        into[signed] = np.where(length[signed] > k, data[np.minimum(starts[signed] + k, last)], 0)
+    return length, first, *later
+
+
+def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
     """Most numeric columns, typed without trimming every value and looking each up among the
     missing-value markers: numbers with no spacing, no '+' and no missing value but the empty
     field. A cast fails on spacing and on every other marker, and then (or for a column this
@@ -68,26 +106,57 @@ def _plain_numbers(col: pa.ChunkedArray) -> tuple[str, pd.Series] | None:
     kinds = [(kind, target) for kind, target in (("int", pa.int64()), ("float", pa.float64())) if _casts(head, target)]
     if not kinds:  # the first values rule the column out: text, or the general path's to decide
         return None
-    empty = pc.equal(col, "")
-    has_missing = bool(pc.any(empty).as_py())
-    if (has_missing and pc.all(empty).as_py()) or pc.any(pc.starts_with(col, "+")).as_py():
+    missing = int(np.count_nonzero(edges.length == 0))
+    if missing == len(col) or (edges.first == _PLUS).any() or _leading_zero(edges).any():
         return None
-    values = pc.if_else(empty, pa.scalar(None, pa.string()), col) if has_missing else col
+    values = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col) if missing else col
     for kind, target in kinds:
         try:
             numbers = pc.cast(values, target)
         except pa.ArrowInvalid:
             continue
-        if _has_leading_zero(pc.drop_null(values) if has_missing else values):
-            return None
+        if kind == "int" and not missing:
+            return kind, pd.Series(numbers.to_numpy(), dtype="int64")
         biggest = pc.max(pc.abs(numbers)).as_py()
-        if kind == "float" and (pc.any(pc.is_nan(numbers)).as_py() or biggest >= 2**63):
-            return None  # "nan" is a missing-value marker; an integer past int64 may be an id kept as text
-        if kind == "int" and has_missing:
+        if kind == "int":
             # Nulls need float storage, which holds integers exactly only up to 2**53.
-            return None if biggest > 2**53 else (kind, pd.Series(pc.cast(numbers, pa.float64()).to_numpy(), dtype="float64"))
-        return kind, pd.Series(numbers.to_numpy(zero_copy_only=False), dtype="int64" if kind == "int" else "float64")
+            return None if biggest > 2**53 else (kind, pd.Series(pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64"))
+        if pc.any(pc.is_nan(numbers)).as_py() or biggest >= 2**63:
+            return None  # "nan" is a missing-value marker; an integer past int64 may be an id kept as text
+        return kind, pd.Series(numbers.to_numpy(zero_copy_only=False), dtype="float64")
     return None
+
+
+def _plain_times(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
+    """Dates and times all written alike (`2013-01-01`, `2013-01-01 05:00[:00][Z]`), typed after a
+    byte-by-byte check of their shape instead of a regex over the column. Any other shape, or a
+    value that is not a real date, is the general path's to decide."""
+    length = int(edges.length[0])
+    shape = _TIME_SHAPES.get(length)
+    if shape is None or (edges.length != length).any():
+        return None
+    digits, fixed, template = shape
+    for chunk in col.chunks:
+        if not len(chunk):
+            continue
+        if chunk.type != pa.string():
+            return None
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+        rows = np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]].reshape(-1, length)
+        if ((rows[:, digits] - _ZERO) > 9).any() or (rows[:, fixed] != template).any():
+            return None
+        if length > 10 and not np.isin(rows[:, 10], _DATE_TIME_SEPARATORS).all():
+            return None
+    kind, fmt, utc = ("date", "%Y-%m-%d", False) if length == 10 else ("datetime", "ISO8601", True)
+    parsed = _parse_times(col, fmt, utc=utc)
+    return None if parsed is None else (kind, parsed)
+
+
+def _leading_zero(edges: _Edges) -> np.ndarray:
+    """Values matching ``_LEADING_ZERO_RE``: a zero, after an optional sign, before a digit or x."""
+    signed = (edges.first == _MINUS) | (edges.first == _PLUS)
+    return ((edges.first == _ZERO) & _DIGIT_OR_X[edges.second]) | (signed & (edges.second == _ZERO) & _DIGIT_OR_X[edges.third])
 
 
 def _casts(values: pa.ChunkedArray, target: pa.DataType) -> bool:
@@ -103,11 +172,7 @@ def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
 
 
 def _has_leading_zero(present: pa.ChunkedArray) -> bool:
-    # A prefix test first: the regex then only runs on the few values starting with a zero.
-    zeroish = pc.or_(pc.starts_with(present, "0"), pc.or_(pc.starts_with(present, "-0"), pc.starts_with(present, "+0")))
-    if not pc.any(zeroish).as_py():
-        return False
-    return bool(pc.any(pc.match_substring_regex(pc.filter(present, zeroish), _LEADING_ZERO_RE)).as_py())
+    return bool(len(present)) and bool(_leading_zero(_edges(present)).any())
 
 
 def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
@@ -179,6 +244,21 @@ def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | No
         parsed = parsed.dt.tz_localize(None)
     return parsed.astype(_TIME_UNIT)
 
+
+def _time_shape(pattern: str) -> tuple[list[int], list[int], np.ndarray]:
+    """Where a shape has digits, and its fixed separators' positions and bytes."""
+    fixed = [i for i, ch in enumerate(pattern) if ch not in "d?"]
+    return [i for i, ch in enumerate(pattern) if ch == "d"], fixed, np.frombuffer(pattern.encode(), np.uint8)[fixed]
+
+
+# By length; '?' is the date-time separator, a space or a T. These are the shapes of _DATE_RE and
+# of _DATETIME_RE without seconds' fractions or a zone.
+_TIME_SHAPES = {len(p): _time_shape(p) for p in ("dddd-dd-dd", "dddd-dd-dd?dd:dd", "dddd-dd-dd?dd:dd:dd",
+                                                  "dddd-dd-dd?dd:ddZ", "dddd-dd-dd?dd:dd:ddZ")}
+_DATE_TIME_SEPARATORS = np.frombuffer(b" T", np.uint8)
+_PLUS, _MINUS, _ZERO = b"+-0"
+_DIGIT_OR_X = np.zeros(256, bool)
+_DIGIT_OR_X[list(b"0123456789xX")] = True
 
 _STRING = object()  # a converter's "this is text; try no other type"
 _NA_ARRAY = pa.array(sorted(NA_VALUES), pa.string())

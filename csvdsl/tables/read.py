@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import os
 import re
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from csvdsl.errors import DataError, Span, did_you_mean
 from csvdsl.tables.columns import convert_column
+from csvdsl.tables.diagnose import diagnose, field_starts, source_line
 from csvdsl.tables.table import Table, table_name_from_path
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -31,6 +34,24 @@ _SNIFF_LINES = 50
 def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     """Read one CSV file into a typed :class:`Table` named ``name`` (default: the file stem)."""
     shown = os.fspath(path)
+    columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
+    converted = _convert_columns(columns)
+    schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
+    # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
+    frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
+    return Table(
+        name=name if name is not None else table_name_from_path(shown),
+        path=shown,
+        frame=frame,
+        schema=schema,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+
+
+def _read_general(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str]:
+    """Any file: its bytes and text held whole, so every problem is found and reported with its
+    line. The columns of strings (header row first), the header, the encoding and the delimiter."""
     raw = _read_bytes(shown)
     text, encoding = _decode(raw, shown)
     if not text or text.isspace():
@@ -47,20 +68,84 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     data = raw[3:] if encoding == "utf-8-sig" else raw if encoding == "utf-8" else text.encode("utf-8")
     columns = _parse_strings(data, text, delimiter, shown)
     header = _header_names([col[0].as_py() for col in columns], text, delimiter, shown)
-    del raw, data, text  # the file's bytes and text are not needed to type the columns: free them first
-    converted = _convert_columns(columns)
-    schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
-    # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
-    frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
-    return Table(
-        name=name if name is not None else table_name_from_path(shown),
-        path=shown,
-        frame=frame,
-        schema=schema,
-        encoding=encoding,
-        delimiter=delimiter,
-    )
+    return columns, header, encoding, delimiter  # the file's bytes and text are freed before typing
 
+
+#: Regular files at least this large are read by Arrow straight from disk (``_read_direct``).
+DIRECT_MIN_BYTES = 1 << 20
+_HEAD_BYTES = 1 << 20
+_SCAN_BYTES = 8 << 20
+_QUOTE = ord('"')
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str] | None:
+    """A large regular UTF-8 file read by Arrow from disk, never copied whole into bytes and text
+    nor decoded (Arrow checks the UTF-8). None leaves the file to the general path, which reads it
+    again and reports any problem precisely: a small file, a byte order mark, another encoding,
+    binary bytes, a header that is not plain, or anything Arrow does not read."""
+    try:
+        status = os.stat(shown)
+        if not stat.S_ISREG(status.st_mode) or not status.st_size or status.st_size < DIRECT_MIN_BYTES:
+            return None
+        scan = _scan(shown)
+    except OSError:
+        return None
+    if scan is None:
+        return None
+    head, quotes, escaped = scan
+    text = None if head.startswith(_BOMS) else _decode_head(head)
+    if text is None or not text.strip() or _looks_binary(text) or "\n" not in text:
+        return None
+    delimiter = _sniff_delimiter(text)
+    width = _header_width(text, delimiter)
+    try:
+        try:
+            table = _arrow_read(shown, delimiter, width, escaped, quotes > 0)
+        except pa.ArrowException:
+            if not escaped:
+                raise
+            escaped, table = False, _arrow_read(shown, delimiter, width, False)  # the backslashes were not escapes
+    except (pa.ArrowException, OSError):
+        return None
+    if (not escaped and quotes % 2) or table.num_columns != width:
+        return None  # an odd quote may be a quoted field left open, which Arrow silently ends
+    columns = list(table.columns)
+    del table
+    header = [value.strip() or f"column_{position}" for position, value in
+              enumerate((column[0].as_py() for column in columns), start=1)]
+    if len(set(header)) != len(header):
+        return None
+    return columns, header, "utf-8", delimiter
+
+
+def _scan(shown: str) -> tuple[bytes, int, bool] | None:
+    """The file's first bytes, its number of double quotes, and whether its quotes are
+    backslash-escaped (as ``_backslash_escaped``); None for a NUL byte (binary). Searched in a
+    memory map, unmapped before Arrow reads, so the pages do not add to the read's peak."""
+    with open(shown, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        if view.find(b"\x00") >= 0:
+            return None
+        quotes = 0
+        if view.find(b'"') >= 0:
+            data = np.frombuffer(view, np.uint8)
+            quotes = sum(int(np.count_nonzero(data[start:start + _SCAN_BYTES] == _QUOTE))
+                         for start in range(0, len(data), _SCAN_BYTES))
+            del data  # a view of the map, which cannot close while it is held
+        # A one-byte search first (memchr): most files have no backslash at all.
+        escaped = view.find(b"\\") >= 0 and view.find(b'\\"') >= 0 and view.find(b'""') < 0
+        return view[:_HEAD_BYTES], quotes, escaped
+
+
+def _decode_head(head: bytes) -> str | None:
+    """The text of a file's first bytes, which may end inside a character; None if not UTF-8."""
+    for cut in range(4):
+        try:
+            return head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start < len(head) - 4:
+                return None
+    return None
 
 
 def _convert_columns(columns: list) -> list:
@@ -210,10 +295,14 @@ def _reject_mixed(raw: bytes, error: UnicodeDecodeError, shown: str) -> None:
                     hint="convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8 on the lines that are not)")
 
 
+def _looks_binary(head: str) -> bool:
+    """Many control characters near the start (a NUL anywhere is checked apart)."""
+    sample = head[:8192]
+    return sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f\v") > len(sample) // 20
+
+
 def _reject_binary(text: str, shown: str) -> None:
-    sample = text[:8192]
-    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f\v")
-    if "\x00" not in text and controls <= len(sample) // 20:
+    if "\x00" not in text and not _looks_binary(text):
         return
     if text.startswith("\x1f\x8b") or text.startswith("\x1f\u2039"):
         hint = "it looks gzip-compressed; decompress it first"
@@ -283,13 +372,13 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
     escaped = _backslash_escaped(data)
     try:
         try:
-            table = _arrow_read(data, delimiter, width, escaped)
+            table = _arrow_read(data, delimiter, width, escaped, b'"' in data)
         except pa.ArrowException:
             if not escaped:
                 raise
             escaped, table = False, _arrow_read(data, delimiter, width, False)  # the backslashes were not escapes
     except pa.ArrowException as exc:
-        _diagnose(text, delimiter, shown)
+        diagnose(text, delimiter, shown)
         raise DataError(
             "csv-malformed",
             f"{shown} is not a well-formed CSV file: {exc}",
@@ -299,9 +388,9 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
     if not escaped and b'"' in data and data.count(b'"') % 2:
         # Arrow silently ends a quoted field left open at the end of the file; an odd number of
         # quotes is the cheap sign of that (or of a harmless stray quote, which passes).
-        _diagnose(text, delimiter, shown)
+        diagnose(text, delimiter, shown)
     if table.num_columns != width:
-        _diagnose(text, delimiter, shown)
+        diagnose(text, delimiter, shown)
         raise DataError(
             "csv-malformed",
             f"{shown} is not a well-formed CSV file: its header could not be read",
@@ -322,31 +411,39 @@ def _backslash_escaped(data: bytes) -> bool:
 _MAX_BLOCK = 2**31 - 1  # Arrow's block size is a 32-bit integer
 
 
-def _arrow_read(data: bytes, delimiter: str, width: int, escaped: bool) -> pa.Table:
-    """Arrow's read of every field as a string. A field or a header longer than a block (1 MiB
-    by default) is read again with blocks large enough to hold it."""
-    block = 1 << 20
+def _arrow_read(source: bytes | str, delimiter: str, width: int, escaped: bool, quoted: bool = True) -> pa.Table:
+    """Arrow's read of every field as a string, from bytes or a file's path. A field or a header
+    longer than a block is read again with blocks large enough to hold it."""
+    size = len(source) if isinstance(source, bytes) else os.stat(source).st_size
+    # Blocks are parsed in parallel; a few per core keep the cores busy with fewer, larger chunks.
+    block = min(max(1 << 20, size // (4 * (os.cpu_count() or 1))), 64 << 20)
     while True:
         try:
-            return pacsv.read_csv(
-                io.BytesIO(data),
-                read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=block),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                                 escape_char="\\" if escaped else False),
-                convert_options=pacsv.ConvertOptions(
-                    # Types are inferred afterwards; here every field must stay the text it was.
-                    column_types={f"f{i}": pa.string() for i in range(width)},
-                    null_values=[],
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                    auto_dict_encode=False,
-                ),
-            )
+            # OSFile: a file's path would be decompressed by its suffix.
+            stream = io.BytesIO(source) if isinstance(source, bytes) else pa.OSFile(source)
+            return pacsv.read_csv(stream, *_arrow_options(delimiter, width, escaped, quoted, block))
         except pa.ArrowInvalid as exc:
             # A long field "straddles two block boundaries"; a long header leaves its block "empty".
-            if not ("straddl" in str(exc) or "Empty CSV file or block" in str(exc)) or block >= min(len(data) + 1, _MAX_BLOCK):
+            if not ("straddl" in str(exc) or "Empty CSV file or block" in str(exc)) or block >= min(size + 1, _MAX_BLOCK):
                 raise
-            block = min(block * 16, len(data) + 1, _MAX_BLOCK)
+            block = min(block * 16, size + 1, _MAX_BLOCK)
+
+
+def _arrow_options(delimiter: str, width: int, escaped: bool, quoted: bool, block: int) -> tuple:
+    """Arrow's read, parse and convert options to read every field as the text it was. A file
+    without a quote cannot have a line end inside a field, which spares Arrow tracking quotes
+    to split blocks."""
+    return (
+        pacsv.ReadOptions(autogenerate_column_names=True, block_size=block),
+        pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted, escape_char="\\" if escaped else False),
+        pacsv.ConvertOptions(
+            column_types={f"f{i}": pa.string() for i in range(width)},
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            auto_dict_encode=False,
+        ),
+    )
 
 
 def _header_width(text: str, delimiter: str) -> int:
@@ -366,95 +463,6 @@ def _header_width(text: str, delimiter: str) -> int:
     return 1
 
 
-def _diagnose(text: str, delimiter: str, shown: str, strict: bool = True) -> None:
-    """Raise for the first bad record, found with the csv module, which knows the line each record
-    starts on; return if it finds none."""
-    escaped = '\\"' in text and '""' not in text  # as _backslash_escaped
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict,
-                        **({"escapechar": "\\", "doublequote": False} if escaped else {}))
-    width = None
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            if "unexpected end of data" in str(exc):
-                raise DataError(
-                    "csv-unterminated-quote",
-                    f"a quoted field in {shown} starting on line {start} is never closed",
-                    span=Span(start, 1),
-                    hint='add the closing double quote; a quote inside a quoted field is written ""',
-                    file=shown,
-                    source=_source_line(text, start),
-                ) from None
-            if strict:
-                # A stray quote inside a field, which arrow reads leniently: look again leniently
-                # for the problem arrow did report.
-                return _diagnose(text, delimiter, shown, strict=False)
-            return
-        if not row:
-            continue
-        if width is None:
-            width = len(row)
-        elif len(row) != width:
-            raise _ragged(text, delimiter, shown, start, len(row), width)
-
-
-def _ragged(text: str, delimiter: str, shown: str, line: int, got: int, want: int) -> DataError:
-    source = _source_line(text, line)
-    physical = source.rsplit("\n", 1)[-1]
-    starts = _field_starts(physical, delimiter)
-    if got > want:
-        column = starts[want] if want < len(starts) else 1
-        fields = "fields" if got - want > 1 else "field"
-        hint = f"remove the extra {fields}, or quote fields that contain {_show_delimiter(delimiter)}"
-        if physical.rstrip("\r\n").endswith(delimiter):
-            hint += " (the row ends with a delimiter)"
-        if '\\"' in physical:
-            hint += ("; a backslash before a quote does not escape it in a file that also doubles quotes: "
-                     'write a quote inside a quoted field as ""')
-    else:
-        column = len(physical.rstrip("\r\n")) + 1
-        hint = "add the missing fields (an empty field is written as nothing between two delimiters)"
-        if not physical.strip():
-            hint = "the line holds only whitespace; delete it"
-    return DataError(
-        "csv-ragged",
-        f"line {line} of {shown} has {got} field{'s' if got != 1 else ''}, but the header has {want}",
-        span=Span(line, column),
-        hint=hint,
-        file=shown,
-        source=source,
-    )
-
-
-def _source_line(text: str, line: int) -> str:
-    # DslError.caret() shows line N of ``source``; padding with empty lines shows the CSV line
-    # without keeping a copy of a possibly huge file in the exception.
-    lines = io.StringIO(text, newline="")
-    for number, physical in enumerate(lines, start=1):
-        if number == line:
-            return "\n" * (line - 1) + physical.rstrip("\r\n")
-    return ""
-
-
-def _field_starts(line: str, delimiter: str) -> list[int]:
-    """1-based columns where each field of one physical line starts (quote-aware)."""
-    starts, quoted = [1], False
-    for index, ch in enumerate(line):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == delimiter and not quoted:
-            starts.append(index + 2)
-    return starts
-
-
-def _show_delimiter(delimiter: str) -> str:
-    return {"\t": "a tab", ",": "a comma", ";": "a semicolon", "|": "a pipe"}.get(delimiter, repr(delimiter))
-
-
 def _header_names(raw: list[str], text: str, delimiter: str, shown: str) -> list[str]:
     names = []
     for position, value in enumerate(raw, start=1):
@@ -465,8 +473,8 @@ def _header_names(raw: list[str], text: str, delimiter: str, shown: str) -> list
         if value in seen:
             # Blank lines before the header are skipped when reading, but they still count here.
             line = text[: len(text) - len(text.lstrip("\r\n"))].count("\n") + 1
-            header = _source_line(text, line)
-            starts = _field_starts(header.rsplit("\n", 1)[-1], delimiter)
+            header = source_line(text, line)
+            starts = field_starts(header.rsplit("\n", 1)[-1], delimiter)
             column = starts[position] if position < len(starts) else 1
             raise DataError(
                 "csv-duplicate-column",
