@@ -64,9 +64,8 @@ def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
 
 
 class _Edges(NamedTuple):
-    """Each value's length in bytes and its first byte (0 past its end), and its second and third
-    after a sign or a zero: what checks that would otherwise take a pass of Arrow string kernels
-    each need."""
+    """Each value's length in bytes and its first three bytes (0 past its end): what checks that
+    would otherwise take a pass of Arrow string kernels each need."""
 
     length: np.ndarray
     first: np.ndarray
@@ -84,16 +83,16 @@ def _chunk_edges(chunk: pa.Array) -> tuple[np.ndarray, ...]:
     _, offsets_buffer, data_buffer = chunk.buffers()
     width = 8 if pa.types.is_large_string(chunk.type) else 4
     offsets = np.frombuffer(offsets_buffer, dtype=f"int{width * 8}", count=len(chunk) + 1, offset=chunk.offset * width)
-    starts, length = offsets[:-1], np.diff(offsets)
+    starts = offsets[:-1]
+    length = offsets[1:] - starts
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None and len(data_buffer) else np.zeros(1, np.uint8)
-    last = len(data) - 1
-    first = np.where(length > 0, data[np.minimum(starts, last)], 0)
-    # The second and third bytes only matter after a sign or a zero: read only those.
-    later = [np.zeros(len(chunk), np.uint8), np.zeros(len(chunk), np.uint8)]
-    signed = np.flatnonzero((first == _ZERO) | (first == _MINUS) | (first == _PLUS))
-    for k, into in enumerate(later, start=1):
-        into[signed] = np.where(length[signed] > k, data[np.minimum(starts[signed] + k, last)], 0)
-    return length, first, *later
+    starts = np.minimum(starts, len(data) - 1)  # empty values at the end start past the data
+    edges = [length]
+    for k in range(3):
+        byte = data[np.minimum(starts + k, len(data) - 1) if k else starts]
+        byte[length <= k] = 0
+        edges.append(byte)
+    return tuple(edges)
 
 
 def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
@@ -117,7 +116,8 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
             continue
         if kind == "int" and not missing:
             return kind, pd.Series(numbers.to_numpy(), dtype="int64")
-        biggest = pc.max(pc.abs(numbers)).as_py()
+        low, high = pc.min_max(numbers).values()
+        biggest = max(abs(low.as_py()), abs(high.as_py()))
         if kind == "int":
             # Nulls need float storage, which holds integers exactly only up to 2**53.
             return None if biggest > 2**53 else (kind, pd.Series(pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64"))

@@ -415,8 +415,7 @@ def _arrow_read(source: bytes | str, delimiter: str, width: int, escaped: bool, 
     """Arrow's read of every field as a string, from bytes or a file's path. A field or a header
     longer than a block is read again with blocks large enough to hold it."""
     size = len(source) if isinstance(source, bytes) else os.stat(source).st_size
-    # Blocks are parsed in parallel; a few per core keep the cores busy with fewer, larger chunks.
-    block = min(max(1 << 20, size // (4 * (os.cpu_count() or 1))), 64 << 20)
+    block = 1 << 20  # Arrow's default: blocks are parsed in parallel, and larger ones measured slower
     while True:
         try:
             # OSFile: a file's path would be decompressed by its suffix.
