@@ -9,9 +9,26 @@ from __future__ import annotations
 
 import warnings
 
+import importlib
+
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+
+class _Lazy:
+    """scipy.stats, imported on first use: the import takes most of the command line's start-up
+    time, and few programs call a test."""
+
+    def __getattr__(self, name: str):
+        return getattr(importlib.import_module("scipy.stats"), name)
+
+
+stats = _Lazy()
+
+
+def _late(name: str):
+    """A scipy.stats function looked up when called, so naming it does not import scipy."""
+    return lambda *args, **kwargs: getattr(stats, name)(*args, **kwargs)
 
 
 def _numbers(x) -> np.ndarray:
@@ -164,17 +181,17 @@ def _anova(field: str):
 
 
 TESTS = {
-    "shapiro_p": _one_sample(stats.shapiro, 3, "pvalue"),
-    "shapiro_stat": _one_sample(stats.shapiro, 3, "statistic"),
+    "shapiro_p": _one_sample(_late("shapiro"), 3, "pvalue"),
+    "shapiro_stat": _one_sample(_late("shapiro"), 3, "statistic"),
     "ks_norm_p": _one_sample(_ks_norm, 2, "pvalue"),
     "ks_norm_stat": _one_sample(_ks_norm, 2, "statistic"),
-    "normaltest_p": _one_sample(stats.normaltest, 8, "pvalue"),
-    "normaltest_stat": _one_sample(stats.normaltest, 8, "statistic"),
-    "pearson_p": _paired(stats.pearsonr, "pvalue"),
-    "spearman": _paired(stats.spearmanr, "statistic"),
-    "spearman_p": _paired(stats.spearmanr, "pvalue"),
-    "kendall": _paired(stats.kendalltau, "statistic"),
-    "kendall_p": _paired(stats.kendalltau, "pvalue"),
+    "normaltest_p": _one_sample(_late("normaltest"), 8, "pvalue"),
+    "normaltest_stat": _one_sample(_late("normaltest"), 8, "statistic"),
+    "pearson_p": _paired(_late("pearsonr"), "pvalue"),
+    "spearman": _paired(_late("spearmanr"), "statistic"),
+    "spearman_p": _paired(_late("spearmanr"), "pvalue"),
+    "kendall": _paired(_late("kendalltau"), "statistic"),
+    "kendall_p": _paired(_late("kendalltau"), "pvalue"),
     "ttest_p": _two_samples(_welch, "pvalue", 2),
     "ttest_stat": _two_samples(_welch, "statistic", 2),
     "ttest_equal_p": _two_samples(_student, "pvalue", 2),
