@@ -21,6 +21,25 @@ def test_grammar_builds_in_strict_mode():
     build_parser(strict=True)
 
 
+def test_the_analysed_grammar_is_cached_in_the_users_cache_folder(tmp_path, monkeypatch):
+    """The parser's tables are written once to the user's cache folder and loaded from there; a
+    damaged file is rebuilt, and a folder that cannot be made means no cache, not an error."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    program = "c = flights | filter dep_delay > 60 | group carrier aggregate n = count()  # late\n"
+    want = parse(program)
+    cached = build_parser()
+    (path,) = (tmp_path / "cache" / "csvdsl").glob("grammar-*.lark")
+    assert path.stat().st_size > 0
+    path.write_bytes(b"damaged")
+    assert build_parser().parse(program) == cached.parse(program)
+    assert path.read_bytes() != b"damaged"  # rewritten
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert build_parser().parse(program) == cached.parse(program)
+    assert parse(program) == want
+
+
 def _no_lark_objects(node, path="program"):
     assert not isinstance(node, (Tree, Token)), f"{path} is a Lark {type(node).__name__}"
     if dataclasses.is_dataclass(node):

@@ -178,7 +178,7 @@ def _lookahead_literal(items) -> tuple[list, str] | None:
 def bnf() -> Bnf:
     """The compiled grammar, lookarounds rewritten away (see the module docstring)."""
     parser = build_parser()
-    ignored = set(parser.ignore_tokens)
+    ignored = set(parser.lexer_conf.ignore)  # a parser loaded from the cache file has no ignore_tokens
     terminals: dict[str, Terminal] = {}
     prefixes: dict[str, str] = {}  # literal -> regex of an optional prefix
     blanks, comments = [], []
