@@ -45,11 +45,11 @@ def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     missing = pc.is_in(trimmed, value_set=_NA_ARRAY)
     has_missing = bool(pc.any(missing).as_py())
     present = pc.filter(trimmed, pc.invert(missing)) if has_missing else trimmed
-    values = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed) if has_missing else trimmed
-    if len(present):
-        sample = present.slice(0, _SAMPLE)
-        # Regexes on a small sample rule most types out cheaply; the full column is only parsed
-        # for the types its sample fits, and the parse itself is the check.
+    sample = present.slice(0, _SAMPLE)
+    # Regexes on a small sample rule most types out cheaply (one regex for text, which fits none);
+    # the full column is only parsed for the types its sample fits, and the parse is the check.
+    if len(sample) and _all_match(sample, _ANY_KIND):
+        values = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed) if has_missing else trimmed
         for kind, pattern in _KIND_PATTERNS:
             if not _all_match(sample, pattern):
                 continue
@@ -265,12 +265,13 @@ _NA_ARRAY = pa.array(sorted(NA_VALUES), pa.string())
 _BOOL_ARRAY = pa.array(["true", "false"], pa.string())
 # In the order tried: the first type a column fits is its type.
 _KIND_PATTERNS = (
-    ("bool", r"(?i)^(true|false)$"),
+    ("bool", r"^(?i:true|false)$"),
     ("int", _INT_RE),
     ("float", _FLOAT_RE),
     ("date", _DATE_RE),
     ("datetime", _DATETIME_RE),
 )
+_ANY_KIND = "|".join(f"(?:{pattern})" for _, pattern in _KIND_PATTERNS)
 _CONVERTERS = {"bool": _to_bool, "int": _to_int, "float": _to_float, "date": _to_date, "datetime": _to_datetime}
 
 
