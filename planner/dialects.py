@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from csvdsl.errors import ExecutionError
 from planner.compile import Plan
-from planner.sql import ROW, Unsupported, answer_sql, plan_sql
+from planner.sql import NAN, ROW, Unsupported, answer_sql, plan_sql
 
 DIALECTS = ("duckdb", "spark", "trino")  # sqlglot's names; any dialect it writes would do
 SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN", "date": "DATE",
@@ -54,10 +54,30 @@ def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty:
     try:
         expression = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=schema, dialect="duckdb",
                              quote_identifiers=True, validate_qualify_columns=True)
+        if dialect != "duckdb":
+            expression = _portable_nan_nulls(expression)
         return expression.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.SqlglotError as error:
         raise ExecutionError("sql-unsupported", f"sqlglot cannot write this plan's SQL for {dialect}: "
                              f"{str(error).splitlines()[0][:300]}", hint="try --dialect duckdb") from None
+
+
+def _portable_nan_nulls(expression):
+    """``nullif(x, NaN)`` (planner.sql.nan_null) needs NaN = NaN, as in DuckDB; elsewhere
+    (Trino) it is spelled ``CASE WHEN isnan(x) THEN NULL ELSE x END``."""
+    import sqlglot
+    from sqlglot import exp
+
+    nan = sqlglot.parse_one(NAN, read="duckdb")
+
+    def spell_out(node):
+        if isinstance(node, exp.Nullif) and node.expression == nan:
+            value = node.this
+            return exp.Case(ifs=[exp.If(this=exp.IsNan(this=exp.cast(value.copy(), "DOUBLE")), true=exp.Null())],
+                            default=value.copy())
+        return node
+
+    return expression.transform(spell_out)
 
 
 def program_sql(plan: Plan, tables: dict[str, dict[str, str]], dialect: str = "duckdb") -> str:

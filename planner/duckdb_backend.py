@@ -1,10 +1,12 @@
 """Plans run on DuckDB (``Engine(..., backend="duckdb")``): the tables are loaded into one
 in-memory database once; an output is one query built from planner/sql.py's translation; a
 node the translation does not cover runs on pandas and is registered for the nodes after it;
-results are typed as the pandas executor types them, so answers compare equal."""
+results are typed as the pandas executor types them, so answers compare equal. A rerun of a
+program (same node ids) reuses its SQL text and DuckDB's prepared statement for it."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -22,9 +24,12 @@ from csvdsl import ast
 from csvdsl.check import TABLES_TYPE
 from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
+from planner.cache import LruDict
 from planner.compile import Output, Plan
 from planner.execute import Execution, execute, frame_bytes, source_table, table_value
-from planner.sql import ROW, Unsupported, node_select, quote, relation
+from planner.execute import _run_node as run_node
+from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation
+from planner.sql_order import ordered_nodes, row_bound
 
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
 # to typed values is the executor's own), describe summarizes a table it already has.
@@ -32,6 +37,12 @@ _ON_PANDAS = {"answer", "describe"}
 _ARROW_TYPES = {}  # filled below: Arrow text as pandas' own str dtype
 REGISTERED = 64  # results computed on pandas kept registered in DuckDB, per Engine
 _RESULT_TYPES = {"int": "BIGINT", "float": "DOUBLE"}  # HUGEINT sums would come back as floats
+# Results the plan bounds to this many rows come through numpy: Arrow's conversion to pandas
+# costs about a millisecond whatever the size, numpy's grows faster with the rows (strings).
+SMALL_RESULT = 1000
+_NUMPY_KINDS = {"int", "float", "bool", "string", "date", "datetime"}  # typed_frame types them alike
+TRANSLATIONS = 4096  # SQL texts kept per backend: a node id names one translation
+PREPARED = 256  # queries kept prepared per backend: a rerun skips DuckDB's parsing and planning
 
 
 @dataclass
@@ -70,6 +81,11 @@ class DuckDBBackend:
         self._memory_limit = None
         self._loaded_bytes = 0
         self._copied: set[str] = set()
+        # A node's SELECT (or why it has none), its fetch queries, the nodes outputs need, by node
+        # id: programs rerun the same nodes (rewards, the REPL); each text costs ~50 us to write.
+        self.translations = LruDict(TRANSLATIONS)
+        self._prepared: OrderedDict[str, str] = OrderedDict()  # query -> its prepared statement's name
+        self._names = itertools.count()
         for name, frame in tables.items():
             self.add(name, frame)
 
@@ -83,6 +99,9 @@ class DuckDBBackend:
             for nid in list(self._registered):  # results of the old table are stale
                 self.connection.unregister(relation(nid))
             self._registered.clear()
+            self.translations.clear()  # node ids name tables, not their columns: texts may be stale too
+            while self._prepared:
+                self.connection.execute(f"DEALLOCATE {self._prepared.popitem()[1]}")
 
     def copy_in(self, name: str) -> None:
         """Copy a table into the database once, with its row order as ``__rn``."""
@@ -104,7 +123,9 @@ class DuckDBBackend:
         limits = limits or Limits()
         outputs = plan.outputs if outputs is None else outputs
         deadline = deadline or Deadline(limits.timeout)
-        run = _Run(self, plan, limits, deadline, plan.needed(outputs))
+        # Ids hash their inputs' ids: the same output ids need the same nodes, in the same order.
+        order = self.translations.remember(("needed", tuple(o.node for o in outputs)), lambda: plan.needed(outputs))
+        run = _Run(self, plan, limits, deadline, order)
         with self._lock:
             self._bound_memory(limits)
             try:
@@ -137,15 +158,22 @@ class DuckDBBackend:
             self.connection.execute(f"SET memory_limit = {setting}")
             self._memory_limit = wanted
 
-    def query(self, sql: str, deadline: Deadline, span=None):
-        """Run one query within the deadline, DuckDB's failures as DslErrors or ``_Refused``."""
+    def query(self, sql: str, deadline: Deadline, span=None, small: bool = False, prepare: bool = False):
+        """Run one query within the deadline, DuckDB's failures as DslErrors or ``_Refused``;
+        ``small``: the result has few rows (fetched through numpy, not Arrow); ``prepare``: keep
+        the query prepared for the next run (it reads the loaded tables only)."""
         duckdb = self._duckdb
         deadline.check("before a query", span)
         try:
+            if prepare:
+                sql = self._statement(sql)
+            if small:
+                return self.connection.execute(sql).fetchnumpy()
             relation = self.connection.sql(sql)
             # Through Arrow: 2-3x faster than .df() on wide results (the hooks read whole tables).
             table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
-            return table.to_pandas(types_mapper=_ARROW_TYPES.get)
+            # Threads pay off on many rows; on a few, handing them out costs more than it saves.
+            return table.to_pandas(types_mapper=_ARROW_TYPES.get, use_threads=table.num_rows > SMALL_RESULT)
         except duckdb.InterruptException:
             raise timeout_error(deadline.timeout, "in the middle of a query", span) from None
         except duckdb.OutOfMemoryException as error:
@@ -153,6 +181,21 @@ class DuckDBBackend:
                              span=span, hint="filter or aggregate earlier, or raise --max-bytes N (or Limits(max_bytes=...))") from None
         except duckdb.Error as error:
             raise _Refused(f"DuckDB: {type(error).__name__}: {_first_line(error)}") from None
+
+
+    def _statement(self, sql: str) -> str:
+        """``sql`` as the EXECUTE of a prepared statement, prepared the first time. DuckDB binds a
+        prepared statement again once the tables it reads change (``copy_in``)."""
+        name = self._prepared.get(sql)
+        if name is None:
+            name = f"__csvdsl_{next(self._names)}"
+            self.connection.execute(f"PREPARE {name} AS {sql}")
+            self._prepared[sql] = name
+            while len(self._prepared) > PREPARED:
+                self.connection.execute(f"DEALLOCATE {self._prepared.popitem(last=False)[1]}")
+        else:
+            self._prepared.move_to_end(sql)
+        return f"EXECUTE {name}"
 
 
 def _arrow_types() -> None:
@@ -178,6 +221,7 @@ class _Watchdog:
         self._ends: dict[int, tuple[float, weakref.ref]] = {}
         self._wake = threading.Condition()
         self._thread = None
+        self._next_wake: float | None = None  # when the thread wakes by itself (None: only when notified)
 
     @contextmanager
     def until(self, connection, deadline: Deadline):
@@ -190,7 +234,10 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._watch, name="csvdsl-duckdb-deadline", daemon=True)
                 self._thread.start()
             self._ends[key] = (deadline.end, weakref.ref(connection))
-            self._wake.notify()
+            # Waking the thread hands it the GIL (milliseconds on a busy machine): only when it
+            # would otherwise sleep past this deadline.
+            if self._next_wake is None or deadline.end < self._next_wake:
+                self._wake.notify()
         try:
             yield
         finally:
@@ -208,6 +255,7 @@ class _Watchdog:
                         if alive is not None:
                             alive.interrupt()
                 soonest = min((end for end, _ in self._ends.values()), default=None)
+                self._next_wake = soonest
                 self._wake.wait(None if soonest is None else max(soonest - now, 0.001))
 
 
@@ -219,7 +267,6 @@ class _Run:
 
     def __init__(self, backend: DuckDBBackend, plan: Plan, limits: Limits, deadline: Deadline, order: list[str]):
         self.backend, self.plan, self.limits, self.deadline, self.order = backend, plan, limits, deadline, order
-        self.selects: dict[str, str] = {}
         self.on_pandas: set[str] = set()
         self.frames: dict[str, pd.DataFrame] = {}
         self.fallbacks: list[str] = []
@@ -241,19 +288,29 @@ class _Run:
                 self._active, self.deadline = False, saved
 
     def prepare(self) -> None:
-        """Translate each node; one the translation does not cover runs on pandas now."""
+        """Check that each node translates; one the translation does not cover runs on pandas now."""
         for nid in self.order:
             attrs = self.plan.node(nid)
             if attrs["op"] == "source":
                 source_table(attrs, self.backend.tables, self.limits)
                 self.backend.copy_in(attrs["spec"])
+                continue
             if attrs["op"] in _ON_PANDAS:
                 continue
-            try:
-                self.selects[nid] = node_select(self.plan, nid)
-            except Unsupported as why:
+            why = self._translation(nid, True)
+            if isinstance(why, Unsupported):
                 self.fallbacks.append(f"{attrs['op']} node {nid[:8]} ran on pandas: the SQL translation does not cover {why}")
                 self._run_on_pandas(nid)
+
+    def _translation(self, nid: str, ordered: bool):
+        """A node's SELECT, keeping its order or not, or the ``Unsupported`` that says why none."""
+        def translate():
+            try:
+                return node_select(self.plan, nid, ordered)
+            except Unsupported as why:
+                return why
+
+        return self.backend.translations.remember(("select", nid, ordered), translate)
 
     def _run_on_pandas(self, nid: str) -> None:
         """A node DuckDB cannot run: computed on pandas (a node id names one computation on these
@@ -274,7 +331,7 @@ class _Run:
                                    columns=TABLES_TYPE.names)
             return table_value(listing, output.schema)
         if output.kind == "answer":
-            return self._pandas_node(output.node)
+            return self._answer(output.node)
         result = self.frame(output.node)
         if output.kind in ("show", "describe", "binding"):
             return table_value(result, output.schema or self.plan.node(output.node)["schema"])
@@ -306,21 +363,37 @@ class _Run:
         schema = attrs["schema"]
         kinds = dict(schema.columns)
         names = list(columns) if columns is not None else [name for name, _ in schema.columns]
-        select = ", ".join(_result_column(name, kinds[name]) for name in names)
-        sql = self._with(nid) + f"SELECT {select} FROM {relation(nid)} ORDER BY {ROW}"
         limit = self.limits.max_rows
-        if limit is not None:
-            sql += f" LIMIT {limit + 1}"
+        key = (nid, tuple(names), limit, frozenset(self.on_pandas))
+        translations = self.backend.translations
+        sql, numpy, bounded = translations.remember(("fetch",) + key, lambda: self._fetch_sql(nid, names, kinds, limit))
+        # Small as the plan bounds it, or as it came out before (the same query on the same tables).
+        small = numpy and (bounded or translations.get(("rows",) + key, SMALL_RESULT + 1) <= SMALL_RESULT)
         for needed in self.on_pandas - self.backend._registered.keys():  # evicted since: register again
             self.backend.register(needed, self.frames[needed])
-        result = self.backend.query(sql, self.deadline, _span(attrs))
+        # A query over results registered from pandas is not kept prepared: they change from run to run.
+        result = self.backend.query(sql, self.deadline, _span(attrs), small, prepare=not self.on_pandas)
+        result = numpy_frame(result, kinds) if small else typed_frame(result, kinds)
+        if numpy and not bounded:
+            translations.remember(("rows",) + key, lambda: len(result))
         if limit is not None and len(result) > limit:
             raise LimitError("too-many-rows", f"{attrs['op']} node {nid[:8]} produced more than {limit:,} rows",
                              span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
-        return typed_frame(result, kinds)
+        return result
+
+    def _fetch_sql(self, nid: str, names: list[str], kinds: dict, limit: int | None) -> tuple[str, bool, bool]:
+        """The query of a node's rows in order; whether numpy can carry its columns; whether the
+        plan bounds it to a small result (see ``query``)."""
+        select = ", ".join(_result_column(name, kinds[name]) for name in names)
+        sql = self._with(nid) + f"SELECT {select} FROM {input_relation(self.plan, nid)} ORDER BY {ROW}"
+        if limit is not None:
+            sql += f" LIMIT {limit + 1}"
+        bound = row_bound(self.plan, nid)
+        return sql, bool(names) and all(kinds[n] in _NUMPY_KINDS for n in names), bound is not None and bound <= SMALL_RESULT
 
     def _with(self, nid: str) -> str:
-        """The CTEs ``nid`` reads: its ancestors back to the tables or to results registered from pandas."""
+        """The CTEs ``nid`` reads: its ancestors back to the tables or to results registered from
+        pandas, each keeping its row order only where a later step reads it."""
         wanted, stack = set(), [nid]
         while stack:
             top = stack.pop()
@@ -328,8 +401,24 @@ class _Run:
                 continue
             wanted.add(top)
             stack.extend(self.plan.node(top)["inputs"])
-        ctes = [f"{relation(n)} AS ({self.selects[n]})" for n in self.order if n in wanted]
+        ordered = ordered_nodes(self.plan, [nid])
+        ctes = [f"{relation(n)} AS ({self._translation(n, n in ordered)})" for n in self.order
+                if n in wanted and self.plan.node(n)["op"] != "source"]
         return "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
+
+    def _answer(self, nid: str):
+        """The answer, computed as the pandas executor computes it from the rows it reads (its
+        own node runner: the same errors, without building a plan around one node)."""
+        attrs = self.plan.node(nid)
+        needs = _answer_columns(attrs)
+        frames = {}
+        for position, source in enumerate(attrs["inputs"]):
+            if source not in frames:
+                read_twice = attrs["inputs"].count(source) > 1
+                frames[source] = self.frame(source, None if read_twice else needs.get(position))
+        self.deadline.check(f"before answer node {nid[:8]}", _span(attrs))
+        limits = Limits(max_rows=None, timeout=self.limits.timeout, max_bytes=self.limits.max_bytes)
+        return run_node(nid, attrs, {}, frames, limits, None)
 
     def _pandas_node(self, nid: str):
         """Run one node on pandas over its inputs' rows (fetched, or the tables themselves)."""
@@ -390,6 +479,34 @@ def typed_frame(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
             changes[name] = column.astype(target)
     frame = frame.assign(**changes) if changes else frame
     return frame.reset_index(drop=True)
+
+
+def _filled(data, mask, dtype, fill):
+    values = data.astype(dtype)  # a copy: the fill must not write into DuckDB's buffer
+    values[mask] = fill
+    return values
+
+
+# kind -> (values, null mask or None) -> the column typed_frame would give
+_NUMPY_TYPES = {
+    "int": lambda data, mask: data.astype(np.int64, copy=False) if mask is None else _filled(data, mask, np.float64, np.nan),
+    "float": lambda data, mask: data.astype(np.float64, copy=False) if mask is None else _filled(data, mask, np.float64, np.nan),
+    "bool": lambda data, mask: data.astype(bool, copy=False) if mask is None else pd.arrays.BooleanArray(data.astype(bool), mask),
+    "string": lambda data, mask: pd.array(data if mask is None else _filled(data, mask, object, None), dtype="str"),
+    "date": lambda data, mask: data.astype("datetime64[us]") if mask is None else _filled(data, mask, "datetime64[us]", np.datetime64("NaT")),
+}
+_NUMPY_TYPES["datetime"] = _NUMPY_TYPES["date"]
+
+
+def numpy_frame(arrays: dict, kinds: dict[str, str]) -> pd.DataFrame:
+    """``fetchnumpy``'s arrays (masked where null) in the storage ``typed_frame`` gives, built
+    once (a DataFrame per step costs more than the few rows it holds)."""
+    columns = {}
+    for name, values in arrays.items():
+        mask = np.ma.getmaskarray(values) if np.ma.isMaskedArray(values) else None
+        data = np.ma.getdata(values)
+        columns[name] = _NUMPY_TYPES[kinds[name]](data, mask if mask is not None and mask.any() else None)
+    return pd.DataFrame(columns, copy=False)
 
 
 class _LazyFrames(Mapping):

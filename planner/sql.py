@@ -3,7 +3,8 @@ sorts, division by zero is null, first/last skip nulls). It is the oracle the ex
 tested against, and a first step toward running plans on a SQL engine.
 
 Every table carries a ``__rn`` column holding its row order, so order-dependent steps
-(take, row_number, lag, cumsum, first, last) mean the same as over pandas."""
+(take, row_number, lag, cumsum, first, last) mean the same as over pandas; where nothing reads
+a node's order (planner/sql_order.py) its ``__rn`` is null and costs no window."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from csvdsl import ast
 from csvdsl.check import expression_type, join_column_name
 from planner.compile import Plan
 from planner.functions import FUNCTIONS
+from planner.sql_order import ordered_nodes, sort_ties, top_of_sort
 from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
 
 ROW = "__rn"
+_NO_ORDER = f"CAST(NULL AS BIGINT) AS {ROW}"  # nothing reads this node's order
 
 
 class Unsupported(Exception):
@@ -46,6 +49,12 @@ def literal(value) -> str:
 def relation(node: str) -> str:
     """The name a node's rows go by inside a query: its CTE, or a relation registered under it."""
     return f"n_{node[:16]}"
+
+
+def input_relation(plan: Plan, node: str) -> str:
+    """What a query reads for ``node``: a source's table itself (no CTE to bind), else ``relation``."""
+    attrs = plan.node(node)
+    return quote(attrs["spec"]) if attrs["op"] == "source" else relation(node)
 
 
 class _Expr:
@@ -140,7 +149,7 @@ class _Expr:
 def _clamped_correlation(sql: str) -> str:
     """A correlation kept in [-1, 1] as numpy keeps it (DuckDB gives 1.0000000000000002 for
     corr(y, y)); NaN passes untouched: DuckDB orders NaN above every number."""
-    return f"(CASE WHEN isnan({sql}) THEN {sql} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
+    return f"(CASE WHEN isnan({sql}) THEN {NAN} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
 
 
 _OPERATORS = {"==": "=", "!=": "<>"}
@@ -149,8 +158,13 @@ _MAY_BE_NAN = {"mean", "median", "std", "var", "std_pop", "var_pop", "quantile",
                "round", "floor", "ceil", "abs", "float", "sum", "min", "max", "cumsum", "coalesce"}
 
 
+NAN = "CAST('NaN' AS DOUBLE)"
+
+
 def nan_null(sql: str) -> str:
-    return f"(CASE WHEN isnan(CAST({sql} AS DOUBLE)) THEN NULL ELSE {sql} END)"
+    # DuckDB holds NaN equal to NaN; one copy of ``sql``, not two (nested, they doubled the text
+    # at each level). planner/dialects.py spells this out for engines where NaN <> NaN.
+    return f"nullif({sql}, {NAN})"
 
 _EXPRESSIONS = {
     ast.Literal: _Expr.literal,
@@ -347,39 +361,41 @@ def _names(attrs) -> list[str]:
 
 
 def _sequential(source: str, items, exprs: _Expr, columns: list[str]) -> str:
-    """Items computed one after another, each able to use the ones before it."""
-    query, visible = source, list(columns)
+    """Items computed one after another, each able to use the ones before it: a SELECT (or
+    ``source`` itself when no item changes anything)."""
+    query, visible = None, list(columns)
     for item in items:
-        value = exprs(item.expr)
+        if isinstance(item.expr, ast.Column) and item.expr.name == item.name and item.name in visible:
+            continue  # `x = x` (select's plain columns) changes nothing
+        value, inner = exprs(item.expr), source if query is None else f"({query})"
         if item.name in visible:
-            query = f"(SELECT * REPLACE ({value} AS {quote(item.name)}) FROM {query})"
+            query = f"SELECT * REPLACE ({value} AS {quote(item.name)}) FROM {inner}"
         else:
-            query = f"(SELECT *, {value} AS {quote(item.name)} FROM {query})"
+            query = f"SELECT *, {value} AS {quote(item.name)} FROM {inner}"
             visible.append(item.name)
     return query
 
 
-def _select_op(plan, node, attrs, inputs, exprs):
+def _select_op(plan, node, attrs, inputs, exprs, ordered):
     columns = _names(plan.node(attrs["inputs"][0]))
     query = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
-    return f"SELECT {ROW}, {', '.join(quote(i.name) for i in attrs['spec'].items)} FROM {query}"
+    return f"SELECT {ROW}, {', '.join(quote(i.name) for i in attrs['spec'].items)} FROM {inputs[0] if query is None else f'({query})'}"
 
 
-def _derive_op(plan, node, attrs, inputs, exprs):
+def _derive_op(plan, node, attrs, inputs, exprs, ordered):
     columns = _names(plan.node(attrs["inputs"][0]))
-    query = _sequential(inputs[0], attrs["spec"].items, exprs, columns)
-    return f"SELECT * FROM {query}"
+    return _sequential(inputs[0], attrs["spec"].items, exprs, columns) or f"SELECT * FROM {inputs[0]}"
 
 
-def _group_op(plan, node, attrs, inputs, exprs):
+def _group_op(plan, node, attrs, inputs, exprs, ordered):
     keys = [quote(k.name) for k in attrs["spec"].keys]
     items = ", ".join(f"{exprs(i.expr)} AS {quote(i.name)}" for i in attrs["spec"].items)
     order = ", ".join(f"{k} ASC NULLS LAST" for k in keys)
-    return (f"SELECT {', '.join(keys)}, {items}, row_number() OVER (ORDER BY {order}) - 1 AS {ROW} "
-            f"FROM {inputs[0]} GROUP BY {', '.join(keys)}")
+    row = f"row_number() OVER (ORDER BY {order}) - 1 AS {ROW}" if ordered else _NO_ORDER
+    return f"SELECT {', '.join(keys)}, {items}, {row} FROM {inputs[0]} GROUP BY {', '.join(keys)}"
 
 
-def _aggregate_op(plan, node, attrs, inputs, exprs):
+def _aggregate_op(plan, node, attrs, inputs, exprs, ordered):
     items = ", ".join(f"{exprs(i.expr)} AS {quote(i.name)}" for i in attrs["spec"].items)
     aggregated = any(isinstance(e, ast.Call) and FUNCTIONS[e.name].kind == "aggregate"
                      for i in attrs["spec"].items for e in ast.walk(i.expr))
@@ -387,17 +403,38 @@ def _aggregate_op(plan, node, attrs, inputs, exprs):
     return f"SELECT {items}, 0 AS {ROW} FROM {inputs[0] if aggregated else '(SELECT 1)'}"
 
 
-def _sort_op(plan, node, attrs, inputs, exprs):
-    keys = ", ".join(f"{quote(k.column.name)} {'DESC' if k.descending else 'ASC'} NULLS LAST" for k in attrs["spec"].keys)
-    return f"SELECT * REPLACE (row_number() OVER (ORDER BY {keys}, {ROW}) - 1 AS {ROW}) FROM {inputs[0]}"
+def _sort_keys(plan, attrs) -> str:
+    """A sort's ORDER BY terms; ties go by the input's order unless its keys cannot tie."""
+    keys = [f"{quote(k.column.name)} {'DESC' if k.descending else 'ASC'} NULLS LAST" for k in attrs["spec"].keys]
+    return ", ".join(keys + [ROW] if sort_ties(plan, attrs) else keys)
 
 
-def _distinct_op(plan, node, attrs, inputs, exprs):
+def _sort_op(plan, node, attrs, inputs, exprs, ordered):
+    if not ordered:  # a sort nobody reads the order of changes nothing
+        return f"SELECT * FROM {inputs[0]}"
+    return f"SELECT * REPLACE (row_number() OVER (ORDER BY {_sort_keys(plan, attrs)}) - 1 AS {ROW}) FROM {inputs[0]}"
+
+
+def _take_op(plan, node, attrs, inputs, exprs, ordered):
+    count = attrs["spec"].count
+    sort = top_of_sort(plan, attrs)
+    if sort is None:
+        return f"SELECT * FROM {inputs[0]} ORDER BY {ROW} LIMIT {count}"
+    # A top-N over the sort's input: no window over all its rows, then the order of the few kept.
+    keys = _sort_keys(plan, sort)
+    top = f"SELECT * FROM {input_relation(plan, sort['inputs'][0])} ORDER BY {keys} LIMIT {count}"
+    if not ordered:
+        return top
+    return f"SELECT * REPLACE (row_number() OVER (ORDER BY {keys}) - 1 AS {ROW}) FROM ({top})"
+
+
+def _distinct_op(plan, node, attrs, inputs, exprs, ordered):
     columns = [quote(c.name) for c in attrs["spec"].columns] or [quote(c) for c in _names(plan.node(attrs["inputs"][0]))]
-    return f"SELECT {', '.join(columns)}, min({ROW}) AS {ROW} FROM {inputs[0]} GROUP BY {', '.join(columns)}"
+    row = f"min({ROW}) AS {ROW}" if ordered else _NO_ORDER
+    return f"SELECT {', '.join(columns)}, {row} FROM {inputs[0]} GROUP BY {', '.join(columns)}"
 
 
-def _join_op(plan, node, attrs, inputs, exprs):
+def _join_op(plan, node, attrs, inputs, exprs, ordered):
     spec = attrs["spec"]
     left_columns = _names(plan.node(attrs["inputs"][0]))
     right_columns = _names(plan.node(attrs["inputs"][1]))
@@ -411,11 +448,11 @@ def _join_op(plan, node, attrs, inputs, exprs):
     on = " AND ".join(f"l.{quote(k.left.name)} = r.{quote(k.right.name)}" for k in spec.keys)
     kind = "LEFT JOIN" if spec.kind == "left" else "JOIN"
     columns = ", ".join([f"l.{quote(c)}" for c in left_columns] + picked)
-    return (f"SELECT {columns}, row_number() OVER (ORDER BY l.{ROW}, r.{ROW} NULLS LAST) - 1 AS {ROW} "
-            f"FROM {inputs[0]} l {kind} {inputs[1]} r ON {on}")
+    row = f"row_number() OVER (ORDER BY l.{ROW}, r.{ROW} NULLS LAST) - 1 AS {ROW}" if ordered else _NO_ORDER
+    return f"SELECT {columns}, {row} FROM {inputs[0]} l {kind} {inputs[1]} r ON {on}"
 
 
-def _cross_join_op(plan, node, attrs, inputs, exprs):
+def _cross_join_op(plan, node, attrs, inputs, exprs, ordered):
     spec = attrs["spec"]
     left_columns = _names(plan.node(attrs["inputs"][0]))
     taken, picked = set(left_columns), []
@@ -424,11 +461,11 @@ def _cross_join_op(plan, node, attrs, inputs, exprs):
         taken.add(new)
         picked.append(f"r.{quote(name)} AS {quote(new)}")
     columns = ", ".join([f"l.{quote(c)}" for c in left_columns] + picked)
-    return (f"SELECT {columns}, row_number() OVER (ORDER BY l.{ROW}, r.{ROW}) - 1 AS {ROW} "
-            f"FROM {inputs[0]} l CROSS JOIN {inputs[1]} r")
+    row = f"row_number() OVER (ORDER BY l.{ROW}, r.{ROW}) - 1 AS {ROW}" if ordered else _NO_ORDER
+    return f"SELECT {columns}, {row} FROM {inputs[0]} l CROSS JOIN {inputs[1]} r"
 
 
-def _split_op(plan, node, attrs, inputs, exprs):
+def _split_op(plan, node, attrs, inputs, exprs, ordered):
     spec = attrs["spec"]
     column = quote(spec.column.name)
     parts = f"(SELECT *, string_split(CAST({column} AS VARCHAR), {literal(spec.separator)}) AS __parts FROM {inputs[0]})"
@@ -436,19 +473,19 @@ def _split_op(plan, node, attrs, inputs, exprs):
     numbered = (f"(SELECT *, unnest(CASE WHEN {column} IS NULL THEN [CAST(0 AS BIGINT)] "
                 f"ELSE range(1, len(__parts) + 1) END) AS __i FROM {parts})")
     return (f"SELECT * EXCLUDE (__parts, __i) REPLACE (CASE WHEN __i = 0 THEN NULL ELSE __parts[__i] END AS {column}, "
-            f"row_number() OVER (ORDER BY {ROW}, __i) - 1 AS {ROW}) FROM {numbered}")
+            f"{f'row_number() OVER (ORDER BY {ROW}, __i) - 1 AS {ROW}' if ordered else _NO_ORDER}) FROM {numbered}")
 
 
-_OPS = {
-    "filter": lambda plan, node, attrs, inputs, exprs: f"SELECT * FROM {inputs[0]} WHERE {exprs(attrs['spec'].predicate)}",
+_OPS = {  # (plan, node, attrs, inputs, exprs, ordered: whether __rn must hold the order) -> SELECT
+    "filter": lambda plan, node, attrs, inputs, exprs, ordered: f"SELECT * FROM {inputs[0]} WHERE {exprs(attrs['spec'].predicate)}",
     "select": _select_op,
     "derive": _derive_op,
-    "drop": lambda plan, node, attrs, inputs, exprs: f"SELECT * EXCLUDE ({', '.join(quote(c.name) for c in attrs['spec'].columns)}) FROM {inputs[0]}",
-    "rename": lambda plan, node, attrs, inputs, exprs: f"SELECT * RENAME ({', '.join(f'{quote(i.expr.name)} AS {quote(i.name)}' for i in attrs['spec'].items)}) FROM {inputs[0]}",
+    "drop": lambda plan, node, attrs, inputs, exprs, ordered: f"SELECT * EXCLUDE ({', '.join(quote(c.name) for c in attrs['spec'].columns)}) FROM {inputs[0]}",
+    "rename": lambda plan, node, attrs, inputs, exprs, ordered: f"SELECT * RENAME ({', '.join(f'{quote(i.expr.name)} AS {quote(i.name)}' for i in attrs['spec'].items)}) FROM {inputs[0]}",
     "group": _group_op,
     "aggregate": _aggregate_op,
     "sort": _sort_op,
-    "take": lambda plan, node, attrs, inputs, exprs: f"SELECT * FROM {inputs[0]} ORDER BY {ROW} LIMIT {attrs['spec'].count}",
+    "take": _take_op,
     "distinct": _distinct_op,
     "join": _join_op,
     "cross_join": _cross_join_op,
@@ -459,10 +496,11 @@ _OPS = {
 _NOT_QUERIES = ("answer", "describe")  # steps that are not tables of the data
 
 
-def _with(plan: Plan, wanted) -> str:
-    """The WITH clause of the needed nodes ``wanted(node)`` accepts, one CTE each."""
-    ctes = [f"{relation(n)} AS ({node_select(plan, n)})" for n in plan.needed()
-            if wanted(n) and plan.node(n)["op"] not in _NOT_QUERIES]
+def _with(plan: Plan, wanted, ordered) -> str:
+    """The WITH clause of the needed nodes ``wanted(node)`` accepts, one CTE each (sources are
+    read as themselves); ``ordered``: the nodes whose order is read."""
+    ctes = [f"{relation(n)} AS ({node_select(plan, n, n in ordered)})" for n in plan.needed()
+            if wanted(n) and plan.node(n)["op"] not in _NOT_QUERIES + ("source",)]
     return "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
 
 
@@ -472,31 +510,33 @@ def plan_sql(plan: Plan, node: str, columns: list[str] | None = None) -> str:
 
     wanted = nx.ancestors(plan.graph, node) | {node}
     select = ", ".join(quote(c) for c in columns) if columns else f"* EXCLUDE ({ROW})"
-    return _with(plan, wanted.__contains__) + f"SELECT {select} FROM {relation(node)} ORDER BY {ROW}"
+    return (_with(plan, wanted.__contains__, ordered_nodes(plan, [node]))
+            + f"SELECT {select} FROM {input_relation(plan, node)} ORDER BY {ROW}")
 
 
-def node_select(plan: Plan, node: str) -> str:
-    """One node's SELECT over its inputs' relations (named by ``relation``), ``__rn`` kept;
-    raises ``Unsupported`` for what the translation does not cover."""
+def node_select(plan: Plan, node: str, ordered: bool = True) -> str:
+    """One node's SELECT over its inputs' relations (``input_relation``), with ``__rn`` (null
+    unless ``ordered``: see planner/sql_order.py); raises ``Unsupported`` for what the
+    translation does not cover."""
     attrs = plan.node(node)
     if attrs["op"] == "source":
         return f"SELECT * FROM {quote(attrs['spec'])}"
-    inputs = [relation(i) for i in attrs["inputs"]]
+    inputs = [input_relation(plan, i) for i in attrs["inputs"]]
     if attrs["op"] not in _OPS:
         raise Unsupported(attrs["op"])
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
     # Items of derive and select can read the columns earlier items made: type with those too.
     visible = types[0].with_columns({**dict(types[0].columns), **dict(attrs["schema"].columns)}.items())
-    return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, visible, types))
+    return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, visible, types), ordered)
 
 
 def answer_sql(plan: Plan, expr=None) -> str:
     """A query whose single row holds the answer (for scalar answers; ``expr``: one part of a record)."""
     attrs = plan.node(plan.root)
-    inputs = [relation(i) for i in attrs["inputs"]]
+    inputs = [input_relation(plan, i) for i in attrs["inputs"]]
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
     expr = _Expr(inputs, None, types)(attrs["spec"].expr if expr is None else expr)
-    return _with(plan, lambda n: n != plan.root) + f"SELECT {expr} AS answer"
+    return _with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root])) + f"SELECT {expr} AS answer"
 
 
 _CONNECTION = None
