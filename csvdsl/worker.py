@@ -50,6 +50,7 @@ class Worker:
         self.grace = grace
         self.restarts = 0  # children killed at a deadline or lost, and replaced
         self._process: subprocess.Popen | None = None
+        self._replies: _Reader | None = None  # the current child's output
         self._loaded: set[str] = set()  # tables keys the current child has loaded
         self._lock = threading.Lock()
 
@@ -113,7 +114,7 @@ class Worker:
                 try:
                     _write(process.stdin, request)
                     for index in pending:  # each item's reply within its own timeout
-                        results[index] = _unpack_reply(_read(process.stdout, None if timeout is None else timeout + self.grace))
+                        results[index] = _unpack_reply(self._replies.message(None if timeout is None else timeout + self.grace))
                         done += 1
                 except TimeoutError:
                     self._kill()
@@ -163,8 +164,9 @@ class Worker:
             self._loaded.clear()
             self._process = subprocess.Popen([sys.executable, "-m", "csvdsl.worker"], stdin=subprocess.PIPE,
                                              stdout=subprocess.PIPE, env=_child_environment())
+            self._replies = _Reader(self._process.stdout)
             try:
-                _read(self._process.stdout, STARTUP_TIMEOUT)
+                self._replies.message(STARTUP_TIMEOUT)
             except (TimeoutError, EOFError, OSError):
                 self._kill()
                 raise LimitError("worker-lost", "the program worker process did not start",
@@ -304,25 +306,31 @@ def _write(stream, payload: bytes) -> None:
     stream.flush()
 
 
-def _read(stream, timeout: float | None) -> bytes:
-    end = None if timeout is None else time.monotonic() + timeout
-    header = _read_exactly(stream, _HEADER.size, end)
-    return _read_exactly(stream, _HEADER.unpack(header)[0], end)
+class _Reader:
+    """Framed messages from a pipe, read in chunks of whatever has arrived: a batch's replies
+    take a few reads, not a select and a read for each header and each body."""
 
+    def __init__(self, stream):
+        self.fd, self.buffer = stream.fileno(), bytearray()
 
-def _read_exactly(stream, size: int, end: float | None) -> bytes:
-    chunks, missing, fd = [], size, stream.fileno()
-    while missing:
-        if end is not None:
-            ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
-            if not ready:
-                raise TimeoutError
-        chunk = os.read(fd, min(missing, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        missing -= len(chunk)
-    return b"".join(chunks)
+    def message(self, timeout: float | None) -> bytes:
+        end = None if timeout is None else time.monotonic() + timeout
+        header = self._take(_HEADER.size, end)
+        return self._take(_HEADER.unpack(header)[0], end)
+
+    def _take(self, size: int, end: float | None) -> bytes:
+        while len(self.buffer) < size:
+            if end is not None:
+                ready, _, _ = select.select([self.fd], [], [], max(end - time.monotonic(), 0))
+                if not ready:
+                    raise TimeoutError
+            chunk = os.read(self.fd, min(max(size - len(self.buffer), 1 << 16), 1 << 20))
+            if not chunk:
+                raise EOFError
+            self.buffer += chunk
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
 
 
 def _serve() -> None:
@@ -333,9 +341,10 @@ def _serve() -> None:
     sys.stdout = sys.stderr  # nothing a call prints may corrupt the replies
     prepare()
     _write(sink, b"ready")
+    requests = _Reader(source)
     while True:
         try:
-            request = _read(source, None)
+            request = requests.message(None)
         except EOFError:
             return
         callee, items = pickle.loads(request)  # pickled bytes, which always load

@@ -26,9 +26,13 @@ class CacheStats:
 
 def frame_bytes(frame) -> int:
     """Bytes a result holds: its column buffers (Arrow strings report their true size). Summed
-    column by column: ``DataFrame.memory_usage`` builds a Series and costs 1.5x as much."""
+    block by block: the same total as column by column (a block holds its columns' buffers, a
+    view only its own part), without building a Series per column (20x the cost)."""
     if isinstance(frame, pd.DataFrame):
-        return sum(column.array.nbytes for _, column in frame.items())
+        blocks = getattr(getattr(frame, "_mgr", None), "blocks", None)
+        if blocks is None:  # another pandas layout: the public, slower way
+            return sum(column.array.nbytes for _, column in frame.items())
+        return sum(block.values.nbytes for block in blocks)
     return 64
 
 

@@ -33,6 +33,7 @@ class Plan:
     outputs: list[Output] = field(default_factory=list)
     bindings: dict[str, str] = field(default_factory=dict)
     root: str | None = None
+    _order: tuple = field(default=(None, 0, ()), repr=False, compare=False)  # (graph, its size, its nodes inputs first)
 
     def node(self, node_id: str) -> dict:
         return self.graph.nodes[node_id]
@@ -41,9 +42,14 @@ class Plan:
         """The nodes the outputs depend on, inputs before the nodes that use them."""
         wanted = set()
         for output in self.outputs if outputs is None else outputs:
-            if output.node is not None:
+            if output.node is not None and output.node not in wanted:
                 wanted |= nx.ancestors(self.graph, output.node) | {output.node}
-        return [n for n in nx.lexicographical_topological_sort(self.graph) if n in wanted]
+        # The order is the graph's, found once: a plan is run on many tables (the variants).
+        graph, size, order = self._order
+        if graph is not self.graph or size != self.graph.number_of_nodes():
+            order = tuple(nx.lexicographical_topological_sort(self.graph))
+            self._order = (self.graph, len(order), order)
+        return [n for n in order if n in wanted]
 
 
 def compile_program(checked: CheckedProgram, canonical: bool = True) -> Plan:

@@ -98,6 +98,9 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
 
 
 def compare(op: str, a, b):
+    fast = _compare_numbers(op, a, b)
+    if fast is not None:
+        return fast
     a, b = _coerce_dates(a, b)
 
     def run(a, b):
@@ -109,6 +112,31 @@ def compare(op: str, a, b):
         return bool_series(values, np.broadcast_to(null, len(index)), index)
 
     return _lifted(run)(a, b)
+
+
+def _compare_numbers(op: str, a, b):
+    """A column of plain numbers against a number or another such column: numpy directly,
+    NaN as null (what pandas does, without its Series ops around it); None otherwise."""
+    arrays, index = [], None
+    for value in (a, b):
+        if isinstance(value, pd.Series):
+            if not isinstance(value.dtype, np.dtype) or value.dtype.kind not in "iuf" or (index is not None and value.index is not index):
+                return None
+            index = value.index
+            arrays.append(value.to_numpy())
+        elif isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63):
+            arrays.append(value)
+        else:
+            return None
+    if index is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        values = np.asarray(_COMPARE[op](arrays[0], arrays[1]), dtype=bool)
+    null = np.zeros(len(index), dtype=bool)
+    for array in arrays:  # a constant is never null here (a null one is None)
+        if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+            null |= np.isnan(array)
+    return pd.Series(pd.arrays.BooleanArray(values, null), index=index)
 
 
 def _null_on_zero(operation):
@@ -162,6 +190,12 @@ def _as_bool(value):
 def _logical(expr: ast.Logical, scope: Scope):
     values = [_as_bool(evaluate(o, scope)) for o in expr.operands]
     combine = operator.and_ if expr.op == "and" else operator.or_
+    series = [v for v in values if isinstance(v, pd.Series)]
+    if series and all(v.index is series[0].index for v in series):  # one index: the arrays, without aligning
+        out = values[0].array if isinstance(values[0], pd.Series) else values[0]
+        for value in values[1:]:
+            out = combine(out, value.array if isinstance(value, pd.Series) else value)
+        return pd.Series(out, index=series[0].index) if isinstance(out, pd.arrays.BooleanArray) else (None if out is pd.NA else out)
     out = values[0]
     for value in values[1:]:
         out = combine(out, value)

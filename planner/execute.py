@@ -184,13 +184,20 @@ _CREATES_COLUMNS = {"select", "derive", "group", "aggregate"}
 
 def _normalize(frame: pd.DataFrame, schema: TableType) -> pd.DataFrame:
     """Store whole numbers as int64 and booleans as bool where no value is null."""
-    changes = {}
+    changes, dtypes = {}, None
     for name, kind in schema.columns:
-        column = frame[name]
-        if kind == INT and pd.api.types.is_float_dtype(column) and np.isfinite(column.to_numpy()).all():
-            changes[name] = column.astype("int64")
-        elif kind == BOOL and column.dtype == "boolean" and not column.hasnans:
-            changes[name] = column.astype(bool)
+        if kind != INT and kind != BOOL:
+            continue  # only these change: the other columns are not looked up
+        if dtypes is None:  # the types at once: a column looked up by name costs more than all of them
+            dtypes = dict(zip(frame.columns, frame.dtypes))
+        if kind == INT and pd.api.types.is_float_dtype(dtypes[name]):
+            column = frame[name]
+            if np.isfinite(column.to_numpy()).all():
+                changes[name] = column.astype("int64")
+        elif kind == BOOL and dtypes[name] == "boolean":
+            column = frame[name]
+            if not column.hasnans:
+                changes[name] = column.astype(bool)
     return frame.assign(**changes) if changes else frame
 
 

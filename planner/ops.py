@@ -72,16 +72,41 @@ def _rename(spec: ast.Rename, inputs):
     return inputs[0].rename(columns={item.expr.name: item.name for item in spec.items})
 
 
+SMALL_SORT = 64  # rows up to which a sort is done in Python: pandas costs ~0.5 ms a sort, whatever the size
+
+
 def _sort(spec: ast.Sort, inputs):
     frame = inputs[0]
     if len(frame) <= 1:
         return frame
+    if len(frame) <= SMALL_SORT:
+        order = _small_order(frame, spec.keys)
+        if order is not None:
+            return frame.take(order)
     return frame.sort_values(
         [k.column.name for k in spec.keys],
         ascending=[not k.descending for k in spec.keys],
         kind="stable",
         na_position="last",
     )
+
+
+def _small_order(frame, keys) -> list[int] | None:
+    """The rows' order as ``sort_values`` gives it (stable, nulls last in either direction):
+    one stable sort per key, the last key first; None when values do not compare."""
+    order = list(range(len(frame)))
+    for key in reversed(keys):
+        column = frame[key.column.name]
+        values, nulls = column.tolist(), column.isna().tolist()
+        if key.descending:  # reverse keeps ties in order; (False, 0) puts the nulls last
+            sort_key = lambda i: (False, 0) if nulls[i] else (True, values[i])  # noqa: E731
+        else:
+            sort_key = lambda i: (True, 0) if nulls[i] else (False, values[i])  # noqa: E731
+        try:
+            order.sort(key=sort_key, reverse=key.descending)
+        except TypeError:  # mixed values in an object column: pandas decides
+            return None
+    return order
 
 
 def _take(spec: ast.Take, inputs):
@@ -153,10 +178,15 @@ def _grouped(keys, items, inputs):
     calls, outer = _aggregate_calls(items)
     work = {k: frame[k] for k in keys}
     columns = {call: aggregate_inputs(call, frame, inputs, work) for call in calls}
-    grouped = pd.DataFrame(work, index=frame.index).groupby(keys, dropna=False, sort=True, observed=True)
+    # Only the frame's own columns: group the frame itself rather than a copy of some of them.
+    source = frame if not any(name.startswith("__arg") for name in work) else pd.DataFrame(work, index=frame.index)
+    grouped = source.groupby(keys, dropna=False, sort=True, observed=True)
     results = {temp: FUNCTIONS[call.name].grouped(grouped, columns[call], aggregate_constants(call))
                for call, temp in calls.items()}
     if results:
+        direct = _bare_aggregates(keys, items, outer, results)
+        if direct is not None:
+            return direct
         table = pd.DataFrame(results).reset_index()
     else:
         table = grouped.size().reset_index()[keys]
@@ -165,13 +195,31 @@ def _grouped(keys, items, inputs):
     return _finish(table, keys, items, outer, inputs)
 
 
+def _bare_aggregates(keys, items, outer, results: dict):
+    """The grouped table when every item is an aggregate as it is (``n = count()``): built
+    at once from the groups and the results, as ``_finish`` would build it from the joined
+    table (one frame instead of three); None otherwise."""
+    index = next(iter(results.values())).index
+    if not len(index) or not all(isinstance(e, ast.Column) and e.name in results for e in outer) \
+            or any(r.index is not index and not r.index.equals(index) for r in results.values()):
+        return None
+    levels = [index.get_level_values(i) for i in range(index.nlevels)] if isinstance(index, pd.MultiIndex) else [index]
+    data = {key: level.array for key, level in zip(keys, levels)}
+    for item, expr in zip(items, outer):
+        data[item.name] = results[expr.name].array
+    return pd.DataFrame(data, index=pd.RangeIndex(len(index)))
+
+
 def _whole(items, inputs):
     frame = inputs[0]
     calls, outer = _aggregate_calls(items)
     work: dict = {}
     values = {temp: aggregate_value(call, frame, inputs, work) for call, temp in calls.items()}
     # A null aggregate is stored as NaN so that arithmetic around it stays numeric.
-    table = pd.DataFrame({k: [np.nan if v is None else v] for k, v in values.items()}, index=pd.RangeIndex(1))
+    cells = {k: [np.nan if v is None else v] for k, v in values.items()}
+    if all(isinstance(e, ast.Column) and e.name in cells for e in outer):  # bare aggregates: one frame, not two
+        return pd.DataFrame({item.name: cells[e.name] for item, e in zip(items, outer)}, index=pd.RangeIndex(1))
+    table = pd.DataFrame(cells, index=pd.RangeIndex(1))
     return _finish(table, [], items, outer, inputs)
 
 

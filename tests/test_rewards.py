@@ -348,3 +348,26 @@ def test_a_row_whose_tables_cannot_be_read_scores_zero_and_the_others_are_scored
             assert format_reward(completions=["answer 1", "answer 2"], tables=[TABLES, "{not json"]) == [1.0, 0.0]
         finally:
             rewards.supervise(True)
+
+
+def test_a_tables_key_is_read_once_per_text_and_is_bounded():
+    """A tables column's text is parsed once: the same content in other spellings gives one
+    key, other tables another; the memo of texts keeps at most its capacity."""
+    from verifier import rewards
+
+    spaced = json.dumps(json.loads(TABLES), indent=1)
+    assert rewards._tables_key(TABLES) == rewards._tables_key(spaced) == rewards._tables_key(json.loads(TABLES))
+    other = json.dumps({"flights": str(ROOT / "examples" / "data" / "airlines.csv")})
+    assert rewards._tables_key(other) != rewards._tables_key(TABLES)
+    for n in range(rewards._KEYS.capacity + 10):
+        rewards._tables_key(json.dumps({"t": f"{n}.csv"}))
+    assert len(rewards._KEYS) == rewards._KEYS.capacity
+    assert rewards._tables_key(TABLES) == json.dumps(json.loads(TABLES), sort_keys=True)  # made again after eviction
+
+
+def test_variant_tables_are_stored_one_block_per_column_type():
+    """Variants are copied whole once, so a filter of one takes a few blocks, not one per column."""
+    engine = engine_for_tables(TABLES)
+    for kind, catalog in variant_catalogs(engine.catalog, "key") + extremes(engine.catalog, "key"):
+        frame = catalog["flights"].frame
+        assert len(frame._mgr.blocks) == len(frame.copy()._mgr.blocks) < frame.shape[1], kind  # consolidated already

@@ -130,3 +130,13 @@ def test_fingerprints_are_computed_once_per_engine(monkeypatch):
     assert first > 0 and len(hooks.fingerprints_for(engine)) == first
     verify(TEACHER, OTHER_ROUTE, engine)
     assert len(made) == first  # the second verification of the same pair hashes nothing
+
+
+def test_compare_plans_without_the_script_scores_the_same():
+    """The similarity reward asks for the score only: no edit script is written, nothing else changes."""
+    engine = Engine({"flights": str(ROOT / "examples" / "data" / "flights.csv")})
+    a = engine.run("d = flights | filter dep_delay > 60 | aggregate n = count()\nanswer d.n").plan
+    b = engine.run("d = flights | filter dep_delay > 30 | aggregate n = count()\nanswer d.n").plan
+    full, bare = compare_plans(a, b), compare_plans(a, b, script=False)
+    assert full.edit_script and not bare.edit_script
+    assert (bare.similarity, bare.node_f1, bare.edge_f1, bare.matches) == (full.similarity, full.node_f1, full.edge_f1, full.matches)

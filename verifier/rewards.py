@@ -243,7 +243,12 @@ def _json(value):
 
 
 def _tables_key(tables) -> str:
-    return json.dumps(_json(tables), sort_keys=True)
+    if isinstance(tables, str):  # a dataset's column repeats one text row after row: read once
+        return _KEYS.remember(tables, lambda: json.dumps(json.loads(tables), sort_keys=True))
+    return json.dumps(tables, sort_keys=True)
+
+
+_KEYS = LruDict(1024)  # a tables column's JSON text -> its _tables_key
 
 
 def engine_for_tables(tables, key: str | None = None) -> Engine:
@@ -423,7 +428,7 @@ def _similarity_score(completion, teacher, tables) -> float:
     if student is None:
         return 0.0
     return _SIMILARITIES.remember((_identity(reference), _identity(student)),
-                                  lambda: compare_plans(reference.plan, student.plan).similarity)
+                                  lambda: compare_plans(reference.plan, student.plan, script=False).similarity)
 
 
 def plan_similarity_reward(completions, **kwargs) -> list[float | None]:

@@ -41,8 +41,9 @@ def _nodes(plan: Plan) -> list[str]:
     return plan.needed()
 
 
-def compare_plans(teacher: Plan, student: Plan) -> StructureMatch:
-    """Match the student's operations to the teacher's and score the overlap."""
+def compare_plans(teacher: Plan, student: Plan, script: bool = True) -> StructureMatch:
+    """Match the student's operations to the teacher's and score the overlap (and write the
+    edit script, unless ``script`` is False: the reward needs the score alone)."""
     ours, theirs = _nodes(teacher), _nodes(student)
     our_set, their_set = set(ours), set(theirs)
     exact = teacher.root is not None and teacher.root == student.root
@@ -78,7 +79,7 @@ def compare_plans(teacher: Plan, student: Plan) -> StructureMatch:
     edge_f1 = 2 * kept / (len(our_edges) + len(their_edges)) if our_edges or their_edges else 1.0
     similarity = 1.0 if exact else round(NODE_WEIGHT * node_f1 + (1 - NODE_WEIGHT) * edge_f1, 6)
     return StructureMatch(exact, similarity, round(node_f1, 6), round(edge_f1, 6), matches,
-                          edit_script(teacher, student, matches, ours, theirs))
+                          edit_script(teacher, student, matches, ours, theirs) if script else "")
 
 
 def edit_script(teacher: Plan, student: Plan, matches, ours, theirs) -> str:

@@ -87,7 +87,8 @@ def _catalog(catalog: Catalog, make) -> Catalog:
     tables = []
     for name in catalog.names():
         table = catalog[name]
-        frame = make(table).reset_index(drop=True)
+        # A copy, so each column type is one block: every filter and sort of it takes fewer steps.
+        frame = make(table).reset_index(drop=True).copy()
         tables.append(Table(name, None, frame, dict(table.schema), table.encoding, table.delimiter))
     return Catalog(tables)
 
