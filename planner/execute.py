@@ -157,7 +157,9 @@ def _run_node(nid, attrs, tables, frames, limits, budget):
         check = _PRECHECKS.get(op)
         if check is not None:
             check(nid, attrs, inputs, limits, budget)
-        frame = OPS[op].run(attrs["spec"], inputs)
+        # inf - inf and the like are NaN (null) by the language's rules, not a warning on stderr.
+        with np.errstate(all="ignore"):
+            frame = OPS[op].run(attrs["spec"], inputs)
         if op in _CREATES_COLUMNS:
             frame = _normalize(frame, attrs["schema"])
     except DslError as error:

@@ -201,3 +201,14 @@ def test_verify_with_a_broken_teacher_is_an_error(tmp_path):
     teacher.write_text("answer airlines.nope\n")
     done = csvdsl("verify", "--teacher", teacher, "--student", teacher, "--csv", EXAMPLES / "airlines.csv")
     assert done.returncode == 1 and "nope" in done.stderr
+
+
+def test_floating_point_edge_cases_print_no_numpy_warning(tmp_path):
+    """inf - inf is null by the language's rules: the answer prints, and nothing else reaches stderr."""
+    data = tmp_path / "t.csv"
+    data.write_text("x,y\n0.0,1\ninf,2\n-inf,3\n")
+    done = csvdsl("run", "-e", "s = t | derive c = corr(x, x) over (), d = x - x, m = mean(x) over ()\nanswer s",
+                  "--csv", f"t={data}")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "null" in done.stdout
