@@ -411,15 +411,28 @@ def _backslash_escaped(data: bytes) -> bool:
 _MAX_BLOCK = 2**31 - 1  # Arrow's block size is a 32-bit integer
 
 
+def _arrow_copy(data: bytes) -> pa.Buffer:
+    """``data`` copied into memory Arrow owns. Arrow's reader hands blocks to its own threads,
+    which may drop the last reference to the source after ``read_csv`` has returned -- even
+    while the interpreter exits. A Python source (a file object, or a buffer viewing a bytes
+    object) must then take the GIL in that thread, which a finalizing interpreter answers by
+    ending the thread: C++ aborts the process ("terminate called without an active exception").
+    An Arrow buffer is freed without Python."""
+    buffer = pa.allocate_buffer(len(data))
+    memoryview(buffer).cast("B")[:] = data
+    return buffer
+
+
 def _arrow_read(source: bytes | str, delimiter: str, width: int, escaped: bool, quoted: bool = True) -> pa.Table:
     """Arrow's read of every field as a string, from bytes or a file's path. A field or a header
     longer than a block is read again with blocks large enough to hold it."""
     size = len(source) if isinstance(source, bytes) else os.stat(source).st_size
+    owned = _arrow_copy(source) if isinstance(source, bytes) else None
     block = 1 << 20  # Arrow's default: blocks are parsed in parallel, and larger ones measured slower
     while True:
         try:
             # OSFile: a file's path would be decompressed by its suffix.
-            stream = io.BytesIO(source) if isinstance(source, bytes) else pa.OSFile(source)
+            stream = pa.BufferReader(owned) if owned is not None else pa.OSFile(source)
             return pacsv.read_csv(stream, *_arrow_options(delimiter, width, escaped, quoted, block))
         except pa.ArrowInvalid as exc:
             # A long field "straddles two block boundaries"; a long header leaves its block "empty".
