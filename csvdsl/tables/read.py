@@ -159,7 +159,7 @@ def _convert_columns(columns: list) -> list:
 
     def convert(indices: range) -> None:
         for index in indices:
-            converted[index] = convert_column(columns[index].slice(1))
+            converted[index] = convert_column(_one_chunk(columns[index].slice(1)))
             columns[index] = None
         # Arrow's allocator keeps freed blocks; numpy's copies cannot reuse them, so return them.
         pa.default_memory_pool().release_unused()
@@ -174,6 +174,14 @@ def _convert_columns(columns: list) -> list:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(convert, batches))  # list(): a worker's exception is raised here
     return converted
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column in one chunk (a copy): each check is then one numpy or Arrow call rather than
+    one per block Arrow parsed. Not past 2 GiB, where a string array's 32-bit offsets end."""
+    if column.num_chunks < 2 or column.nbytes >= 2**31 - 1:
+        return column
+    return pa.chunked_array([column.combine_chunks()])
 
 
 MAX_STREAM_BYTES = 4 * 2**30  # read from a pipe at most this much (a device such as /dev/zero never ends)
