@@ -685,3 +685,18 @@ def test_a_large_plain_file_is_read_from_disk_and_others_fall_back(tmp_path, rea
     assert a.schema == b.schema == {"id": "int", "name": "string", "day": "date"}
     assert (a.encoding, b.encoding) == ("utf-8", "cp1252")
     pd.testing.assert_frame_equal(a.frame, b.frame)
+
+
+def test_a_file_changed_while_read_from_disk_is_read_again(tmp_path, monkeypatch):
+    """The direct read's checks (quotes, escapes) are of the bytes it scanned: a file that changes
+    before Arrow reads it goes to the general path, which reads one set of bytes."""
+    path = write(tmp_path, "a,b\n" + "".join(f"{i},x\n" for i in range(200_000)), "big.csv")
+    real = read_module._arrow_read
+
+    def append_then_read(source, *args):
+        with open(path, "a") as file:
+            file.write('1,"open\n')
+        return real(source, *args)
+
+    monkeypatch.setattr(read_module, "_arrow_read", append_then_read)
+    assert read_module._read_direct(str(path)) is None

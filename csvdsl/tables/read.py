@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
 import os
 import re
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -75,7 +73,6 @@ def _read_general(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, st
 DIRECT_MIN_BYTES = 1 << 20
 _HEAD_BYTES = 1 << 20
 _SCAN_BYTES = 8 << 20
-_QUOTE = ord('"')
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
@@ -93,7 +90,7 @@ def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str
         return None
     if scan is None:
         return None
-    head, quotes, escaped = scan
+    head, quotes, escaped, identity = scan
     text = None if head.startswith(_BOMS) else _decode_head(head)
     if text is None or not text.strip() or _looks_binary(text) or "\n" not in text:
         return None
@@ -106,6 +103,8 @@ def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str
             if not escaped:
                 raise
             escaped, table = False, _arrow_read(shown, delimiter, width, False)  # the backslashes were not escapes
+        if _identity(os.stat(shown)) != identity:
+            return None  # changed since the scan, whose checks the read relied on
     except (pa.ArrowException, OSError):
         return None
     if (not escaped and quotes % 2) or table.num_columns != width:
@@ -119,22 +118,29 @@ def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str
     return columns, header, "utf-8", delimiter
 
 
-def _scan(shown: str) -> tuple[bytes, int, bool] | None:
-    """The file's first bytes, its number of double quotes, and whether its quotes are
-    backslash-escaped (as ``_backslash_escaped``); None for a NUL byte (binary). Searched in a
-    memory map, unmapped before Arrow reads, so the pages do not add to the read's peak."""
-    with open(shown, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        if view.find(b"\x00") >= 0:
-            return None
-        quotes = 0
-        if view.find(b'"') >= 0:
-            data = np.frombuffer(view, np.uint8)
-            quotes = sum(int(np.count_nonzero(data[start:start + _SCAN_BYTES] == _QUOTE))
-                         for start in range(0, len(data), _SCAN_BYTES))
-            del data  # a view of the map, which cannot close while it is held
-        # A one-byte search first (memchr): most files have no backslash at all.
-        escaped = view.find(b"\\") >= 0 and view.find(b'\\"') >= 0 and view.find(b'""') < 0
-        return view[:_HEAD_BYTES], quotes, escaped
+def _scan(shown: str) -> tuple[bytes, int, bool, tuple] | None:
+    """The file's first bytes, its number of double quotes, whether its quotes are
+    backslash-escaped (as ``_backslash_escaped``), and its identity (size, modification time,
+    inode) to tell whether it changed before Arrow read it; None for a NUL byte (binary). Read in
+    pieces: a memory map would die of SIGBUS if the file were cut short meanwhile."""
+    quotes, backslash_quote, doubled_quote, last = 0, False, False, b""
+    with open(shown, "rb") as file:
+        identity = _identity(os.fstat(file.fileno()))
+        head = piece = file.read(_HEAD_BYTES)
+        while piece:
+            if b"\x00" in piece:
+                return None
+            quotes += piece.count(b'"')
+            # A one-byte search first (memchr), then the pair, also split across two pieces.
+            backslash_quote = backslash_quote or (b"\\" in piece and b'\\"' in piece) or last + piece[:1] == b'\\"'
+            doubled_quote = doubled_quote or b'""' in piece or last + piece[:1] == b'""'
+            last = piece[-1:]
+            piece = file.read(_SCAN_BYTES)
+    return head, quotes, backslash_quote and not doubled_quote, identity
+
+
+def _identity(status: os.stat_result) -> tuple:
+    return status.st_size, status.st_mtime_ns, status.st_ino
 
 
 def _decode_head(head: bytes) -> str | None:
@@ -440,8 +446,8 @@ def _arrow_read(source: bytes | str, delimiter: str, width: int, escaped: bool, 
     while True:
         try:
             # OSFile: a file's path would be decompressed by its suffix.
-            stream = pa.BufferReader(owned) if owned is not None else pa.OSFile(source)
-            return pacsv.read_csv(stream, *_arrow_options(delimiter, width, escaped, quoted, block))
+            with pa.BufferReader(owned) if owned is not None else pa.OSFile(source) as stream:
+                return pacsv.read_csv(stream, *_arrow_options(delimiter, width, escaped, quoted, block))
         except pa.ArrowInvalid as exc:
             # A long field "straddles two block boundaries"; a long header leaves its block "empty".
             if not ("straddl" in str(exc) or "Empty CSV file or block" in str(exc)) or block >= min(size + 1, _MAX_BLOCK):
