@@ -31,10 +31,11 @@ def cache_file() -> str | bool:
     """Where Lark keeps the analysed grammar between runs, named by what it depends on; False
     when the folder cannot be made. The user's cache folder, not the shared temporary one Lark
     would pick: the file is a pickle, loaded on every start."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csvdsl"
     try:
+        base = Path(os.environ.get("XDG_CACHE_HOME", ""))
+        folder = (base if base.is_absolute() else Path.home() / ".cache") / "csvdsl"  # XDG: relative is ignored
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home folder at all
         return False
     key = f"{grammar_text()}|{lark.__version__}|{sys.version_info[:2]}"
     return str(folder / f"grammar-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lark")

@@ -131,3 +131,18 @@ def test_canonical_formatting(text, expected):
         return
     assert format_program(parse(text)).strip() == expected
     assert parse(expected) == parse(text)
+
+
+def test_no_home_folder_means_no_grammar_cache(monkeypatch):
+    """A container user with no home folder still parses; a relative XDG_CACHE_HOME is ignored."""
+    from csvdsl import grammar
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(grammar.Path, "home", staticmethod(no_home))
+    assert grammar.cache_file() is False
+    assert build_parser().parse("answer 1\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    assert grammar.cache_file() is False
