@@ -124,9 +124,9 @@ class DuckDBBackend:
         outputs = plan.outputs if outputs is None else outputs
         deadline = deadline or Deadline(limits.timeout)
         # Ids hash their inputs' ids: the same output ids need the same nodes, in the same order.
-        order = self.translations.remember(("needed", tuple(o.node for o in outputs)), lambda: plan.needed(outputs))
-        run = _Run(self, plan, limits, deadline, order)
-        with self._lock:
+        with self._lock:  # the caches too: another thread may be evicting or clearing them
+            order = self.translations.remember(("needed", tuple(o.node for o in outputs)), lambda: plan.needed(outputs))
+            run = _Run(self, plan, limits, deadline, order)
             self._bound_memory(limits)
             try:
                 with run.active(deadline):
