@@ -33,6 +33,7 @@ from csvdsl.limits import Limits, timeout_error
 from csvdsl.program import ProgramRun, prepare
 from csvdsl.render import content_sha256
 from csvdsl.session import MAX_CHARS, MAX_ROWS, Observation, Session, error_observation
+from planner import stats
 from planner.cache import LruDict
 from planner.execute import Execution, Value
 
@@ -340,6 +341,7 @@ def _serve() -> None:
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing a call prints may corrupt the replies
     prepare()
+    stats.load()  # a statistical test's first call would otherwise pay scipy's import within its deadline
     _write(sink, b"ready")
     requests = _Reader(source)
     while True:

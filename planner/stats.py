@@ -26,6 +26,12 @@ class _Lazy:
 stats = _Lazy()
 
 
+def load() -> None:
+    """Import scipy.stats now, as a long-lived process does at start, so that no program's
+    deadline pays for it."""
+    importlib.import_module("scipy.stats")
+
+
 def _late(name: str):
     """A scipy.stats function looked up when called, so naming it does not import scipy."""
     return lambda *args, **kwargs: getattr(stats, name)(*args, **kwargs)
