@@ -14,6 +14,7 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -73,6 +74,7 @@ def _read_general(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, st
 DIRECT_MIN_BYTES = 1 << 20
 _HEAD_BYTES = 1 << 20
 _SCAN_BYTES = 8 << 20
+_QUOTE = ord('"')
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
@@ -130,10 +132,13 @@ def _scan(shown: str) -> tuple[bytes, int, bool, tuple] | None:
         while piece:
             if b"\x00" in piece:
                 return None
-            quotes += piece.count(b'"')
-            # A one-byte search first (memchr), then the pair, also split across two pieces.
-            backslash_quote = backslash_quote or (b"\\" in piece and b'\\"' in piece) or last + piece[:1] == b'\\"'
-            doubled_quote = doubled_quote or b'""' in piece or last + piece[:1] == b'""'
+            # One-byte searches first (memchr): bytes.count and two-byte searches are slow byte loops.
+            quoted = b'"' in piece
+            if quoted:
+                quotes += int(np.count_nonzero(np.frombuffer(piece, np.uint8) == _QUOTE))
+            # The pairs, also split across two pieces.
+            backslash_quote = backslash_quote or (quoted and b"\\" in piece and b'\\"' in piece) or last + piece[:1] == b'\\"'
+            doubled_quote = doubled_quote or (quoted and b'""' in piece) or last + piece[:1] == b'""'
             last = piece[-1:]
             piece = file.read(_SCAN_BYTES)
     return head, quotes, backslash_quote and not doubled_quote, identity
