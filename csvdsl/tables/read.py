@@ -85,7 +85,7 @@ def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str
     binary bytes, a header that is not plain, or anything Arrow does not read."""
     try:
         status = os.stat(shown)
-        if not stat.S_ISREG(status.st_mode) or not status.st_size or status.st_size < DIRECT_MIN_BYTES:
+        if not stat.S_ISREG(status.st_mode) or status.st_size < DIRECT_MIN_BYTES:
             return None
         scan = _scan(shown)
     except OSError:
@@ -99,12 +99,7 @@ def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str
     delimiter = _sniff_delimiter(text)
     width = _header_width(text, delimiter)
     try:
-        try:
-            table = _arrow_read(shown, delimiter, width, escaped, quotes > 0)
-        except pa.ArrowException:
-            if not escaped:
-                raise
-            escaped, table = False, _arrow_read(shown, delimiter, width, False)  # the backslashes were not escapes
+        table, escaped = _arrow_read_escaped(shown, delimiter, width, escaped, quotes > 0)
         if _identity(os.stat(shown)) != identity:
             return None  # changed since the scan, whose checks the read relied on
     except (pa.ArrowException, OSError):
@@ -113,8 +108,7 @@ def _read_direct(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str
         return None  # an odd quote may be a quoted field left open, which Arrow silently ends
     columns = list(table.columns)
     del table
-    header = [value.strip() or f"column_{position}" for position, value in
-              enumerate((column[0].as_py() for column in columns), start=1)]
+    header = _plain_names([column[0].as_py() for column in columns])
     if len(set(header)) != len(header):
         return None
     return columns, header, "utf-8", delimiter
@@ -132,16 +126,20 @@ def _scan(shown: str) -> tuple[bytes, int, bool, tuple] | None:
         while piece:
             if b"\x00" in piece:
                 return None
-            # One-byte searches first (memchr): bytes.count and two-byte searches are slow byte loops.
+            # One-byte searches first (memchr): two-byte searches are slow byte loops.
             quoted = b'"' in piece
-            if quoted:
-                quotes += int(np.count_nonzero(np.frombuffer(piece, np.uint8) == _QUOTE))
+            quotes += _quotes(piece) if quoted else 0
             # The pairs, also split across two pieces.
             backslash_quote = backslash_quote or (quoted and b"\\" in piece and b'\\"' in piece) or last + piece[:1] == b'\\"'
             doubled_quote = doubled_quote or (quoted and b'""' in piece) or last + piece[:1] == b'""'
             last = piece[-1:]
             piece = file.read(_SCAN_BYTES)
     return head, quotes, backslash_quote and not doubled_quote, identity
+
+
+def _quotes(data: bytes) -> int:
+    """How many double quotes ``data`` holds (numpy: bytes.count of one byte is a slow loop)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == _QUOTE)) if b'"' in data else 0
 
 
 def _identity(status: os.stat_result) -> tuple:
@@ -390,12 +388,7 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
         data += b"\n"
     escaped = _backslash_escaped(data)
     try:
-        try:
-            table = _arrow_read(data, delimiter, width, escaped, b'"' in data)
-        except pa.ArrowException:
-            if not escaped:
-                raise
-            escaped, table = False, _arrow_read(data, delimiter, width, False)  # the backslashes were not escapes
+        table, escaped = _arrow_read_escaped(data, delimiter, width, escaped, b'"' in data)
     except pa.ArrowException as exc:
         diagnose(text, delimiter, shown)
         raise DataError(
@@ -404,7 +397,7 @@ def _parse_strings(data: bytes, text: str, delimiter: str, shown: str) -> list[p
             hint="check the quoting and that every row has as many fields as the header",
             file=shown,
         ) from None
-    if not escaped and b'"' in data and data.count(b'"') % 2:
+    if not escaped and _quotes(data) % 2:
         # Arrow silently ends a quoted field left open at the end of the file; an odd number of
         # quotes is the cheap sign of that (or of a harmless stray quote, which passes).
         diagnose(text, delimiter, shown)
@@ -428,6 +421,17 @@ def _backslash_escaped(data: bytes) -> bool:
 
 
 _MAX_BLOCK = 2**31 - 1  # Arrow's block size is a 32-bit integer
+
+
+def _arrow_read_escaped(source: bytes | str, delimiter: str, width: int, escaped: bool, quoted: bool):
+    """``_arrow_read``, and whether the backslashes were read as escapes: when reading them so
+    fails, they were not escapes, and the file is read again without."""
+    try:
+        return _arrow_read(source, delimiter, width, escaped, quoted), escaped
+    except pa.ArrowException:
+        if not escaped:
+            raise
+        return _arrow_read(source, delimiter, width, False), False
 
 
 def _arrow_copy(data: bytes) -> pa.Buffer:
@@ -494,11 +498,13 @@ def _header_width(text: str, delimiter: str) -> int:
     return 1
 
 
+def _plain_names(raw: list[str]) -> list[str]:
+    """Header fields as column names: trimmed, and a blank one named by its position."""
+    return [value.strip() or f"column_{position}" for position, value in enumerate(raw, start=1)]
+
+
 def _header_names(raw: list[str], text: str, delimiter: str, shown: str) -> list[str]:
-    names = []
-    for position, value in enumerate(raw, start=1):
-        value = value.strip()
-        names.append(value if value else f"column_{position}")
+    names = _plain_names(raw)
     seen: dict[str, int] = {}
     for position, value in enumerate(names):
         if value in seen:
