@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import NamedTuple
+import functools
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ _SAMPLE = 256
 def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     """The type name of one column of strings and the column converted to its storage dtype."""
     if len(col) and not col.null_count:  # the reader's columns hold no nulls
-        edges = _edges(col)
+        edges = _Edges(col)
         plain = _plain_numbers(col, edges) or _plain_times(col, edges)
         if plain is not None:
             return plain
@@ -63,36 +63,41 @@ def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     return "string", pd.Series(pd.array(original, dtype="str"))
 
 
-class _Edges(NamedTuple):
-    """Each value's length in bytes and its first three bytes (0 past its end): what checks that
-    would otherwise take a pass of Arrow string kernels each need."""
+class _Edges:
+    """Each value's length in bytes and its first three bytes (0 past its end), read off the
+    column's buffers when first asked for: what checks that would otherwise take a pass of Arrow
+    string kernels each need. A column of text needs only the lengths."""
 
-    length: np.ndarray
-    first: np.ndarray
-    second: np.ndarray
-    third: np.ndarray
+    def __init__(self, col: pa.ChunkedArray):
+        self._chunks = [_buffers(chunk) for chunk in col.chunks if len(chunk)]
+
+    @functools.cached_property
+    def length(self) -> np.ndarray:
+        return np.concatenate([offsets[1:] - offsets[:-1] for offsets, _ in self._chunks])
+
+    @functools.cached_property
+    def _bytes(self) -> list[np.ndarray]:
+        length, parts = self.length, []
+        for offsets, data in self._chunks:
+            starts = np.minimum(offsets[:-1], len(data) - 1)  # empty values at the end start past the data
+            parts.append([data[np.minimum(starts + k, len(data) - 1)] for k in range(3)])
+        edges = [np.concatenate(part) for part in zip(*parts)]
+        for k, byte in enumerate(edges):
+            byte[length <= k] = 0
+        return edges
+
+    first = property(lambda self: self._bytes[0])
+    second = property(lambda self: self._bytes[1])
+    third = property(lambda self: self._bytes[2])
 
 
-def _edges(col: pa.ChunkedArray) -> _Edges:
-    """The edges of a column of strings without nulls, read off its arrays' buffers."""
-    parts = [_chunk_edges(chunk) for chunk in col.chunks if len(chunk)]
-    return _Edges(*(np.concatenate(part) for part in zip(*parts)))
-
-
-def _chunk_edges(chunk: pa.Array) -> tuple[np.ndarray, ...]:
+def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's offsets and data bytes, as numpy views of its buffers."""
     _, offsets_buffer, data_buffer = chunk.buffers()
     width = 8 if pa.types.is_large_string(chunk.type) else 4
     offsets = np.frombuffer(offsets_buffer, dtype=f"int{width * 8}", count=len(chunk) + 1, offset=chunk.offset * width)
-    starts = offsets[:-1]
-    length = offsets[1:] - starts
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None and len(data_buffer) else np.zeros(1, np.uint8)
-    starts = np.minimum(starts, len(data) - 1)  # empty values at the end start past the data
-    edges = [length]
-    for k in range(3):
-        byte = data[np.minimum(starts + k, len(data) - 1) if k else starts]
-        byte[length <= k] = 0
-        edges.append(byte)
-    return tuple(edges)
+    return offsets, data
 
 
 def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
@@ -136,14 +141,8 @@ def _plain_times(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] |
     if shape is None or (edges.length != length).any():
         return None
     digits, fixed, template = shape
-    for chunk in col.chunks:
-        if not len(chunk):
-            continue
-        if chunk.type != pa.string():
-            return None
-        _, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
-        rows = np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]].reshape(-1, length)
+    for offsets, data in edges._chunks:
+        rows = data[offsets[0]:offsets[-1]].reshape(-1, length)
         if ((rows[:, digits] - _ZERO) > 9).any() or (rows[:, fixed] != template).any():
             return None
         if length > 10 and not np.isin(rows[:, 10], _DATE_TIME_SEPARATORS).all():
@@ -172,7 +171,7 @@ def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
 
 
 def _has_leading_zero(present: pa.ChunkedArray) -> bool:
-    return bool(len(present)) and bool(_leading_zero(_edges(present)).any())
+    return bool(len(present)) and bool(_leading_zero(_Edges(present)).any())
 
 
 def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
