@@ -26,8 +26,7 @@ from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
 from planner.compile import Output, Plan
-from planner.execute import Execution, execute, frame_bytes, source_table, table_value
-from planner.execute import _run_node as run_node
+from planner.execute import Execution, execute, frame_bytes, run_node, source_table, table_value
 from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation
 from planner.sql_order import ordered_nodes, row_bound
 

@@ -72,7 +72,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
         cached = cache.get(nid) if cache is not None and attrs["op"] not in _UNCACHED else None
         size = None
         if cached is None:
-            cached = _run_node(nid, attrs, tables, frames, limits, budget)
+            cached = run_node(nid, attrs, tables, frames, limits, budget)
             if cache is not None and attrs["op"] not in _UNCACHED:
                 size = frame_bytes(cached)  # measured once, for the cache and the budget
                 cache.put(nid, cached, size)
@@ -146,7 +146,9 @@ def source_table(attrs, tables: dict[str, pd.DataFrame], limits: Limits) -> pd.D
     return table
 
 
-def _run_node(nid, attrs, tables, frames, limits, budget):
+def run_node(nid, attrs, tables, frames, limits, budget):
+    """One node's result on pandas from its inputs' results in ``frames`` (the DuckDB engine's
+    answers are made here too, so both engines type them alike)."""
     op = attrs["op"]
     if op == "source":
         return source_table(attrs, tables, limits)
