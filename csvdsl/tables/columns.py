@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -35,20 +36,26 @@ def convert_column(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
         plain = _plain_numbers(col, edges) or _plain_times(col, edges)
         if plain is not None:
             return plain
+        return _typed(col, edges)
     return _typed(col)
 
 
-def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
+def _typed(col: pa.ChunkedArray, edges: _Edges | None = None) -> tuple[str, pd.Series]:
     """The general path: values trimmed, missing-value markers found, then the first type the
-    values fit."""
-    trimmed = pc.utf8_trim_whitespace(col)
-    missing = pc.is_in(trimmed, value_set=_NA_ARRAY)
-    has_missing = bool(pc.any(missing).as_py())
-    present = pc.filter(trimmed, pc.invert(missing)) if has_missing else trimmed
-    sample = present.slice(0, _SAMPLE)
+    values fit. The ``edges`` of a column without nulls may show that trimming changes nothing."""
+    marked = None if edges is None else _untrimmed_markers(col, edges)
+    if marked is not None:
+        trimmed, has_missing = col, bool(marked.any())
+        missing = _chunked_like(col, marked) if has_missing else None
+    else:
+        trimmed = pc.utf8_trim_whitespace(col)
+        missing = pc.is_in(trimmed, value_set=_NA_ARRAY)
+        has_missing = bool(pc.any(missing).as_py())
+    sample = _first_present(trimmed, missing) if has_missing else trimmed.slice(0, _SAMPLE)
     # Regexes on a small sample rule most types out cheaply (one regex for text, which fits none);
     # the full column is only parsed for the types its sample fits, and the parse is the check.
     if len(sample) and _all_match(sample, _ANY_KIND):
+        present = pc.filter(trimmed, pc.invert(missing)) if has_missing else trimmed
         values = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed) if has_missing else trimmed
         for kind, pattern in _KIND_PATTERNS:
             if not _all_match(sample, pattern):
@@ -63,32 +70,68 @@ def _typed(col: pa.ChunkedArray) -> tuple[str, pd.Series]:
     return "string", pd.Series(pd.array(original, dtype="str"))
 
 
+def _first_present(trimmed: pa.ChunkedArray, missing: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The first ``_SAMPLE`` values not missing, from as few leading values as hold them."""
+    size = 4 * _SAMPLE
+    while True:
+        head = pc.filter(trimmed.slice(0, size), pc.invert(missing.slice(0, size)))
+        if len(head) >= _SAMPLE or size >= len(trimmed):
+            return head.slice(0, _SAMPLE)
+        size *= 16
+
+
 class _Edges:
-    """Each value's length in bytes and its first three bytes (0 past its end), read off the
-    column's buffers when first asked for: what checks that would otherwise take a pass of Arrow
-    string kernels each need. A column of text needs only the lengths."""
+    """Each value's length in bytes and its first, second and last bytes, read off the column's
+    buffers when first asked for: what checks that would otherwise take a pass of Arrow string
+    kernels each need. Bytes past a value's end are another value's (or 0), so every use of them
+    looks at the length too."""
 
     def __init__(self, col: pa.ChunkedArray):
         self._chunks = [_buffers(chunk) for chunk in col.chunks if len(chunk)]
 
+    def _each(self, per_chunk) -> np.ndarray:
+        parts = [per_chunk(offsets, data) for offsets, data in self._chunks]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
     @functools.cached_property
     def length(self) -> np.ndarray:
-        return np.concatenate([offsets[1:] - offsets[:-1] for offsets, _ in self._chunks])
+        return self._each(lambda offsets, _: offsets[1:] - offsets[:-1])
+
+    # mode="clip": an empty value at the very end starts where the data ends, and one at the very
+    # start ends before it begins.
+    @functools.cached_property
+    def first(self) -> np.ndarray:
+        return self._each(lambda offsets, data: np.take(data, offsets[:-1], mode="clip"))
 
     @functools.cached_property
-    def _bytes(self) -> list[np.ndarray]:
-        length, parts = self.length, []
-        for offsets, data in self._chunks:
-            starts = np.minimum(offsets[:-1], len(data) - 1)  # empty values at the end start past the data
-            parts.append([data[np.minimum(starts + k, len(data) - 1)] for k in range(3)])
-        edges = [np.concatenate(part) for part in zip(*parts)]
-        for k, byte in enumerate(edges):
-            byte[length <= k] = 0
-        return edges
+    def second(self) -> np.ndarray:
+        return self._each(lambda offsets, data: np.take(data, offsets[:-1] + 1, mode="clip"))
 
-    first = property(lambda self: self._bytes[0])
-    second = property(lambda self: self._bytes[1])
-    third = property(lambda self: self._bytes[2])
+    @functools.cached_property
+    def last(self) -> np.ndarray:
+        return self._each(lambda offsets, data: np.take(data, offsets[1:] - 1, mode="clip"))
+
+    def byte(self, rows: np.ndarray, k: int) -> np.ndarray:
+        """Byte ``k`` of the values at ``rows`` (positions in the column), each longer than ``k``:
+        for the few values a check of first bytes leaves in doubt."""
+        if len(self._chunks) == 1:
+            offsets, data = self._chunks[0]
+            return data[offsets[rows] + k]
+        got, start = np.empty(len(rows), np.uint8), 0
+        for offsets, data in self._chunks:
+            end = start + len(offsets) - 1
+            inside = (rows >= start) & (rows < end)
+            got[inside] = data[offsets[rows[inside] - start] + k]
+            start = end
+        return got
+
+    def mention(self, characters: bytes) -> bool:
+        """Whether any value holds one of the (one-byte) ``characters``."""
+        for offsets, data in self._chunks:
+            text = data[offsets[0]:offsets[-1]].tobytes()
+            if any(bytes([c]) in text for c in characters):  # memchr
+                return True
+        return False
 
 
 def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +141,46 @@ def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(offsets_buffer, dtype=f"int{width * 8}", count=len(chunk) + 1, offset=chunk.offset * width)
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None and len(data_buffer) else np.zeros(1, np.uint8)
     return offsets, data
+
+
+def _chunked_like(col: pa.ChunkedArray, flags: np.ndarray) -> pa.ChunkedArray:
+    """Per-value flags as a boolean column chunked as ``col`` is."""
+    bounds = np.cumsum([0] + [len(chunk) for chunk in col.chunks])
+    return pa.chunked_array([pa.array(flags[a:b]) for a, b in itertools.pairwise(bounds)], pa.bool_())
+
+
+def _untrimmed_markers(col: pa.ChunkedArray, edges: _Edges) -> np.ndarray | None:
+    """Which values are missing-value markers, when trimming would change no value: each starts
+    and ends with printable ASCII other than a space (or is empty), which no whitespace is. None
+    leaves the column to be trimmed. Only the values with a marker's length and first byte are
+    looked up among the markers."""
+    length = edges.length
+    # uint8 arithmetic wraps around: a byte below '!' becomes large.
+    spaced = ((edges.first - _BANG) >= _PRINTABLES) | ((edges.last - _BANG) >= _PRINTABLES)
+    if spaced.any() and (spaced & (length != 0)).any():
+        return None
+    rows = np.flatnonzero(np.take(_MAYBE_MARKER, np.minimum(length, _MARKER_ROWS - 1) * 256 + edges.first))
+    marked = np.zeros(len(length), bool)
+    if len(rows):
+        marked[rows] = pc.is_in(pc.take(col, rows), value_set=_NA_ARRAY).to_numpy(zero_copy_only=False)
+    return marked
+
+
+def _without_empty(col: pa.ChunkedArray, empty: np.ndarray) -> pa.ChunkedArray:
+    """The column with its empty values null: the same buffers under a validity bitmap."""
+    chunks, start = [], 0
+    for chunk in col.chunks:
+        blank, start = empty[start:start + len(chunk)], start + len(chunk)
+        if not blank.any():
+            chunks.append(chunk)
+            continue
+        # The offsets from the chunk's own offset on: the new array starts at its first value.
+        offsets, _ = _buffers(chunk)
+        bitmap = pa.py_buffer(np.packbits(~blank, bitorder="little"))
+        data = chunk.buffers()[2] or pa.py_buffer(b"")
+        chunks.append(pa.Array.from_buffers(chunk.type, len(chunk), [bitmap, pa.py_buffer(offsets), data],
+                                            null_count=int(np.count_nonzero(blank))))
+    return pa.chunked_array(chunks, col.type)
 
 
 def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
@@ -110,26 +193,55 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
     kinds = [(kind, target) for kind, target in (("int", pa.int64()), ("float", pa.float64())) if _casts(head, target)]
     if not kinds:  # the first values rule the column out: text, or the general path's to decide
         return None
-    missing = int(np.count_nonzero(edges.length == 0))
-    if missing == len(col) or (edges.first == _PLUS).any() or _leading_zero(edges).any():
+    empty = edges.length == 0
+    missing = int(np.count_nonzero(empty))
+    if missing == len(col):
         return None
-    values = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col) if missing else col
+    values = _without_empty(col, empty) if missing else col
     for kind, target in kinds:
         try:
             numbers = pc.cast(values, target)
         except pa.ArrowInvalid:
             continue
-        if kind == "int" and not missing:
-            return kind, pd.Series(numbers.to_numpy(), dtype="int64")
-        low, high = pc.min_max(numbers).values()
-        biggest = max(abs(low.as_py()), abs(high.as_py()))
-        if kind == "int":
-            # Nulls need float storage, which holds integers exactly only up to 2**53.
-            return None if biggest > 2**53 else (kind, pd.Series(pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64"))
-        if pc.any(pc.is_nan(numbers)).as_py() or biggest >= 2**63:
-            return None  # "nan" is a missing-value marker; an integer past int64 may be an id kept as text
-        return kind, pd.Series(numbers.to_numpy(zero_copy_only=False), dtype="float64")
+        return _plain_ints(numbers, edges, missing) if kind == "int" else _plain_floats(numbers, edges, missing)
     return None
+
+
+def _plain_ints(ints: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:
+    """Integers cast from the column (null where empty), if none was written with a '+' or a
+    leading zero."""
+    if not _written_plainly(pc.fill_null(ints, 0).to_numpy() if missing else ints.to_numpy(), edges):
+        return None
+    if not missing:
+        return "int", pd.Series(ints.to_numpy(), dtype="int64")
+    low, high = pc.min_max(ints).values()
+    # Nulls need float storage, which holds integers exactly only up to 2**53.
+    if max(abs(low.as_py()), abs(high.as_py())) > 2**53:
+        return None
+    return "int", pd.Series(pc.cast(ints, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+
+
+def _written_plainly(ints: np.ndarray, edges: _Edges) -> bool:
+    """Whether each integer (0 for an empty value) was written as ``-?[1-9][0-9]*`` or ``0``,
+    told from lengths: such a value of n digits is at least 10**(n-1), while a '+', a leading
+    zero or the '-' of "-0" take a byte the value does not need, so its digits (the bytes but a
+    minus) would allow a larger value than it has. Arrow's cast also reads hexadecimal ('0x1F'),
+    whose digits may be fewer: a column with an 'x' is left to the general path."""
+    digits = edges.length - (ints < 0)
+    # A view as unsigned: the absolute value of -2**63 wraps around to itself as int64. Past the
+    # table's end ("clip"), no integer has enough digits.
+    return not (np.abs(ints).view(np.uint64) < np.take(_LEAST, digits, mode="clip")).any() and not edges.mention(b"xX")
+
+
+def _plain_floats(floats: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:
+    values = floats.to_numpy(zero_copy_only=False)  # NaN where missing
+    if np.count_nonzero(np.isnan(values)) != missing:
+        return None  # "nan" is a missing-value marker
+    if np.fmax.reduce(np.abs(values)) >= 2**63:
+        return None  # an integer past int64 may be an id kept as text
+    if _leading_zero(edges, or_plus=True):
+        return None
+    return "float", pd.Series(values, dtype="float64")
 
 
 def _plain_times(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
@@ -137,25 +249,56 @@ def _plain_times(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] |
     byte-by-byte check of their shape instead of a regex over the column. Any other shape, or a
     value that is not a real date, is the general path's to decide."""
     length = int(edges.length[0])
-    shape = _TIME_SHAPES.get(length)
-    if shape is None or (edges.length != length).any():
+    if not _time_shaped(edges, length):
         return None
-    digits, fixed, template = shape
-    for offsets, data in edges._chunks:
-        rows = data[offsets[0]:offsets[-1]].reshape(-1, length)
-        if ((rows[:, digits] - _ZERO) > 9).any() or (rows[:, fixed] != template).any():
-            return None
-        if length > 10 and not np.isin(rows[:, 10], _DATE_TIME_SEPARATORS).all():
-            return None
     kind, fmt, utc = ("date", "%Y-%m-%d", False) if length == 10 else ("datetime", "ISO8601", True)
     parsed = _parse_times(col, fmt, utc=utc)
     return None if parsed is None else (kind, parsed)
 
 
-def _leading_zero(edges: _Edges) -> np.ndarray:
-    """Values matching ``_LEADING_ZERO_RE``: a zero, after an optional sign, before a digit or x."""
-    signed = (edges.first == _MINUS) | (edges.first == _PLUS)
-    return ((edges.first == _ZERO) & _DIGIT_OR_X[edges.second]) | (signed & (edges.second == _ZERO) & _DIGIT_OR_X[edges.third])
+def _time_shaped(edges: _Edges, length: int) -> bool:
+    """Whether every value is ``length`` bytes long and has the shape of that length."""
+    shape = _TIME_SHAPES.get(length)
+    if shape is None or (edges.length != length).any():
+        return False
+    fixed, template = shape
+    for offsets, data in edges._chunks:
+        rows = data[offsets[0]:offsets[-1]].reshape(-1, length)
+        if (rows[:, fixed] != template).any():
+            return False
+        if length > 10 and not ((rows[:, 10] == _SPACE) | (rows[:, 10] == _T)).all():
+            return False
+        # Digits are at most 9 past '0' (uint8 arithmetic wraps around below '0'); the
+        # separators, checked above, are zeroed to take no part.
+        shifted = rows - _ZERO
+        shifted[:, fixed] = 0
+        if length > 10:
+            shifted[:, 10] = 0
+        if shifted.max() > 9:
+            return False
+    return True
+
+
+def _leading_zero(edges: _Edges, or_plus: bool = False) -> bool:
+    """Whether some value matches ``_LEADING_ZERO_RE`` (a zero, after an optional sign, before a
+    digit or x), or with ``or_plus`` starts with '+'. Whole-column passes look at two bytes of
+    each value; the third byte is read only where the first two leave a match possible."""
+    first, second, length = edges.first, edges.second, edges.length
+    plus = first == _PLUS
+    if or_plus and (plus & (length != 0)).any():
+        return True
+    # uint8 arithmetic wraps around: a byte below '0' becomes large; | 32 makes 'X' 'x'.
+    digit_or_x = ((second - _ZERO) < 10) | ((second | 32) == _X)
+    zero = first == _ZERO
+    suspects = np.flatnonzero((zero & digit_or_x) | ((plus | (first == _MINUS)) & (second == _ZERO)))
+    if not len(suspects):
+        return False
+    # Bytes past a value's end belong to another value: the lengths decide.
+    zero, length = zero[suspects], length[suspects]
+    if (zero & (length > 1)).any():
+        return True
+    signed = suspects[~zero & (length > 2)]  # a sign and a zero
+    return bool(_DIGIT_OR_X[edges.byte(signed, 2)].any())
 
 
 def _casts(values: pa.ChunkedArray, target: pa.DataType) -> bool:
@@ -171,7 +314,7 @@ def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
 
 
 def _has_leading_zero(present: pa.ChunkedArray) -> bool:
-    return bool(len(present)) and bool(_leading_zero(_Edges(present)).any())
+    return bool(len(present)) and _leading_zero(_Edges(present))
 
 
 def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
@@ -196,8 +339,10 @@ def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool
     if _has_leading_zero(present):
         return None
     if has_missing:
-        # Nulls need float storage, which holds integers exactly only up to 2**53.
-        if pc.max(pc.abs(ints)).as_py() > 2**53:
+        # Nulls need float storage, which holds integers exactly only up to 2**53. (Not
+        # pc.abs: the absolute value of -2**63 wraps around to itself.)
+        low, high = pc.min_max(ints).values()
+        if max(abs(low.as_py()), abs(high.as_py())) > 2**53:
             return _STRING
         return pd.Series(pc.cast(ints, pa.float64()).to_numpy(), dtype="float64")
     return pd.Series(ints.to_numpy(), dtype="int64")
@@ -244,10 +389,11 @@ def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | No
     return parsed.astype(_TIME_UNIT)
 
 
-def _time_shape(pattern: str) -> tuple[list[int], list[int], np.ndarray]:
-    """Where a shape has digits, and its fixed separators' positions and bytes."""
+def _time_shape(pattern: str) -> tuple[list[int], np.ndarray]:
+    """A shape's fixed separators' positions and bytes (every other position but the date-time
+    separator's is a digit's)."""
     fixed = [i for i, ch in enumerate(pattern) if ch not in "d?"]
-    return [i for i, ch in enumerate(pattern) if ch == "d"], fixed, np.frombuffer(pattern.encode(), np.uint8)[fixed]
+    return fixed, np.frombuffer(pattern.encode(), np.uint8)[fixed]
 
 
 # By length; '?' is the date-time separator, a space or a T. These are the shapes of _DATE_RE and
@@ -255,12 +401,23 @@ def _time_shape(pattern: str) -> tuple[list[int], list[int], np.ndarray]:
 _TIME_SHAPES = {len(p): _time_shape(p) for p in ("dddd-dd-dd", "dddd-dd-dd?dd:dd", "dddd-dd-dd?dd:dd:dd",
                                                   "dddd-dd-dd?dd:ddZ", "dddd-dd-dd?dd:dd:ddZ")}
 _DATE_TIME_SEPARATORS = np.frombuffer(b" T", np.uint8)
-_PLUS, _MINUS, _ZERO = b"+-0"
+_PLUS, _MINUS, _ZERO, _SPACE, _T, _BANG, _X = b"+-0 T!x"
+_PRINTABLES = ord("~") - _BANG + 1
 _DIGIT_OR_X = np.zeros(256, bool)
 _DIGIT_OR_X[list(b"0123456789xX")] = True
+# The least integer written with n digits and no leading zero, by n; past 19 digits none fits int64.
+_LEAST = np.array([0, 0] + [10**n for n in range(1, 20)] + [2**64 - 1], np.uint64)
 
 _STRING = object()  # a converter's "this is text; try no other type"
 _NA_ARRAY = pa.array(sorted(NA_VALUES), pa.string())
+# By length (the last row: longer than any marker) and first byte: whether a marker could be the
+# value (any value of length 0 is "", a marker).
+_MARKER_ROWS = max(map(len, NA_VALUES)) + 2
+_MAYBE_MARKER = np.zeros((_MARKER_ROWS, 256), bool)
+_MAYBE_MARKER[0] = True
+for _marker in NA_VALUES:
+    _MAYBE_MARKER[len(_marker), _marker.encode()[0] if _marker else 0] = True
+_MAYBE_MARKER = _MAYBE_MARKER.ravel()
 _BOOL_ARRAY = pa.array(["true", "false"], pa.string())
 # In the order tried: the first type a column fits is its type.
 _KIND_PATTERNS = (

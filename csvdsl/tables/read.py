@@ -321,7 +321,7 @@ def _looks_binary(head: str) -> bool:
 def _reject_binary(text: str, shown: str) -> None:
     if "\x00" not in text and not _looks_binary(text):
         return
-    if text.startswith("\x1f\x8b") or text.startswith("\x1f\u2039"):
+    if text.startswith(("\x1f\x8b", "\x1f\u2039")):
         hint = "it looks gzip-compressed; decompress it first"
     elif text.startswith("PK\x03\x04"):
         hint = "it looks like a zip archive (or an Excel .xlsx file); export it as CSV"
