@@ -1,11 +1,14 @@
 """GRPO rewards for 64 completions on a 10,000-row table, with the shared Engine (cache on) and
-without it (every completion run afresh, tables already loaded), in this process and in the
-supervised worker (the default: the worker's cost per completion is the difference), and
-verify latency for a pair of 20-node plans."""
+without it (every completion run afresh, tables already loaded); scored in this process, in
+one supervised worker and in the pool of supervised workers (the default), the three taken in
+turn batch after batch so that other work on the machine weighs on each alike; and verify
+latency for a pair of 20-node plans."""
 
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -15,6 +18,7 @@ from common import flights_10k, median_seconds, report
 
 from csvdsl.engine import Engine
 from verifier import rewards
+from verifier.pool import default_workers
 from verifier.report import verify
 
 PROMPTS = [
@@ -66,20 +70,38 @@ def main(directory: Path):
         finally:
             rewards._run = original
 
-    supervised = median_seconds(shared, repeat=5, warmup=1)  # the default: scored in the worker
     rewards.supervise(False)
     with_engine = median_seconds(shared, repeat=5, warmup=1)
     without = median_seconds(unshared, repeat=5, warmup=1)
     report("4 rewards x 64 completions, 10,000 rows", with_engine, without, "no shared Engine")
     print(f"{'':46} {len(completions) / with_engine:,.0f} completions/s with the Engine, "
           f"{len(completions) / without:,.0f} without ({without / with_engine:.2f}x)")
-    # CPU time too: on a busy machine (other jobs on the same cores) wall time mostly measures the wait.
-    cpu = median_seconds(shared, repeat=5, warmup=0, clock=time.process_time)  # this process, all its threads
-    print(f"{'':46} {len(completions) / cpu:,.0f} completions per CPU second with the Engine")
-    report("4 rewards x 64 completions, supervised worker", supervised, with_engine, "in process")
-    print(f"{'':46} {len(completions) / supervised:,.0f} completions/s in the worker; its cost "
-          f"{(supervised - with_engine) / len(completions) * 1000:.2f} ms per completion (one round trip per reward call)")
+
+    # In process, in one worker, in the pool: one batch each in turn. Changing the size with
+    # supervise() would replace the pool, so "1 worker" keeps the pool and places every
+    # completion on its first worker. CPU time counts this process and the workers.
+    size = int(sys.argv[2]) if len(sys.argv) > 2 else default_workers()
+    rewards.supervise(True, workers=size)
+    shared()  # the pool starts with its size; each worker loads the tables and their variants
+    modes = {"in process": (False, size), "1 worker": (True, 1), f"pool of {size}": (True, size)}
+    timings = {mode: [] for mode in modes}
+    for round_ in range(16):
+        for mode, (on, workers) in modes.items():
+            rewards._SUPERVISION.on, rewards._SUPERVISION.workers = on, workers
+            wall, cpu = time.perf_counter(), _cpu_seconds()
+            shared()
+            if round_:  # the first round warms the caches that outlive a batch (plans, fingerprints)
+                timings[mode].append((time.perf_counter() - wall, _cpu_seconds() - cpu))
     rewards.supervise(True)
+    print(f"4 rewards x 64 completions, {len(timings['1 worker'])} batches each, taken in turn "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    rates = {}
+    for mode, times in timings.items():
+        rates[mode] = statistics.median(len(completions) / wall for wall, _ in times)
+        per_cpu = statistics.median(len(completions) / cpu for _, cpu in times)
+        print(f"  {mode:<12} {rates[mode]:8,.0f} completions/s   {per_cpu:8,.0f} per CPU second (all processes)")
+    print(f"  pool / 1 worker {rates[f'pool of {size}'] / rates['1 worker']:.2f}x, "
+          f"pool / in process {rates[f'pool of {size}'] / rates['in process']:.2f}x")
 
     teacher = "\n".join(["s0 = flights | filter dep_delay > 0"] + [
         f"s{i} = s{i - 1} | derive c{i} = dep_delay * {i}" if i % 2 else f"s{i} = s{i - 1} | filter c{i - 1} > {i}" for i in range(1, 17)
@@ -90,5 +112,29 @@ def main(directory: Path):
     report(f"verify, {nodes}-node plans (shared Engine)", latency)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its live children (the workers), from /proc where there is one."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as children:
+                pids = children.read().split()
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "csvdsl-bench")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] else Path(tempfile.gettempdir()) / "csvdsl-bench")

@@ -133,6 +133,12 @@ class Worker:
                 pending = pending[done:]
         return results
 
+    @property
+    def running(self) -> bool:
+        """Whether a child is up (else one starts on the next call)."""
+        process = self._process
+        return process is not None and process.poll() is None
+
     def close(self) -> None:
         with self._lock:
             if self._process is not None:

@@ -316,11 +316,11 @@ def test_a_completion_that_overruns_is_stopped_and_scores_zero():
     rewards.supervise(True, timeout=1.0)
     try:
         assert score([COMPLETIONS[2]], TEACHER) == [1.0]  # the worker is up
-        restarts = rewards._SUPERVISION.worker.restarts
+        restarts = rewards._SUPERVISION.pool.workers[0].restarts
         started = time.monotonic()
         assert rewards._SUPERVISION.score_all(time.sleep, [(30, {})]) == [0.0]  # a call that would hold the step for 30 s
         assert time.monotonic() - started < 10
-        assert rewards._SUPERVISION.worker.restarts == restarts + 1
+        assert rewards._SUPERVISION.pool.workers[0].restarts == restarts + 1
         assert score([COMPLETIONS[2], "answer 224"], TEACHER) == [1.0, 0.0]
     finally:
         rewards.supervise(True)

@@ -8,8 +8,9 @@ conversation: the programs of its assistant turns (fenced blocks or ``run`` tool
 one after the other, each after the bindings of the earlier ones, as the agent loop's
 Session runs them. Tables are loaded once per process and every
 program runs through one Engine per set of tables, so shared steps are computed once.
-Completions are scored in a supervised worker process (``supervise``): one whose programs
-overrun is stopped, the worker replaced, and the completion scores 0.0.
+Completions are scored in a pool of supervised worker processes (``supervise``), the
+completions of one prompt in one worker: one whose programs overrun is stopped, its worker
+replaced, and the completion scores 0.0.
 
 The answer reward follows test-suite accuracy: a completion scores only if its program
 agrees with the teacher's on the tables and on every variant of them (``verifier.variants``)."""
@@ -24,23 +25,23 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.engine import Engine
-from csvdsl.errors import DslError, LimitError
+from csvdsl.errors import DslError
 from csvdsl.format import format_program
 from csvdsl.parse import parse
 from csvdsl.program import ProgramRun
 from csvdsl.reply import find_program
 from csvdsl.tables.info import file_sha256
-from csvdsl.worker import Worker
 from planner.cache import LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
+from verifier.pool import WorkerPool, assign, default_workers
 from verifier.structure import compare_plans
 from verifier.table_store import TableNotFound, generation, resolve, use_dataset
 from verifier.variants import answer_parts, extremes, variant_catalogs, without
 
-__all__ = ["answer_reward", "plan_similarity_reward", "hook_reward", "format_reward", "REWARDS", "use_dataset", "supervise",
-           "completion_programs", "extract_program", "engine_for_tables", "run_untrusted"]
+__all__ = ["REWARDS", "answer_reward", "completion_programs", "engine_for_tables", "extract_program", "format_reward",
+           "hook_reward", "plan_similarity_reward", "run_untrusted", "supervise", "use_dataset"]
 
 _ENGINES = LruDict(8)  # tables key -> Engine
 _VARIANTS = LruDict(8)  # tables key -> {"near" or "extreme": [(variant key, Engine)]}
@@ -53,16 +54,27 @@ _SIMILARITIES = LruDict(4096)  # (teacher plan, student plan) -> plan similarity
 
 
 class _Supervision:
-    """Where completions are scored: in a supervised worker process (the default), killed and
-    replaced when one completion's scoring overruns ``timeout`` seconds, or in this process."""
+    """Where completions are scored: in a pool of supervised workers (the default), each killed
+    and replaced when one completion's scoring overruns ``timeout`` seconds, or in this process."""
 
     def __init__(self):
-        self.on, self.timeout, self.worker = True, SCORE_TIMEOUT, None
+        self.on, self.timeout, self.pool = True, SCORE_TIMEOUT, None
+        self.workers: int | None = None  # the pool's size; None: default_workers(), read on first use
 
-    def score_all(self, score, calls: list[tuple]) -> list:
+    def size(self) -> int:
+        if self.workers is None:
+            self.workers = default_workers()
+        return self.workers
+
+    def places(self, keys: list) -> list[int]:
+        """The worker of each completion of a batch, from its group's key (``pool.assign``)."""
+        return assign(keys, self.size())
+
+    def score_all(self, score, calls: list[tuple], places: list[int] | None = None) -> list:
         """``score(completion, **arguments)`` for each (completion, arguments): its result, or
         the exception it raised; a completion that overran the timeout, or that cannot be sent
-        to the worker, scores 0.0. In the worker, one round trip carries every call."""
+        to its worker, scores 0.0. Each call goes to worker ``places[i]`` (the first when
+        None); one round trip to each worker carries its calls, the workers at once."""
         if not self.on:
             return [_attempt(score, completion, arguments) for completion, arguments in calls]
         results, work = [None] * len(calls), []
@@ -75,12 +87,18 @@ class _Supervision:
                 continue
             work.append((index, (score, completion, arguments)))
         if work:
-            if self.worker is None:
-                self.worker = Worker()
-            for (index, _), result in zip(work, self.worker.map(_score_in_worker, [item for _, item in work],
-                                                                timeout=self.timeout)):
+            if self.pool is None:
+                self.pool = WorkerPool(self.size())
+            scored = self.pool.map(_score_in_worker, [item for _, item in work],
+                                   [0 if places is None else places[index] for index, _ in work], timeout=self.timeout)
+            for (index, _), result in zip(work, scored):
                 results[index] = 0.0 if isinstance(result, DslError) and result.code in _LOST else result
         return results
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
 
 _LOST = ("timeout", "worker-lost", "unsendable")  # the worker's own errors: the completion scores 0.0
@@ -97,26 +115,32 @@ SCORE_TIMEOUT = 120.0  # seconds to score one completion (its programs, and thei
 _SUPERVISION = _Supervision()
 
 
-def supervise(on: bool = True, timeout: float = SCORE_TIMEOUT) -> None:
-    """Score completions in a supervised worker process (``on``, the default) or in this
-    process; past ``timeout`` seconds for one completion the worker is killed and replaced and
-    the completion scores 0.0, so no program can hold a training step."""
-    _SUPERVISION.on, _SUPERVISION.timeout = on, timeout
-    if not on and _SUPERVISION.worker is not None:
-        _SUPERVISION.worker.close()
-        _SUPERVISION.worker = None
+def supervise(on: bool = True, timeout: float = SCORE_TIMEOUT, workers: int | None = None) -> None:
+    """Score completions in a pool of supervised worker processes (``on``, the default) or in
+    this process; past ``timeout`` seconds for one completion its worker is killed and replaced
+    and the completion scores 0.0, so no program can hold a training step. ``workers`` is the
+    pool's size (default: ``pool.default_workers()``, the usable cores up to 4, or
+    ``CSVDSL_REWARD_WORKERS``); each worker starts on first use and loads the tables itself."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"supervise(workers={workers!r}): the number of worker processes, 1 or more")
+    size = default_workers() if workers is None else workers
+    if not on or size != _SUPERVISION.workers:
+        _SUPERVISION.close()
+    _SUPERVISION.on, _SUPERVISION.timeout, _SUPERVISION.workers = on, timeout, size
 
 
 def clear_caches() -> None:
     """Forget every run, suite (the teacher's answers on the variants), hook and similarity
-    known so far, in this process and in the worker; the tables and their variants stay loaded."""
+    known so far, in this process and in every worker; the tables and their variants stay loaded."""
     for cache in (_RUNS, _SUITES, _COMBINED, _HOOKS, _SIMILARITIES):
         cache.clear()
     for engine in _ENGINES.values():  # variant engines keep no cache (VARIANT_CACHE_BYTES)
         if engine.cache is not None:
             engine.cache.clear()
-    if _SUPERVISION.on and _SUPERVISION.worker is not None:
-        _SUPERVISION.worker.call(_clear_in_worker)
+    if _SUPERVISION.on and _SUPERVISION.pool is not None:
+        for result in _SUPERVISION.pool.call_running(_clear_in_worker):
+            if isinstance(result, DslError):
+                raise result
 
 
 def _clear_in_worker() -> None:
@@ -358,8 +382,24 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
         arguments.update({parameter: _column(kwargs, column, index) for column, parameter in (optional or {}).items()})
         slots.append(len(calls))
         calls.append((completion, arguments))
-    results = _SUPERVISION.score_all(score, calls)
+    places = None
+    if _SUPERVISION.on:  # placed by the whole batch, so the four rewards place it alike
+        places = _SUPERVISION.places([_group(kwargs, index) for index in range(len(slots))])
+        places = [place for place, slot in zip(places, slots) if slot is not None]
+    results = _SUPERVISION.score_all(score, calls, places)
     return [None if slot is None else _reward(results[slot]) for slot in slots]
+
+
+def _group(kwargs: dict, index: int) -> tuple:
+    """A completion's prompt, as far as the caches go: its tables and its teacher's program,
+    read from the dataset's columns (TRL passes every column to every reward), so the four
+    rewards place a batch's completions on the same workers."""
+    try:
+        values = _column(kwargs, "tables", index), _column(kwargs, "program", index)
+    except (IndexError, KeyError, TypeError):
+        return (None, None)  # a column too short: _each says what it scores
+    return tuple(value if value is None or isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+                 for value in values)
 
 
 def _reward(result) -> float | None:
