@@ -18,7 +18,7 @@ from common import flights_10k, median_seconds, report
 
 from csvdsl.engine import Engine
 from verifier import rewards
-from verifier.pool import default_workers
+from verifier.pool import WorkerPool, default_workers
 from verifier.report import verify
 
 PROMPTS = [
@@ -77,21 +77,28 @@ def main(directory: Path):
     print(f"{'':46} {len(completions) / with_engine:,.0f} completions/s with the Engine, "
           f"{len(completions) / without:,.0f} without ({without / with_engine:.2f}x)")
 
-    # In process, in one worker, in the pool: one batch each in turn. Changing the size with
-    # supervise() would replace the pool, so "1 worker" keeps the pool and places every
-    # completion on its first worker. CPU time counts this process and the workers.
+    # In process, in one worker, in the pool: one batch each in turn, each supervised mode with
+    # a pool of its own (supervise() would replace the pool). CPU time counts this process and
+    # the workers.
     size = int(sys.argv[2]) if len(sys.argv) > 2 else default_workers()
-    rewards.supervise(True, workers=size)
-    shared()  # the pool starts with its size; each worker loads the tables and their variants
+    pools = {}
+    for workers in (1, size):
+        rewards.supervise(True, workers=workers)
+        rewards._SUPERVISION.pool = pools[workers] = WorkerPool(workers)
+        shared()  # each worker loads the tables and their variants
     modes = {"in process": (False, size), "1 worker": (True, 1), f"pool of {size}": (True, size)}
     timings = {mode: [] for mode in modes}
     for round_ in range(16):
         for mode, (on, workers) in modes.items():
             rewards._SUPERVISION.on, rewards._SUPERVISION.workers = on, workers
+            rewards._SUPERVISION.pool = pools[workers] if on else None
             wall, cpu = time.perf_counter(), _cpu_seconds()
             shared()
             if round_:  # the first round warms the caches that outlive a batch (plans, fingerprints)
                 timings[mode].append((time.perf_counter() - wall, _cpu_seconds() - cpu))
+    for workers in pools.values():
+        workers.close()
+    rewards._SUPERVISION.pool = None
     rewards.supervise(True)
     print(f"4 rewards x 64 completions, {len(timings['1 worker'])} batches each, taken in turn "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")

@@ -121,17 +121,41 @@ def test_a_small_batch_starts_one_worker(two_workers):
     assert len(two_workers.pool.started()) == 1
 
 
-def test_assign_keeps_groups_together_balances_and_is_deterministic():
+def test_units_keep_groups_together_largest_first():
     keys = ["a"] * 8 + ["b"] * 8 + ["c"] * 4 + ["d"] * 4 + ["a"] * 8
-    places = pool.assign(keys, 2)
-    assert places == pool.assign(list(keys), 2)
-    assert all(len({p for p, k in zip(places, keys) if k == key}) == 1 for key in set(keys))
-    loads = [places.count(w) for w in range(2)]
-    assert loads == [16, 16]
-    assert pool.assign(["a", "b", "c"], 4) == [0, 0, 0]  # fewer than 4 items a worker: one worker
-    assert set(pool.assign(["a"] * 8 + ["b"] * 8, 4)) == {0, 1, 2, 3}  # big groups cut in even runs
-    one = pool.assign(["x"] * 10, 2)
-    assert one == [0] * 5 + [1] * 5
+    runs, used = pool.units(keys, 2)
+    assert used == 2 and runs == pool.units(list(keys), 2)[0]
+    assert sorted(i for run in runs for i in run) == list(range(len(keys)))  # every item once
+    assert all(len({keys[i] for i in run}) == 1 for run in runs)  # a run holds one prompt
+    assert [len(run) for run in runs] == [16, 8, 4, 4]  # "a" is exactly a worker's share: whole
+    assert pool.units(["a", "b", "c"], 4) == ([[0, 1, 2]], 1)  # fewer than 4 items a worker: one worker
+    runs, used = pool.units(["a"] * 8 + ["b"] * 8, 4)
+    assert used == 4 and [len(run) for run in runs] == [4, 4, 4, 4]  # big groups cut in even runs
+    assert pool.units(["x"] * 10, 2) == ([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], 2)
+    assert pool.units([], 4) == ([], 1)
+
+
+def test_the_first_call_hands_runs_to_the_free_worker_and_later_calls_keep_the_placement():
+    """A costly prompt holds one worker while the other takes every other prompt; the rewards
+    called after it on the same batch find each completion where it went."""
+    workers = pool.WorkerPool(2)
+    try:
+        assert len(set(workers.map(eval, [(PID,), (PID,)], [0, 1]))) == 2  # both up before the timing starts
+        keys = ["slow"] * 4 + ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+        items = [(f"__import__('time').sleep({1.0 if key == 'slow' else 0}) or {PID}",) for key in keys]
+        results = workers.map_batch(eval, items, keys, "batch-1", timeout=30)
+        first = {key: {pid for pid, k in zip(results, keys) if k == key} for key in set(keys)}
+        assert all(len(pids) == 1 for pids in first.values())  # a prompt stays on one worker
+        # While one worker sleeps through the slow prompt, the other takes all three others
+        # (a placement by count would give it only one of them).
+        assert first["a"] == first["b"] == first["c"] != first["slow"]
+        again = workers.map_batch(eval, [(PID,)] * len(keys), keys, "batch-1", timeout=30)
+        assert again == results  # the later call sends each item where the first did
+    finally:
+        workers.close()
+
+
+PID = "__import__('os').getpid()"
 
 
 def test_the_default_pool_size(monkeypatch):

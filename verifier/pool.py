@@ -2,15 +2,17 @@
 processes, so scoring a reward call's completions uses more than one core.
 
 Each worker is a ``Worker`` of its own (its own child, its own deadline, killed and replaced
-on an overrun as a single worker is), started on first use; each item goes to the worker
-``assign`` places it on, and each worker receives its share in one request, all at once (a
-thread here waits on each). Caches live in the children, so ``assign`` keeps the items of one
-key (the completions of one prompt) on one worker, and places the same batch the same way
-every time. Every worker loads the tables it is sent: memory grows with the workers."""
+on an overrun as a single worker is), started on first use. Caches live in the children, so
+a batch goes in runs (``units``) that keep the items of one key (the completions of one
+prompt) together; the first call for a batch hands the runs out to whichever worker is free
+(a thread here waits on each), and later calls for it send each worker its items of the first
+call in one request. Every worker loads the tables it is sent: memory grows with the workers."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 
 from csvdsl.worker import Worker
@@ -18,6 +20,7 @@ from csvdsl.worker import Worker
 MAX_WORKERS = 4  # the default's cap (see default_workers)
 MIN_SHARE = 4  # items each worker of a batch gets at least: a small batch starts no extra worker
 WORKERS_VARIABLE = "CSVDSL_REWARD_WORKERS"
+PLACEMENTS = 64  # batches whose placement is kept for their later reward calls
 
 
 def default_workers() -> int:
@@ -37,32 +40,23 @@ def default_workers() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def assign(keys: list, workers: int, least: int = MIN_SHARE) -> list[int]:
-    """The worker (0 to ``workers`` - 1) of each item, from the items' keys alone, so the same
-    batch is always placed the same way. Items of one key stay together (a key larger than a
-    worker's fair share is cut into even runs); the groups go, largest first, each to the least
-    loaded worker. A batch uses at most one worker per ``least`` items (at least one), the
-    lowest-numbered ones."""
+def units(keys: list, workers: int, least: int = MIN_SHARE) -> tuple[list[list[int]], int]:
+    """The runs of items (positions) a batch is sent in, largest first, and how many workers it
+    uses: one per ``least`` items at most (at least one). The items of one key stay together; a
+    key with more items than a worker's fair share is cut into even runs."""
     used = max(1, min(workers, len(keys) // least))
     if used == 1:
-        return [0] * len(keys)
+        return ([list(range(len(keys)))] if keys else []), 1
     share = -(-len(keys) // used)
     groups: dict = {}
     for position, key in enumerate(keys):
         groups.setdefault(key, []).append(position)
-    units = []
+    runs = []
     for positions in groups.values():
         pieces = -(-len(positions) // share)
         size = -(-len(positions) // pieces)
-        units += [positions[start:start + size] for start in range(0, len(positions), size)]
-    units.sort(key=lambda unit: (-len(unit), unit[0]))
-    loads, places = [0] * used, [0] * len(keys)
-    for unit in units:
-        worker = loads.index(min(loads))
-        loads[worker] += len(unit)
-        for position in unit:
-            places[position] = worker
-    return places
+        runs += [positions[start:start + size] for start in range(0, len(positions), size)]
+    return sorted(runs, key=lambda run: (-len(run), run[0])), used
 
 
 class WorkerPool:
@@ -72,6 +66,7 @@ class WorkerPool:
         self.size = max(1, int(size))
         self.workers: list[Worker | None] = [None] * self.size
         self._threads: ThreadPoolExecutor | None = None
+        self.placed: OrderedDict = OrderedDict()  # batch -> each item's worker, from its first call
 
     def worker(self, place: int) -> Worker:
         if self.workers[place] is None:
@@ -91,9 +86,7 @@ class WorkerPool:
         if len(jobs) <= 1:  # no thread needed
             outputs = [worker.map(function, items, timeout=timeout) for worker, _ in jobs]
         else:
-            if self._threads is None:
-                self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="csvdsl-pool")
-            futures = [self._threads.submit(worker.map, function, [items[i] for i in indexes], timeout)
+            futures = [self._executor().submit(worker.map, function, [items[i] for i in indexes], timeout)
                        for worker, indexes in jobs]
             outputs = [future.result() for future in futures]
         results: list = [None] * len(items)
@@ -101,6 +94,45 @@ class WorkerPool:
             for index, result in zip(indexes, output):
                 results[index] = result
         return results
+
+    def map_batch(self, function, items: list[tuple], keys: list, batch, timeout: float | None = None) -> list:
+        """As ``map``, each item placed by the batch (``batch`` names it, ``keys`` are its items'
+        groups). The first call for a batch hands its runs (``units``) out, largest first, to
+        whichever worker is free, so a costly prompt does not hold the others back behind it;
+        later calls for the same batch (the other rewards) send each item where it went, where
+        its runs are cached."""
+        places = self.placed.get(batch)
+        if places is not None and len(places) == len(items):
+            self.placed.move_to_end(batch)
+            return self.map(function, items, places, timeout)
+        runs, used = units(keys, self.size)
+        places, results = [0] * len(items), [None] * len(items)
+        if used > 1:
+            # Worker i starts with the i-th largest run (the same batch on idle workers is
+            # placed alike), then takes whichever run is left when it is free.
+            queue, lock = deque(runs[used:]), threading.Lock()
+
+            def drain(place: int, run: list[int]) -> None:
+                worker = self.worker(place)
+                while run:
+                    for position, result in zip(run, worker.map(function, [items[i] for i in run], timeout=timeout)):
+                        places[position], results[position] = place, result
+                    with lock:
+                        run = queue.popleft() if queue else None
+
+            for future in [self._executor().submit(drain, place, runs[place]) for place in range(min(used, len(runs)))]:
+                future.result()
+        elif runs:
+            results = self.map(function, items, places, timeout)
+        self.placed[batch] = places
+        while len(self.placed) > PLACEMENTS:
+            self.placed.popitem(last=False)
+        return results
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="csvdsl-pool")
+        return self._threads
 
     def call_running(self, function, *args) -> list:
         """``function(*args)`` in every worker whose child is up, at once (a child that is not

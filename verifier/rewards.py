@@ -17,6 +17,7 @@ agrees with the teacher's on the tables and on every variant of them (``verifier
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from planner.cache import LruDict
 from planner.execute import Execution
 from verifier.answers import compare, typed
 from verifier.hooks import fingerprints_for, hook_coverage
-from verifier.pool import WorkerPool, assign, default_workers
+from verifier.pool import WorkerPool, default_workers
 from verifier.structure import compare_plans
 from verifier.table_store import TableNotFound, generation, resolve, use_dataset
 from verifier.variants import answer_parts, extremes, variant_catalogs, without
@@ -66,15 +67,11 @@ class _Supervision:
             self.workers = default_workers()
         return self.workers
 
-    def places(self, keys: list) -> list[int]:
-        """The worker of each completion of a batch, from its group's key (``pool.assign``)."""
-        return assign(keys, self.size())
-
-    def score_all(self, score, calls: list[tuple], places: list[int] | None = None) -> list:
+    def score_all(self, score, calls: list[tuple], keys: list | None = None) -> list:
         """``score(completion, **arguments)`` for each (completion, arguments): its result, or
         the exception it raised; a completion that overran the timeout, or that cannot be sent
-        to its worker, scores 0.0. Each call goes to worker ``places[i]`` (the first when
-        None); one round trip to each worker carries its calls, the workers at once."""
+        to its worker, scores 0.0. ``keys`` (each call's prompt) spread the calls over the
+        pool as ``WorkerPool.map_batch`` does; without them every call goes to the first worker."""
         if not self.on:
             return [_attempt(score, completion, arguments) for completion, arguments in calls]
         results, work = [None] * len(calls), []
@@ -89,8 +86,14 @@ class _Supervision:
         if work:
             if self.pool is None:
                 self.pool = WorkerPool(self.size())
-            scored = self.pool.map(_score_in_worker, [item for _, item in work],
-                                   [0 if places is None else places[index] for index, _ in work], timeout=self.timeout)
+            items = [item for _, item in work]
+            if keys is None:
+                scored = self.pool.map(_score_in_worker, items, [0] * len(items), timeout=self.timeout)
+            else:  # the batch as the four rewards all see it: its prompts and completions
+                batch_keys = [keys[index] for index, _ in work]
+                batch = hashlib.sha256(json.dumps([[key, item[1]] for key, item in zip(batch_keys, items)],
+                                                  default=str).encode()).hexdigest()
+                scored = self.pool.map_batch(_score_in_worker, items, batch_keys, batch, timeout=self.timeout)
             for (index, _), result in zip(work, scored):
                 results[index] = 0.0 if isinstance(result, DslError) and result.code in _LOST else result
         return results
@@ -138,6 +141,7 @@ def clear_caches() -> None:
         if engine.cache is not None:
             engine.cache.clear()
     if _SUPERVISION.on and _SUPERVISION.pool is not None:
+        _SUPERVISION.pool.placed.clear()  # nothing is cached where a batch went: the next one is handed out anew
         for result in _SUPERVISION.pool.call_running(_clear_in_worker):
             if isinstance(result, DslError):
                 raise result
@@ -382,11 +386,8 @@ def _each(completions, kwargs, score, required: dict[str, str], optional: dict[s
         arguments.update({parameter: _column(kwargs, column, index) for column, parameter in (optional or {}).items()})
         slots.append(len(calls))
         calls.append((completion, arguments))
-    places = None
-    if _SUPERVISION.on:  # placed by the whole batch, so the four rewards place it alike
-        places = _SUPERVISION.places([_group(kwargs, index) for index in range(len(slots))])
-        places = [place for place, slot in zip(places, slots) if slot is not None]
-    results = _SUPERVISION.score_all(score, calls, places)
+    keys = [_group(kwargs, index) for index, slot in enumerate(slots) if slot is not None]
+    results = _SUPERVISION.score_all(score, calls, keys)
     return [None if slot is None else _reward(results[slot]) for slot in slots]
 
 
