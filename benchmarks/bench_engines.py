@@ -32,6 +32,7 @@ from csvdsl.program import plan_program
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog
 from verifier import rewards
+from verifier.pool import default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCEPTANCE = sorted((ROOT / "tests" / "fixtures" / "acceptance").glob("*.dsl"))
@@ -166,24 +167,48 @@ def bench_programs(directory: Path, repeat: int) -> dict:
     return ratios
 
 
-def bench_reading(directory: Path, repeat: int) -> None:
-    import duckdb
-    import polars as pl
+# Each reader as code: timed here, and run once in a fresh process for its peak memory.
+READERS = {
+    "csvdsl Catalog (read + type + checks)": ("from csvdsl.tables import Catalog", "Catalog.from_specs([path])"),
+    "pandas.read_csv (C engine)": ("import pandas as pd", "pd.read_csv(path, parse_dates=['time_hour'])"),
+    "pandas.read_csv(engine='pyarrow')": ("import pandas as pd", "pd.read_csv(path, engine='pyarrow', parse_dates=['time_hour'])"),
+    "polars.read_csv": ("import polars as pl", "pl.read_csv(path, try_parse_dates=True)"),
+    "duckdb read_csv (into a table)": ("import duckdb", "duckdb.connect().execute(f\"CREATE TABLE t AS SELECT * FROM read_csv('{path}')\")"),
+}
 
-    path = flights_csvs(directory) / "flights.csv"
-    size = path.stat().st_size / 2**20
-    readers = {
-        "csvdsl Catalog (read + type + checks)": lambda: Catalog.from_specs([str(path)]),
-        "pandas.read_csv (C engine)": lambda: pd.read_csv(path, parse_dates=["time_hour"]),
-        "pandas.read_csv(engine='pyarrow')": lambda: pd.read_csv(path, engine="pyarrow", parse_dates=["time_hour"]),
-        "polars.read_csv": lambda: pl.read_csv(path, try_parse_dates=True),
-        "duckdb read_csv (into a table)": lambda: duckdb.connect().execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')"),
-    }
+# A fresh process reads the file once; its peak resident memory (VmHWM) less that before the
+# read is what the read took.
+_PEAK = """
+import sys
+{setup}
+def peak():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024
+path = sys.argv[1]
+before = peak()
+result = {call}
+print(peak() - before)
+"""
+
+
+def bench_reading(directory: Path, repeat: int) -> None:
+    path = str(flights_csvs(directory) / "flights.csv")
+    size = Path(path).stat().st_size
+    readers = {}
+    for name, (setup, call) in READERS.items():
+        scope = {"path": path}
+        exec(setup, scope)  # noqa: S102 - the fixed imports above
+        readers[name] = eval(f"lambda: {call}", scope)
     times = interleaved_medians(readers, repeat)
     ours = times["csvdsl Catalog (read + type + checks)"]
-    print(f"\nreading flights.csv ({size:.0f} MB), median ms, and csvdsl's time as a multiple of each")
+    print(f"\nreading flights.csv ({size / 2**20:.0f} MB), median ms, csvdsl's time as a multiple of each; "
+          "peak memory of one read in a fresh process, as a multiple of the file")
     for name, seconds in times.items():
-        print(f"  {name:<40} {seconds * 1000:8.1f} ms   csvdsl / this {ours / seconds:5.2f}x")
+        setup, call = READERS[name]
+        peak = int(subprocess.run([sys.executable, "-c", _PEAK.format(setup=setup, call=call), path], capture_output=True,
+                                  text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)
+        print(f"  {name:<40} {seconds * 1000:8.1f} ms   csvdsl / this {ours / seconds:5.2f}x   "
+              f"peak {peak / size:5.2f}x the file")
 
 
 def _reward_batch(round_: int, rows: int) -> tuple[list[str], dict]:
@@ -211,7 +236,8 @@ def _reward_batch(round_: int, rows: int) -> tuple[list[str], dict]:
 def bench_rewards(directory: Path, repeat: int, sizes: list[int]) -> dict:
     flights = pd.read_csv(flights_csvs(directory) / "flights.csv")
     results = {}
-    print("\nrewards (the 4 reward functions) on 64 new completions per batch, completions/s (median batch)")
+    print(f"\nrewards (the 4 reward functions) on 64 new completions per batch, completions/s (median batch), "
+          f"scored on the default pool of {default_workers()} supervised workers")
     for rows in sizes:
         for backend in ("pandas", "duckdb"):
             path = directory / f"flights_{rows}_{backend}.csv"  # one file per engine: the rewards key engines by tables
@@ -219,8 +245,8 @@ def bench_rewards(directory: Path, repeat: int, sizes: list[int]) -> dict:
                 flights.head(rows).to_csv(path, index=False)
             tables = json.dumps({"flights": str(path)})
             with default_backend(backend):
-                # The rewards score in a supervised worker, which takes its engine from the
-                # environment it was started in: a new one for each backend.
+                # The rewards score in supervised workers, which take their engine from the
+                # environment they were started in: new ones for each backend.
                 rewards.supervise(False)
                 rewards.supervise(True)
                 teacher_engine = rewards.engine_for_tables(tables)
