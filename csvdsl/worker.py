@@ -54,6 +54,7 @@ class Worker:
         self._replies: _Reader | None = None  # the current child's output
         self._loaded: set[str] = set()  # tables keys the current child has loaded
         self._lock = threading.Lock()
+        self.interrupted = False  # set by interrupt(): map answers no more items until it is cleared
 
     # ------------------------------------------------------------------ the API
 
@@ -103,6 +104,11 @@ class Worker:
         callee = pickle.dumps(function, protocol=pickle.HIGHEST_PROTOCOL)
         pending = list(blobs)
         while pending:
+            if self.interrupted:
+                for index in pending:
+                    results[index] = LimitError("interrupted", "scoring was interrupted before this item ran",
+                                                hint="run it again")
+                return results
             request = pickle.dumps((callee, [blobs[index] for index in pending]), protocol=pickle.HIGHEST_PROTOCOL)
             with self._lock:
                 try:
@@ -132,6 +138,16 @@ class Worker:
                     raise
                 pending = pending[done:]
         return results
+
+    def interrupt(self) -> None:
+        """From another thread: kill the child a ``map`` is waiting on, and let that ``map``
+        send nothing more (its unanswered items get an ``interrupted`` error) until
+        ``interrupted`` is cleared. A pool's threads cannot be reached by Ctrl-C themselves."""
+        self.interrupted = True
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
 
     @property
     def running(self) -> bool:

@@ -5,6 +5,9 @@ same one for each of the four rewards; an overrun costs only its own completion.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -168,3 +171,26 @@ def test_the_default_pool_size(monkeypatch):
         pool.default_workers()
     with pytest.raises(ValueError, match="workers"):
         rewards.supervise(True, workers=0)
+
+
+def test_ctrl_c_while_the_pool_scores_stops_every_worker_at_once():
+    """Ctrl-C reaches only the thread that waits; the pool then kills each worker's child and
+    sends nothing more, so no thread goes on scoring behind the interrupted call (the next
+    call would wait for it), and the pool works afterwards."""
+    workers = pool.WorkerPool(2)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        assert len(set(workers.map(eval, [(PID,), (PID,)], [0, 1]))) == 2  # both up
+        keys = ["a"] * 4 + ["b"] * 4
+        slow = [("__import__('time').sleep(5)",)] * len(keys)  # 20 s a worker, uninterrupted
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            workers.map_batch(eval, slow, keys, "slow", timeout=60)
+        assert time.monotonic() - started < 5
+        assert workers.map_batch(eval, [("6 * 7",)] * len(keys), keys, "after", timeout=60) == [42] * len(keys)
+        assert time.monotonic() - started < 12  # new children, not the rest of the 20 s
+        assert not any(worker.interrupted for worker in workers.started())
+    finally:
+        timer.cancel()
+        workers.close()

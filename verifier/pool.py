@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from csvdsl.worker import Worker
 
@@ -30,7 +30,7 @@ def default_workers() -> int:
     to 16 groups in a usual GRPO step) no longer split evenly."""
     configured = os.environ.get(WORKERS_VARIABLE, "").strip()
     if configured:
-        if not configured.isdigit() or int(configured) < 1:
+        if not (configured.isascii() and configured.isdigit()) or int(configured) < 1:
             raise ValueError(f"{WORKERS_VARIABLE}={configured!r}: the number of reward workers, a whole number from 1")
         return int(configured)
     try:
@@ -56,11 +56,12 @@ def units(keys: list, workers: int, least: int = MIN_SHARE) -> tuple[list[list[i
         pieces = -(-len(positions) // share)
         size = -(-len(positions) // pieces)
         runs += [positions[start:start + size] for start in range(0, len(positions), size)]
-    return sorted(runs, key=lambda run: (-len(run), run[0])), used
+    return sorted(runs, key=lambda run: (-len(run), run[0])), min(used, len(runs))
 
 
 class WorkerPool:
-    """Up to ``size`` supervised workers, each started on first use."""
+    """Up to ``size`` supervised workers, each started on first use; use from one thread at a
+    time (as a Worker)."""
 
     def __init__(self, size: int):
         self.size = max(1, int(size))
@@ -86,9 +87,8 @@ class WorkerPool:
         if len(jobs) <= 1:  # no thread needed
             outputs = [worker.map(function, items, timeout=timeout) for worker, _ in jobs]
         else:
-            futures = [self._executor().submit(worker.map, function, [items[i] for i in indexes], timeout)
-                       for worker, indexes in jobs]
-            outputs = [future.result() for future in futures]
+            outputs = self._wait([self._executor().submit(worker.map, function, [items[i] for i in indexes], timeout)
+                                  for worker, indexes in jobs])
         results: list = [None] * len(items)
         for (_, indexes), output in zip(jobs, outputs):
             for index, result in zip(indexes, output):
@@ -96,11 +96,11 @@ class WorkerPool:
         return results
 
     def map_batch(self, function, items: list[tuple], keys: list, batch, timeout: float | None = None) -> list:
-        """As ``map``, each item placed by the batch (``batch`` names it, ``keys`` are its items'
-        groups). The first call for a batch hands its runs (``units``) out, largest first, to
-        whichever worker is free, so a costly prompt does not hold the others back behind it;
-        later calls for the same batch (the other rewards) send each item where it went, where
-        its runs are cached."""
+        """As ``map``, each item placed by the batch (``batch`` names it: the same name must mean
+        the same items; ``keys`` are its items' groups). The first call for a batch hands its
+        runs (``units``) out, largest first, to whichever worker is free, so a costly prompt
+        does not hold the others back behind it; later calls for the same batch (the other
+        rewards) send each item where it went, where its runs are cached."""
         places = self.placed.get(batch)
         if places is not None and len(places) == len(items):
             self.placed.move_to_end(batch)
@@ -118,16 +118,30 @@ class WorkerPool:
                     for position, result in zip(run, worker.map(function, [items[i] for i in run], timeout=timeout)):
                         places[position], results[position] = place, result
                     with lock:
-                        run = queue.popleft() if queue else None
+                        run = queue.popleft() if queue and not worker.interrupted else None
 
-            for future in [self._executor().submit(drain, place, runs[place]) for place in range(min(used, len(runs)))]:
-                future.result()
+            self._wait([self._executor().submit(drain, place, runs[place]) for place in range(used)])
         elif runs:
             results = self.map(function, items, places, timeout)
         self.placed[batch] = places
         while len(self.placed) > PLACEMENTS:
             self.placed.popitem(last=False)
         return results
+
+    def _wait(self, futures: list) -> list:
+        """The futures' results. On Ctrl-C here, or an error in one of them, every worker is
+        interrupted (its child killed, nothing more sent), so no thread goes on scoring after
+        the call has failed; the first error is raised once all have stopped."""
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for worker in self.started():
+                worker.interrupt()
+            wait(futures)
+            raise
+        finally:
+            for worker in self.started():
+                worker.interrupted = False
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._threads is None:

@@ -8,9 +8,9 @@ conversation: the programs of its assistant turns (fenced blocks or ``run`` tool
 one after the other, each after the bindings of the earlier ones, as the agent loop's
 Session runs them. Tables are loaded once per process and every
 program runs through one Engine per set of tables, so shared steps are computed once.
-Completions are scored in a pool of supervised worker processes (``supervise``), the
-completions of one prompt in one worker: one whose programs overrun is stopped, its worker
-replaced, and the completion scores 0.0.
+Completions are scored in a pool of supervised worker processes (``supervise``, see
+``verifier.pool``): one whose programs overrun is stopped, its worker replaced, and the
+completion scores 0.0.
 
 The answer reward follows test-suite accuracy: a completion scores only if its program
 agrees with the teacher's on the tables and on every variant of them (``verifier.variants``)."""
@@ -126,7 +126,7 @@ def supervise(on: bool = True, timeout: float = SCORE_TIMEOUT, workers: int | No
     ``CSVDSL_REWARD_WORKERS``); each worker starts on first use and loads the tables itself."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"supervise(workers={workers!r}): the number of worker processes, 1 or more")
-    size = default_workers() if workers is None else workers
+    size = workers if workers is not None or not on else default_workers()  # None: found when first needed
     if not on or size != _SUPERVISION.workers:
         _SUPERVISION.close()
     _SUPERVISION.on, _SUPERVISION.timeout, _SUPERVISION.workers = on, timeout, size

@@ -214,11 +214,17 @@ def _plain_ints(ints: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str
         return None
     if not missing:
         return "int", pd.Series(ints.to_numpy(), dtype="int64")
+    floats = _exact_floats(ints)
+    return None if floats is None else ("int", floats)
+
+
+def _exact_floats(ints: pa.ChunkedArray) -> pd.Series | None:
+    """Integers with nulls as float storage, or None past 2**53, where floats stop holding every
+    integer exactly. (Not pc.abs: the absolute value of -2**63 wraps around to itself.)"""
     low, high = pc.min_max(ints).values()
-    # Nulls need float storage, which holds integers exactly only up to 2**53.
     if max(abs(low.as_py()), abs(high.as_py())) > 2**53:
         return None
-    return "int", pd.Series(pc.cast(ints, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    return pd.Series(pc.cast(ints, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
 
 
 def _written_plainly(ints: np.ndarray, edges: _Edges) -> bool:
@@ -339,12 +345,8 @@ def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool
     if _has_leading_zero(present):
         return None
     if has_missing:
-        # Nulls need float storage, which holds integers exactly only up to 2**53. (Not
-        # pc.abs: the absolute value of -2**63 wraps around to itself.)
-        low, high = pc.min_max(ints).values()
-        if max(abs(low.as_py()), abs(high.as_py())) > 2**53:
-            return _STRING
-        return pd.Series(pc.cast(ints, pa.float64()).to_numpy(), dtype="float64")
+        floats = _exact_floats(ints)
+        return _STRING if floats is None else floats
     return pd.Series(ints.to_numpy(), dtype="int64")
 
 
@@ -400,7 +402,6 @@ def _time_shape(pattern: str) -> tuple[list[int], np.ndarray]:
 # of _DATETIME_RE without seconds' fractions or a zone.
 _TIME_SHAPES = {len(p): _time_shape(p) for p in ("dddd-dd-dd", "dddd-dd-dd?dd:dd", "dddd-dd-dd?dd:dd:dd",
                                                   "dddd-dd-dd?dd:ddZ", "dddd-dd-dd?dd:dd:ddZ")}
-_DATE_TIME_SEPARATORS = np.frombuffer(b" T", np.uint8)
 _PLUS, _MINUS, _ZERO, _SPACE, _T, _BANG, _X = b"+-0 T!x"
 _PRINTABLES = ord("~") - _BANG + 1
 _DIGIT_OR_X = np.zeros(256, bool)
