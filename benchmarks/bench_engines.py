@@ -318,7 +318,7 @@ def main(directory: Path, repl_mb: int = 64, quick: bool = False) -> None:
     print(f"bench_engines: {os.cpu_count()} cores; figures from one run, ratios measured side by side")
     bench_programs(directory, repeat=5 if quick else 11)
     bench_reading(directory, repeat=3 if quick else 7)
-    bench_rewards(directory, repeat=1 if quick else 3, sizes=[10_000] if quick else [10_000, 336_776])
+    bench_rewards(directory, repeat=3 if quick else 9, sizes=[10_000] if quick else [10_000, 336_776])
     bench_repl(directory, repl_mb, repeat=1 if quick else 3)
 
 
