@@ -384,10 +384,13 @@ class _Run:
         """The query of a node's rows in order; whether numpy can carry its columns; whether the
         plan bounds it to a small result (see ``query``)."""
         select = ", ".join(_result_column(name, kinds[name]) for name in names)
-        sql = self._with(nid) + f"SELECT {select} FROM {input_relation(self.plan, nid)} ORDER BY {ROW}"
+        bound = row_bound(self.plan, nid)
+        # One row (or none) needs no order, nor its __rn (ordered_nodes): a sort costs ~0.4 ms.
+        sql = self._with(nid) + f"SELECT {select} FROM {input_relation(self.plan, nid)}"
+        if bound is None or bound > 1:
+            sql += f" ORDER BY {ROW}"
         if limit is not None:
             sql += f" LIMIT {limit + 1}"
-        bound = row_bound(self.plan, nid)
         return sql, bool(names) and all(kinds[n] in _NUMPY_KINDS for n in names), bound is not None and bound <= SMALL_RESULT
 
     def _with(self, nid: str) -> str:

@@ -213,7 +213,8 @@ def ordered_nodes(plan: Plan, roots: Iterable[str]) -> frozenset[str]:
     for root in roots:
         ancestors |= nx.ancestors(plan.graph, root)
     facts = _Facts(plan)
-    ordered = set(roots)
+    # A root of one row (or none) comes out in order whatever its __rn.
+    ordered = {root for root in roots if (facts.bound(root) or 2) > 1}
     # Consumers first: a node's needs are known once every node reading it was seen.
     for nid in reversed(list(nx.topological_sort(plan.graph.subgraph(ancestors)))):
         attrs = plan.node(nid)
