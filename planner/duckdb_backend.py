@@ -27,7 +27,7 @@ from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
 from planner.compile import Output, Plan
 from planner.execute import Execution, execute, frame_bytes, run_node, source_table, table_value
-from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation
+from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
 from planner.sql_order import ordered_nodes, row_bound
 
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
@@ -403,43 +403,46 @@ class _Run:
                 continue
             wanted.add(top)
             stack.extend(self.plan.node(top)["inputs"])
-        ordered = ordered_nodes(self.plan, [nid])
-        ctes = [f"{relation(n)} AS ({self._translation(n, n in ordered)})" for n in self.order
-                if n in wanted and self.plan.node(n)["op"] != "source"]
-        return "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
+        return with_clause(self.plan, [n for n in self.order if n in wanted], ordered_nodes(self.plan, [nid]),
+                           lambda plan, n, ordered: self._translation(n, ordered))
 
     def _answer(self, nid: str):
         """The answer, computed as the pandas executor computes it from the rows it reads (its
         own node runner: the same errors, without building a plan around one node)."""
         attrs = self.plan.node(nid)
-        needs = _answer_columns(attrs)
+        frames = self._input_frames(attrs)
+        self.deadline.check(f"before answer node {nid[:8]}", _span(attrs))
+        return run_node(nid, attrs, {}, frames, self._pandas_limits(), None)
+
+    def _pandas_node(self, nid: str):
+        """Run one node on pandas over its inputs' rows (fetched, or the tables themselves)."""
+        attrs = self.plan.node(nid)
+        tables = self._input_frames(attrs)
+        graph = nx.DiGraph()
+        for source in tables:
+            graph.add_node(source, op="source", spec=source, inputs=(), spans=(), params={},
+                           schema=self.plan.node(source)["schema"])
+        graph.add_edges_from((source, nid) for source in attrs["inputs"])
+        graph.add_node(nid, **attrs)
+        kind = "answer" if attrs["op"] == "answer" else "node"
+        sub = Plan(graph, root=nid if kind == "answer" else None)
+        execution = execute(sub, tables, self._pandas_limits(), outputs=[Output(0, kind, nid)], deadline=self.deadline, keep=())
+        return execution.outputs[0][1]
+
+    def _input_frames(self, attrs) -> dict[str, pd.DataFrame]:
+        """A node's inputs' rows by node id: an answer's only the columns it reads from an input
+        it reads once."""
+        needs = _answer_columns(attrs) if attrs["op"] == "answer" else {}
         frames = {}
         for position, source in enumerate(attrs["inputs"]):
             if source not in frames:
                 read_twice = attrs["inputs"].count(source) > 1
                 frames[source] = self.frame(source, None if read_twice else needs.get(position))
-        self.deadline.check(f"before answer node {nid[:8]}", _span(attrs))
-        limits = Limits(max_rows=None, timeout=self.limits.timeout, max_bytes=self.limits.max_bytes)
-        return run_node(nid, attrs, {}, frames, limits, None)
+        return frames
 
-    def _pandas_node(self, nid: str):
-        """Run one node on pandas over its inputs' rows (fetched, or the tables themselves)."""
-        attrs = self.plan.node(nid)
-        graph, tables = nx.DiGraph(), {}
-        needs = _answer_columns(attrs) if attrs["op"] == "answer" else {}
-        for position, source in enumerate(attrs["inputs"]):
-            if source not in graph:
-                graph.add_node(source, op="source", spec=source, inputs=(), spans=(), params={},
-                               schema=self.plan.node(source)["schema"])
-                read_twice = attrs["inputs"].count(source) > 1
-                tables[source] = self.frame(source, None if read_twice else needs.get(position))
-            graph.add_edge(source, nid)
-        graph.add_node(nid, **attrs)
-        kind = "answer" if attrs["op"] == "answer" else "node"
-        sub = Plan(graph, root=nid if kind == "answer" else None)
-        limits = Limits(max_rows=None, timeout=self.limits.timeout, max_bytes=self.limits.max_bytes)
-        execution = execute(sub, tables, limits, outputs=[Output(0, kind, nid)], deadline=self.deadline, keep=())
-        return execution.outputs[0][1]
+    def _pandas_limits(self) -> Limits:
+        # Rows are counted where they are fetched; the deadline and the bytes hold on pandas too.
+        return Limits(max_rows=None, timeout=self.limits.timeout, max_bytes=self.limits.max_bytes)
 
 
 def _answer_columns(attrs) -> dict[int, tuple[str, ...]]:

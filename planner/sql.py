@@ -497,10 +497,17 @@ _NOT_QUERIES = ("answer", "describe")  # steps that are not tables of the data
 
 
 def _with(plan: Plan, wanted, ordered) -> str:
-    """The WITH clause of the needed nodes ``wanted(node)`` accepts, one CTE each (sources are
-    read as themselves); ``ordered``: the nodes whose order is read."""
-    ctes = [f"{relation(n)} AS ({node_select(plan, n, n in ordered)})" for n in plan.needed()
-            if wanted(n) and plan.node(n)["op"] not in _NOT_QUERIES + ("source",)]
+    """The WITH clause of the needed nodes ``wanted(node)`` accepts (see ``with_clause``)."""
+    return with_clause(plan, [n for n in plan.needed() if wanted(n)], ordered)
+
+
+def with_clause(plan: Plan, nodes, ordered, select=None) -> str:
+    """A WITH clause of one CTE for each of ``nodes`` (inputs first) that is a query: sources
+    are read as themselves. ``ordered``: the nodes whose order is read; ``select(plan, node,
+    ordered)`` writes a node's SELECT (``node_select``, or a cache of it)."""
+    select = select or node_select
+    ctes = [f"{relation(n)} AS ({select(plan, n, n in ordered)})" for n in nodes
+            if plan.node(n)["op"] not in _NOT_QUERIES + ("source",)]
     return "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
 
 

@@ -214,7 +214,7 @@ def ordered_nodes(plan: Plan, roots: Iterable[str]) -> frozenset[str]:
         ancestors |= nx.ancestors(plan.graph, root)
     facts = _Facts(plan)
     # A root of one row (or none) comes out in order whatever its __rn.
-    ordered = {root for root in roots if (facts.bound(root) or 2) > 1}
+    ordered = {root for root in roots if facts.bound(root) is None or facts.bound(root) > 1}
     # Consumers first: a node's needs are known once every node reading it was seen.
     for nid in reversed(list(nx.topological_sort(plan.graph.subgraph(ancestors)))):
         attrs = plan.node(nid)

@@ -7,9 +7,8 @@ call each function matches."""
 
 from __future__ import annotations
 
-import warnings
-
 import importlib
+import warnings
 
 import numpy as np
 import pandas as pd

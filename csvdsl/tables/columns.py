@@ -210,10 +210,11 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
 def _plain_ints(ints: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:
     """Integers cast from the column (null where empty), if none was written with a '+' or a
     leading zero."""
-    if not _written_plainly(pc.fill_null(ints, 0).to_numpy() if missing else ints.to_numpy(), edges):
+    values = pc.fill_null(ints, 0).to_numpy() if missing else ints.to_numpy()
+    if not _written_plainly(values, edges):
         return None
     if not missing:
-        return "int", pd.Series(ints.to_numpy(), dtype="int64")
+        return "int", pd.Series(values, dtype="int64")
     floats = _exact_floats(ints)
     return None if floats is None else ("int", floats)
 

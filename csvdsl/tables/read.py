@@ -128,7 +128,7 @@ def _scan(shown: str) -> tuple[bytes, int, bool, tuple] | None:
                 return None
             # One-byte searches first (memchr): two-byte searches are slow byte loops.
             quoted = b'"' in piece
-            quotes += _quotes(piece) if quoted else 0
+            quotes += _quotes(piece)
             # The pairs, also split across two pieces.
             backslash_quote = backslash_quote or (quoted and b"\\" in piece and b'\\"' in piece) or last + piece[:1] == b'\\"'
             doubled_quote = doubled_quote or (quoted and b'""' in piece) or last + piece[:1] == b'""'
@@ -431,7 +431,7 @@ def _arrow_read_escaped(source: bytes | str, delimiter: str, width: int, escaped
     except pa.ArrowException:
         if not escaped:
             raise
-        return _arrow_read(source, delimiter, width, False), False
+        return _arrow_read(source, delimiter, width, False, quoted), False
 
 
 def _arrow_copy(data: bytes) -> pa.Buffer:
