@@ -27,7 +27,7 @@ from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
 from planner.compile import Output, Plan
 from planner.execute import Execution, execute, frame_bytes, run_node, source_table, table_value
-from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
+from planner.sql import ROW, Unsupported, connect, input_relation, node_select, quote, relation, with_clause
 from planner.sql_order import ordered_nodes, row_bound
 
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
@@ -68,7 +68,7 @@ class DuckDBBackend:
                                  hint="pip install 'csvdsl[duckdb]', or run on pandas (--engine pandas)") from None
 
         self._duckdb = duckdb
-        self.connection = duckdb.connect()
+        self.connection = connect()
         # A hostile program must not fill the disk: no spilling; memory is bounded per run.
         self.connection.execute("SET temp_directory = ''")
         self.connection.execute("SET max_temp_directory_size = '0B'")

@@ -546,6 +546,17 @@ def answer_sql(plan: Plan, expr=None) -> str:
     return _with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root])) + f"SELECT {expr} AS answer"
 
 
+def connect():
+    """A new DuckDB database whose progress bar is never drawn: DuckDB draws it on stdout for a
+    query over 2 s, into the user's output (``--format json``, the REPL, the fuzzer's summary)."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute("SET enable_progress_bar_print = false")  # holds even where it is tracked
+    return connection
+
+
 _CONNECTION = None
 
 
@@ -553,9 +564,7 @@ def _connection():
     # Connecting costs about 20 ms, more than most fuzzed programs take: one per process.
     global _CONNECTION
     if _CONNECTION is None:
-        import duckdb
-
-        _CONNECTION = duckdb.connect()
+        _CONNECTION = connect()
     return _CONNECTION
 
 

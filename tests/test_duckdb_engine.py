@@ -222,3 +222,13 @@ def test_a_reloaded_table_is_read_afresh_by_a_program_run_before():
     assert to_json(engine.run(program).answer)["value"] == "a"
     engine._duckdb.add("t", FRAME.assign(g=FRAME["g"].replace({"a": "z"})))
     assert to_json(engine.run(program).answer)["value"] == "b"
+
+
+def test_no_progress_bar_reaches_stdout(capfd):
+    # DuckDB draws one on stdout for a query over progress_bar_time ms (2,000 by default), into
+    # the user's JSON or REPL output; at 0 ms every query would draw it.
+    engine = Engine({"t": FRAME}, cache_bytes=0, backend="duckdb")
+    engine._duckdb.connection.execute("SET progress_bar_time = 0")
+    capfd.readouterr()
+    assert to_json(engine.run("a = t | group g aggregate n = count() | sort n desc, g | take 1\nanswer a.g").answer)
+    assert capfd.readouterr().out == ""
