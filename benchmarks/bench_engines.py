@@ -1,14 +1,18 @@
 """The two engines (pandas, DuckDB) against their peers, all in one run:
 
 1. every acceptance program (tests/fixtures/acceptance) on flights (336,776 rows), with
-   hand-written DuckDB SQL and Polars doing the same work; geometric-mean ratios;
+   hand-written DuckDB SQL and Polars doing the same work; geometric-mean ratios; then the same
+   on a generated CSV of ``--scale-mb`` MB (flights repeated), where a program's fixed cost
+   (parsing, checking, compiling, fetching) no longer hides what its SQL costs;
 2. reading flights.csv: csvdsl's Catalog against pandas (C and pyarrow engines), Polars, DuckDB;
 3. rewards: completions a second on 10,000 and 336,776 rows with each engine;
 4. the REPL's time to its first prompt on a generated CSV, against DuckDB reading the file.
 
-    python benchmarks/bench_engines.py [DIR] [--repl-mb 1024] [--quick]
+    python benchmarks/bench_engines.py [DIR] [--repl-mb 1024] [--scale-mb 1024] [--quick]
 
-The default REPL file is 64 MB, so the run takes a few minutes; ``--repl-mb 1024`` is the 1 GB case."""
+The default REPL file is 64 MB; ``--repl-mb 1024`` is the 1 GB case. The programs at scale run
+on a 1 GB file by default, which needs about 8 GB of memory for the copies the five contenders
+hold (``--quick`` uses the REPL's file; ``--scale-mb 0`` skips them)."""
 
 from __future__ import annotations
 
@@ -111,14 +115,25 @@ def _geomean(values) -> float:
     return math.exp(statistics.fmean(math.log(v) for v in values))
 
 
-def bench_programs(directory: Path, repeat: int) -> dict:
+def _sql_answer(rows: list[tuple], kind: str):
+    """A hand-written query's rows as the answer's plain form (see ``_plain``)."""
+    return rows if kind == "table" else [r[0] for r in rows] if kind == "list" else rows[0][0]
+
+
+def bench_programs(directory: Path, repeat: int, csv: Path | None = None, with_pandas: bool = True) -> dict:
+    """The acceptance programs over ``csv`` (default flights.csv, whose answers the fixtures
+    give); on any file, every contender must give the same answer as the hand-written SQL."""
     import duckdb
     import polars as pl
 
     data = flights_csvs(directory)
-    catalog = Catalog.from_specs([str(data / "flights.csv"), str(data / "airlines.csv")])
-    engines = {backend: Engine(catalog, cache_bytes=0, backend=backend) for backend in ("pandas", "duckdb")}
+    flights = csv or data / "flights.csv"
+    catalog = Catalog.from_specs([f"flights={flights}", str(data / "airlines.csv")])
+    rows_in = len(catalog["flights"].frame)
+    backends = ("pandas", "duckdb") if with_pandas else ("duckdb",)
+    engines = {backend: Engine(catalog, cache_bytes=0, backend=backend) for backend in backends}
     connection = duckdb.connect()  # the peer: the same tables copied in once, as the DuckDB engine does
+    connection.execute("SET enable_progress_bar = false")  # as the engine's: no bar, nor its tracking
     for name in catalog.names():
         connection.register("frame", catalog[name].frame)
         connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
@@ -126,45 +141,52 @@ def bench_programs(directory: Path, repeat: int) -> dict:
     frames = {name: pl.from_pandas(catalog[name].frame) for name in catalog.names()}
     polars = polars_queries(pl, frames["flights"], frames["airlines"])
 
-    print("acceptance programs on flights (336,776 rows), median ms; run = text to answer, exec = plan to answer")
-    print(f"{'program':<22} {'pandas':>8} {'duckdb':>8} {'d.exec':>8} {'SQL':>8} {'polars':>8}   "
-          f"{'duck/SQL':>8} {'exec/SQL':>8} {'pandas/duck':>11} {'duck/polars':>11}")
+    print(f"\nacceptance programs on {flights.name} ({rows_in:,} rows), median ms; "
+          "run = text to answer, exec = plan to answer")
+    columns = ["pandas", "duckdb", "d.exec", "SQL", "polars"] if with_pandas else ["duckdb", "d.exec", "SQL", "polars"]
+    ratios = ["duck/SQL", "exec/SQL", "pandas/duck", "duck/polars"] if with_pandas else ["duck/SQL", "exec/SQL", "duck/polars"]
+    print(f"{'program':<22} " + " ".join(f"{c:>8}" for c in columns) + "   " + " ".join(f"{r:>11}" for r in ratios))
     rows = []
     for path in ACCEPTANCE:
         text, expect = _program(path)
-        plain = _plain(expect)
+        sql, query = SQL[path.stem], polars[path.stem]
+        got_sql = _sql_answer(connection.execute(sql).fetchall(), expect["type"])
+        if csv is None:
+            assert got_sql == _plain(expect), (path.stem, got_sql)
         for backend, engine in engines.items():
             got = to_json(engine.run(text).answer)
-            assert got == expect, (backend, path.stem, got)
-        sql, query = SQL[path.stem], polars[path.stem]
-        got_sql = connection.execute(sql).fetchall()
-        got_sql = got_sql if expect["type"] == "table" else [r[0] for r in got_sql] if expect["type"] == "list" else got_sql[0][0]
-        assert got_sql == plain, (path.stem, got_sql)
-        assert query() == plain, (path.stem, query())
+            assert got == expect if csv is None else _plain(got) == got_sql, (backend, path.stem, got)
+        assert query() == got_sql, (path.stem, query())
         _, plan = plan_program(text, catalog)
-        times = interleaved_medians({
-            "pandas": lambda: engines["pandas"].run(text),
+        contenders = {
             "duckdb": lambda: engines["duckdb"].run(text),
             "exec": lambda: engines["duckdb"].execute(plan),
             "sql": lambda: connection.execute(sql).fetchall(),
             "polars": query,
-        }, repeat)
+        }
+        if with_pandas:
+            contenders["pandas"] = lambda: engines["pandas"].run(text)
+        times = interleaved_medians(contenders, repeat)
         rows.append(times)
         ms = {k: v * 1000 for k, v in times.items()}
-        print(f"{path.stem:<22} {ms['pandas']:8.2f} {ms['duckdb']:8.2f} {ms['exec']:8.2f} {ms['sql']:8.2f} {ms['polars']:8.2f}   "
-              f"{times['duckdb'] / times['sql']:7.2f}x {times['exec'] / times['sql']:7.2f}x "
-              f"{times['pandas'] / times['duckdb']:10.2f}x {times['duckdb'] / times['polars']:10.2f}x", flush=True)
-    ratios = {
+        line = {"duck/SQL": times["duckdb"] / times["sql"], "exec/SQL": times["exec"] / times["sql"],
+                "pandas/duck": times.get("pandas", 0) / times["duckdb"], "duck/polars": times["duckdb"] / times["polars"]}
+        print(f"{path.stem:<22} " + " ".join(f"{ms['exec' if c == 'd.exec' else c.lower()]:8.2f}" for c in columns) + "   "
+              + " ".join(f"{line[r]:10.2f}x" for r in ratios), flush=True)
+    means = {
         "duckdb engine / hand-written DuckDB SQL": _geomean(r["duckdb"] / r["sql"] for r in rows),
         "duckdb engine (plan only) / hand-written SQL": _geomean(r["exec"] / r["sql"] for r in rows),
-        "pandas engine / hand-written DuckDB SQL": _geomean(r["pandas"] / r["sql"] for r in rows),
-        "pandas engine / duckdb engine": _geomean(r["pandas"] / r["duckdb"] for r in rows),
         "duckdb engine / Polars": _geomean(r["duckdb"] / r["polars"] for r in rows),
-        "pandas engine / Polars": _geomean(r["pandas"] / r["polars"] for r in rows),
     }
-    for name, ratio in ratios.items():
+    if with_pandas:
+        means |= {
+            "pandas engine / hand-written DuckDB SQL": _geomean(r["pandas"] / r["sql"] for r in rows),
+            "pandas engine / duckdb engine": _geomean(r["pandas"] / r["duckdb"] for r in rows),
+            "pandas engine / Polars": _geomean(r["pandas"] / r["polars"] for r in rows),
+        }
+    for name, ratio in means.items():
         print(f"  geometric mean, {name:<46} {ratio:6.2f}x")
-    return ratios
+    return means
 
 
 # Each reader as code: timed here, and run once in a fresh process for its peak memory.
@@ -313,10 +335,13 @@ def bench_repl(directory: Path, megabytes: int, repeat: int) -> None:
         print(f"  {name:<42} {seconds:7.2f} s   / duckdb {seconds / peer_time:5.2f}x")
 
 
-def main(directory: Path, repl_mb: int = 64, quick: bool = False) -> None:
+def main(directory: Path, repl_mb: int = 64, quick: bool = False, scale_mb: int | None = None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     print(f"bench_engines: {os.cpu_count()} cores; figures from one run, ratios measured side by side")
     bench_programs(directory, repeat=5 if quick else 11)
+    scale_mb = (repl_mb if quick else 1024) if scale_mb is None else scale_mb
+    if scale_mb:
+        bench_programs(directory, repeat=3, csv=_generated_csv(directory, scale_mb))
     bench_reading(directory, repeat=3 if quick else 7)
     bench_rewards(directory, repeat=3 if quick else 9, sizes=[10_000] if quick else [10_000, 336_776])
     bench_repl(directory, repl_mb, repeat=1 if quick else 3)
@@ -326,6 +351,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default=Path(tempfile.gettempdir()) / "csvdsl-bench", type=Path)
     parser.add_argument("--repl-mb", type=int, default=64, help="size of the REPL's generated CSV (1024 for the 1 GB case)")
+    parser.add_argument("--scale-mb", type=int, help="size of the CSV the programs also run on (default 1024, "
+                        "or the REPL's with --quick; 0: none)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, rewards on 10,000 rows only")
     arguments = parser.parse_args()
-    main(arguments.directory, arguments.repl_mb, arguments.quick)
+    main(arguments.directory, arguments.repl_mb, arguments.quick, arguments.scale_mb)
