@@ -4,7 +4,8 @@
    hand-written DuckDB SQL and Polars doing the same work; geometric-mean ratios; then the same
    on a generated CSV of ``--scale-mb`` MB (flights repeated), where a program's fixed cost
    (parsing, checking, compiling, fetching) no longer hides what its SQL costs;
-2. reading flights.csv: csvdsl's Catalog against pandas (C and pyarrow engines), Polars, DuckDB;
+2. reading flights.csv: csvdsl's Catalog against pandas (C and pyarrow engines), Polars, DuckDB,
+   with each one's peak memory; then each once on the generated CSV;
 3. rewards: completions a second on 10,000 and 336,776 rows with each engine;
 4. the REPL's time to its first prompt on a generated CSV, against DuckDB reading the file.
 
@@ -190,30 +191,45 @@ def bench_programs(directory: Path, repeat: int, csv: Path | None = None, with_p
 
 
 # Each reader as code: timed here, and run once in a fresh process for its peak memory.
+OURS = "csvdsl Catalog (read + type + checks)"
 READERS = {
-    "csvdsl Catalog (read + type + checks)": ("from csvdsl.tables import Catalog", "Catalog.from_specs([path])"),
+    OURS: ("from csvdsl.tables import Catalog", "Catalog.from_specs([path])"),
     "pandas.read_csv (C engine)": ("import pandas as pd", "pd.read_csv(path, parse_dates=['time_hour'])"),
     "pandas.read_csv(engine='pyarrow')": ("import pandas as pd", "pd.read_csv(path, engine='pyarrow', parse_dates=['time_hour'])"),
     "polars.read_csv": ("import polars as pl", "pl.read_csv(path, try_parse_dates=True)"),
-    "duckdb read_csv (into a table)": ("import duckdb", "duckdb.connect().execute(f\"CREATE TABLE t AS SELECT * FROM read_csv('{path}')\")"),
+    # No progress bar: DuckDB draws it on stdout (where the peak is read) for a read over 2 s.
+    "duckdb read_csv (into a table)": ("import duckdb", "duckdb.connect().execute('SET enable_progress_bar = false')"
+                                       ".execute(f\"CREATE TABLE t AS SELECT * FROM read_csv('{path}')\")"),
 }
 
 # A fresh process reads the file once; its peak resident memory (VmHWM) less that before the
 # read is what the read took.
 _PEAK = """
-import sys
+import sys, time
 {setup}
 def peak():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024
 path = sys.argv[1]
-before = peak()
+before, start = peak(), time.perf_counter()
 result = {call}
-print(peak() - before)
+print(peak() - before, time.perf_counter() - start)
 """
 
 
-def bench_reading(directory: Path, repeat: int) -> None:
+def _fresh_read(name: str, path: str) -> tuple[int, float]:
+    """One reader's peak bytes and seconds reading ``path`` once in a fresh process."""
+    setup, call = READERS[name]
+    done = subprocess.run([sys.executable, "-c", _PEAK.format(setup=setup, call=call), path], capture_output=True,
+                          text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    peak, seconds = done.stdout.split()
+    return int(peak), float(seconds)
+
+
+def bench_reading(directory: Path, repeat: int, large: Path | None = None) -> None:
+    """flights.csv read by each reader in turn (medians), then each reader's peak memory in a
+    fresh process; the same once on ``large``, where csvdsl's reader gives memory back as it goes
+    (csvdsl/tables/memory.py)."""
     path = str(flights_csvs(directory) / "flights.csv")
     size = Path(path).stat().st_size
     readers = {}
@@ -222,14 +238,20 @@ def bench_reading(directory: Path, repeat: int) -> None:
         exec(setup, scope)  # noqa: S102 - the fixed imports above
         readers[name] = eval(f"lambda: {call}", scope)
     times = interleaved_medians(readers, repeat)
-    ours = times["csvdsl Catalog (read + type + checks)"]
+    ours = times[OURS]
     print(f"\nreading flights.csv ({size / 2**20:.0f} MB), median ms, csvdsl's time as a multiple of each; "
           "peak memory of one read in a fresh process, as a multiple of the file")
     for name, seconds in times.items():
-        setup, call = READERS[name]
-        peak = int(subprocess.run([sys.executable, "-c", _PEAK.format(setup=setup, call=call), path], capture_output=True,
-                                  text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)
+        peak, _ = _fresh_read(name, path)
         print(f"  {name:<40} {seconds * 1000:8.1f} ms   csvdsl / this {ours / seconds:5.2f}x   "
+              f"peak {peak / size:5.2f}x the file")
+    if large is None:
+        return
+    size = large.stat().st_size
+    print(f"reading {large.name} ({size / 2**20:,.0f} MB) once per reader, each in a fresh process")
+    reads = {name: _fresh_read(name, str(large)) for name in READERS}
+    for name, (peak, seconds) in reads.items():
+        print(f"  {name:<40} {seconds:8.2f} s    csvdsl / this {reads[OURS][1] / seconds:5.2f}x   "
               f"peak {peak / size:5.2f}x the file")
 
 
@@ -340,9 +362,10 @@ def main(directory: Path, repl_mb: int = 64, quick: bool = False, scale_mb: int 
     print(f"bench_engines: {os.cpu_count()} cores; figures from one run, ratios measured side by side")
     bench_programs(directory, repeat=5 if quick else 11)
     scale_mb = (repl_mb if quick else 1024) if scale_mb is None else scale_mb
-    if scale_mb:
-        bench_programs(directory, repeat=3, csv=_generated_csv(directory, scale_mb))
-    bench_reading(directory, repeat=3 if quick else 7)
+    large = _generated_csv(directory, scale_mb) if scale_mb else None
+    if large is not None:
+        bench_programs(directory, repeat=3, csv=large)
+    bench_reading(directory, repeat=3 if quick else 7, large=large)
     bench_rewards(directory, repeat=3 if quick else 9, sizes=[10_000] if quick else [10_000, 336_776])
     bench_repl(directory, repl_mb, repeat=1 if quick else 3)
 
@@ -351,8 +374,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default=Path(tempfile.gettempdir()) / "csvdsl-bench", type=Path)
     parser.add_argument("--repl-mb", type=int, default=64, help="size of the REPL's generated CSV (1024 for the 1 GB case)")
-    parser.add_argument("--scale-mb", type=int, help="size of the CSV the programs also run on (default 1024, "
-                        "or the REPL's with --quick; 0: none)")
+    parser.add_argument("--scale-mb", type=int, help="size of the CSV the programs also run on and the "
+                        "readers also read (default 1024, or the REPL's with --quick; 0: none)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, rewards on 10,000 rows only")
     arguments = parser.parse_args()
     main(arguments.directory, arguments.repl_mb, arguments.quick, arguments.scale_mb)
