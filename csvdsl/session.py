@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from csvdsl import ast
 from csvdsl.check import check
 from csvdsl.engine import Engine
-from csvdsl.errors import DslError, internal_error
+from csvdsl.errors import DslError, ParseError, Span, internal_error
 from csvdsl.limits import Deadline, Limits, hard_stop
 from csvdsl.program import parse_within_limits, prepare, table_types, too_deep
 from csvdsl.render import render_text
@@ -49,15 +49,19 @@ class Session:
 
     def run(self, text: str) -> Observation:
         """Run program text against the tables and the bindings made so far."""
+        shown = text if isinstance(text, str) else repr(text)[:80]
         try:
+            if not isinstance(text, str):  # a model's tool call may pass a number, null or a list
+                raise ParseError("program-not-text", f"the program must be text, not {type(text).__name__}",
+                                 span=Span(1, 1), hint="pass the program's source as one string")
             observation = self._run(text)
         except RecursionError:
-            observation = error_observation(too_deep(), text, self.max_chars)
+            observation = error_observation(too_deep(), shown, self.max_chars)
         except DslError as error:
-            observation = error_observation(error, text, self.max_chars)
+            observation = error_observation(error, shown, self.max_chars)
         except Exception as error:  # a model must get an observation, never a crash
-            observation = error_observation(internal_error(error), text, self.max_chars)
-        self.transcript.append((text, observation))
+            observation = error_observation(internal_error(error), shown, self.max_chars)
+        self.transcript.append((shown, observation))
         return observation
 
     def _run(self, text: str) -> Observation:

@@ -68,6 +68,17 @@ def test_errors_come_back_with_caret_and_hint(row):
     assert "syntax error" in text and "^" in text
 
 
+@pytest.mark.parametrize("program", [5, None, ["answer 1"], {"program": "answer 1"}, b"answer 1", list(range(10**5))])
+def test_a_program_that_is_not_text_is_a_parse_error_not_a_bug(row, program):
+    # A model's tool call may carry any JSON value (or a trainer the raw bytes).
+    env = CsvdslEnv()
+    env.reset(**row)
+    text = env.run(program)
+    assert text.startswith("The program failed:") and "[program-not-text]" in text and "internal" not in text
+    assert "hint:" in text and len(text) < 600
+    assert env.run("answer 1").startswith("answer (number): 1")
+
+
 def test_observations_are_bounded(row):
     env = CsvdslEnv(show_rows=3)
     env.reset(**row)
