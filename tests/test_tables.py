@@ -14,18 +14,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csvdsl.errors import DataError
+from csvdsl.tables import memory
 from csvdsl.tables import read as read_module
 from csvdsl.tables import Catalog, Table, read_table, table_from_frame, table_name_from_path
 
 BAD = Path(__file__).parent / "data" / "bad_csv"
 
 
-@pytest.fixture(autouse=True, params=["general", "direct"])
+@pytest.fixture(autouse=True, params=["general", "direct", "eager"])
 def reading_path(request, monkeypatch):
-    """Every test runs twice: large files are read by Arrow straight from disk, falling back to
-    the general path for anything in doubt; with the threshold at 0 every file tries that path."""
-    if request.param == "direct":
+    """Every test runs three times: large files are read by Arrow straight from disk, falling
+    back to the general path for anything in doubt; with the threshold at 0 every file tries
+    that path; "eager" also gives memory back as a read of a very large file does."""
+    if request.param in ("direct", "eager"):
         monkeypatch.setattr(read_module, "DIRECT_MIN_BYTES", 0)
+    if request.param == "eager":
+        monkeypatch.setattr(memory, "EAGER_BYTES", 0)
     return request.param
 
 
@@ -374,6 +378,30 @@ def test_flights(flights_csv):
     assert table.frame["time_hour"].iloc[0] == pd.Timestamp("2013-01-01 10:00:00")
     # Generous bound (the target is well under 2s) so a loaded CI machine does not flake.
     assert elapsed < 5, f"reading flights took {elapsed:.2f}s"
+
+
+class _RecordingLibc:
+    """glibc's malloc settings, each call recorded."""
+
+    def __init__(self, libc):
+        self.libc, self.calls = libc, []
+
+    def mallopt(self, option, value):
+        self.calls.append((option, value))
+        return self.libc.mallopt(option, value)
+
+    def malloc_trim(self, pad):
+        return self.libc.malloc_trim(pad)
+
+
+@pytest.mark.skipif(memory._LIBC is None, reason="the eager release needs glibc")
+def test_a_large_read_restores_the_allocators_even_when_it_fails(tmp_path, reading_path, monkeypatch):
+    pool, libc = pa.default_memory_pool().backend_name, _RecordingLibc(memory._LIBC)
+    monkeypatch.setattr(memory, "_LIBC", libc)
+    assert data_error(write(tmp_path, "a,b\n1,2\n3\n")).code == "csv-ragged"
+    assert pa.default_memory_pool().backend_name == pool
+    set_and_reset = [(memory._M_MMAP_THRESHOLD, memory._MAPPED_FROM), *memory._AFTER]
+    assert libc.calls == (set_and_reset if reading_path == "eager" else [])
 
 
 # --------------------------------------------------------------------------- in-memory frames

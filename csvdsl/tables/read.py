@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 from csvdsl.errors import DataError, Span, did_you_mean
 from csvdsl.tables.columns import convert_column
 from csvdsl.tables.diagnose import diagnose, field_starts, source_line
+from csvdsl.tables.memory import returning_memory
 from csvdsl.tables.table import Table, table_name_from_path
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -33,8 +34,9 @@ _SNIFF_LINES = 50
 def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     """Read one CSV file into a typed :class:`Table` named ``name`` (default: the file stem)."""
     shown = os.fspath(path)
-    columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
-    converted = _convert_columns(columns)
+    with returning_memory(_size(shown)):
+        columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
+        converted = _convert_columns(columns)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
     # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
     frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
@@ -46,6 +48,15 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
         encoding=encoding,
         delimiter=delimiter,
     )
+
+
+def _size(shown: str) -> int:
+    """A regular file's size (0 for anything else, or when it cannot be read)."""
+    try:
+        status = os.stat(shown)
+    except OSError:
+        return 0
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
 
 def _read_general(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, str]:
