@@ -27,7 +27,8 @@ from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
 from planner.compile import Output, Plan
 from planner.execute import Execution, execute, frame_bytes, run_node, source_table, table_value
-from planner.sql import ROW, Unsupported, connect, input_relation, node_select, quote, relation, with_clause
+from planner.oracle import connect
+from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
 from planner.sql_order import ordered_nodes, row_bound
 
 # Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion

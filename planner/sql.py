@@ -1,6 +1,6 @@
 """A plan as DuckDB SQL: one CTE per node, in the language's semantics (nulls last, stable
-sorts, division by zero is null, first/last skip nulls). It is the oracle the executor is
-tested against, and a first step toward running plans on a SQL engine.
+sorts, division by zero is null, first/last skip nulls). Run by the DuckDB engine
+(planner/duckdb_backend.py) and by the oracle the executor is tested against (planner/oracle.py).
 
 Every table carries a ``__rn`` column holding its row order, so order-dependent steps
 (take, row_number, lag, cumsum, first, last) mean the same as over pandas; where nothing reads
@@ -9,9 +9,6 @@ a node's order (planner/sql_order.py) its ``__rn`` is null and costs no window."
 from __future__ import annotations
 
 import math
-
-import numpy as np
-import pandas as pd
 
 from csvdsl import ast
 from csvdsl.check import expression_type, join_column_name
@@ -544,63 +541,3 @@ def answer_sql(plan: Plan, expr=None) -> str:
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
     expr = _Expr(inputs, None, types)(attrs["spec"].expr if expr is None else expr)
     return _with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root])) + f"SELECT {expr} AS answer"
-
-
-def connect():
-    """A new DuckDB database whose progress bar is never drawn: DuckDB draws it on stdout for a
-    query over 2 s, into the user's output (``--format json``, the REPL, the fuzzer's summary)."""
-    import duckdb
-
-    connection = duckdb.connect()
-    connection.execute("SET enable_progress_bar = false")
-    connection.execute("SET enable_progress_bar_print = false")  # holds even where it is tracked
-    return connection
-
-
-_CONNECTION = None
-
-
-def _connection():
-    # Connecting costs about 20 ms, more than most fuzzed programs take: one per process.
-    global _CONNECTION
-    if _CONNECTION is None:
-        _CONNECTION = connect()
-    return _CONNECTION
-
-
-def run_oracle(plan: Plan, tables: dict[str, pd.DataFrame]):
-    """The plan's answer computed by DuckDB: a Python scalar, a list, or (columns, rows)."""
-    connection = _connection().cursor()  # a cursor per run: results never left half-read
-    for name, frame in tables.items():
-        connection.register(name, frame.assign(**{ROW: np.arange(len(frame))}))
-    attrs = plan.node(plan.root)
-    answer, expr = attrs["schema"], attrs["spec"].expr
-    if answer.kind == "record":  # each part as JSON would hold it, to compare part by part
-        return {item.name: _json_part(_oracle_part(connection, plan, attrs, item.expr, part))
-                for item, (_, part) in zip(expr.items, answer.parts)}
-    return _oracle_part(connection, plan, attrs, expr, answer)
-
-
-def _oracle_part(connection, plan, attrs, expr, answer):
-    if answer.kind in ("table", "list"):
-        result = connection.execute(plan_sql(plan, attrs["inputs"][expr.index])).fetchdf()
-        if answer.kind == "list":
-            return result[expr.column].tolist()
-        return result
-    return connection.execute(answer_sql(plan, expr)).fetchone()[0]
-
-
-def _json_part(value):
-    """A record part's value in the JSON form of answers (ISO dates, null for NaN)."""
-    if isinstance(value, list):
-        return [_json_part(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
-        stamp = pd.Timestamp(value)
-        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if type(value).__name__ == "Decimal" or isinstance(value, np.generic):
-        return float(value) if not isinstance(value, (np.bool_, np.integer)) else value.item()
-    return value

@@ -23,7 +23,8 @@ from csvdsl.render import to_json
 from csvdsl.repl.loop import is_incomplete
 from csvdsl.tables import Catalog
 from planner.compile import compile_program
-from planner.sql import Unsupported, plan_sql, run_oracle
+from planner.oracle import run_oracle
+from planner.sql import Unsupported, plan_sql
 
 PEOPLE = TableType((("id", "int"), ("name", "string"), ("age", "int"), ("city", "string"), ("score", "float"),
                     ("active", "bool")))

@@ -16,7 +16,8 @@ from csvdsl.render import to_json
 from csvdsl.tables import Catalog, table_from_frame
 from csvdsl.testing.fuzz import oracle_answer
 from planner.dialects import plan_queries
-from planner.sql import _FUNCTIONS, ROW, run_oracle
+from planner.oracle import run_oracle
+from planner.sql import _FUNCTIONS, ROW
 from planner.sql_order import ORDER_SENSITIVE, ordered_nodes, row_bound
 
 pytest.importorskip("duckdb")

@@ -24,7 +24,8 @@ from csvdsl.tables import Catalog, table_from_frame
 from planner.compile import compile_program
 from planner.execute import execute
 from planner.ops import spec_exprs
-from planner.sql import Unsupported, run_oracle
+from planner.oracle import run_oracle
+from planner.sql import Unsupported
 from verifier.answers import Options, compare
 
 LIMITS = Limits(max_rows=100_000, timeout=10)
