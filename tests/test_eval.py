@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from conftest import csvdsl as _csvdsl
 from csvdsl.pipeline.evaluation import pass_at_k
 from csvdsl.testing.server import ScriptedServer
+from verifier.gold import match_gold
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 WTQ = FIXTURES / "wtq" / "data" / "pristine-unseen-tables.tsv"
@@ -225,6 +226,28 @@ def test_pass_at_k_is_the_chance_that_k_of_n_samples_hold_a_correct_one(case):
     subsets = list(itertools.combinations(range(n), k))
     exact = sum(any(i < c for i in subset) for subset in subsets) / comb(n, k)
     assert pass_at_k(n, c, k) == pytest.approx(exact)
+
+
+@pytest.mark.parametrize("mode", ["typed", "rounded"])
+def test_an_empty_gold_record_matches_nothing(mode):
+    answer = {"type": "record", "value": {"n": {"type": "number", "value": 6}}}
+    verdict = match_gold({"type": "record", "value": {}}, answer, mode)
+    assert verdict.score == 0.0 and "no parts" in verdict.reason
+
+
+def test_eval_of_a_task_imported_with_an_empty_answer_does_not_crash(tmp_path):
+    """Import refuses an empty answer now; a folder imported before still solves and evaluates."""
+    out = tmp_path / "out"
+    assert csvdsl("import", "jsonl", str(FIXTURES / "jsonl" / "questions.jsonl"), "--out", str(out)).returncode == 0
+    tasks = lines(out / "tasks.jsonl")
+    for task in tasks:
+        task["answer"] = task["gold"]["answer"] = {"type": "record", "value": {}}
+    (out / "tasks.jsonl").write_text("".join(json.dumps(task) + "\n" for task in tasks))
+    reply = "```csvdsl\nt = sales | aggregate n = count()\nanswer t\n```"
+    with ScriptedServer(lambda request: reply) as server:
+        for command in ("solve", "eval"):
+            done = csvdsl(command, str(out), "--model", "m", "--base-url", server.url, "--max-turns", "1", "--no-cache")
+            assert done.returncode == 0 and "Traceback" not in done.stderr and "internal" not in done.stderr, done.stderr
 
 
 def test_eval_of_generated_tasks_scores_against_the_teachers_answer(tmp_path):

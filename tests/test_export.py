@@ -15,12 +15,15 @@ import pytest
 import yaml
 from conftest import ROOT
 from datasets import load_dataset
+from hypothesis import given
+from hypothesis import strategies as st
 
 from csvdsl.errors import DataError
-from csvdsl.models.prompts import STUDENT_PROMPT_LIMIT, system_prompt
-from csvdsl.pipeline.export import export
+from csvdsl.models.prompts import STUDENT_PROMPT_LIMIT, student_system_prompt, system_prompt
+from csvdsl.pipeline.export import export, lengths_text
+from csvdsl.pipeline.folder import FolderBusy, folder_lock
 from csvdsl.pipeline.generate import generate
-from csvdsl.tables.info import file_sha256, table_file_name
+from csvdsl.tables.info import ColumnInfo, TableInfo, file_sha256, table_file_name
 from verifier import rewards
 from verifier.table_store import TableNotFound, forget_datasets
 
@@ -258,3 +261,97 @@ def test_done_when_the_demo_export_trains_from_anywhere(demo, tmp_path):
         rows += [row, row]
     columns = {name: [row[name] for row in rows] for name in ("answer", "program", "tables")}
     assert rewards.answer_reward(hacks, **columns) == [0.0] * len(hacks)
+
+
+def solved_by_all(job, tmp_path) -> Path:
+    """A copy of the tasks whose every task students solved every time: no RL row is worth training on."""
+    folder = tmp_path / "solved"
+    shutil.copytree(job / "run", folder)
+    ids = [json.loads(line)["id"] for line in (folder / "tasks.jsonl").read_text().splitlines()]
+    (folder / "labels.jsonl").write_text("".join(json.dumps({"task": i, "pass_rate": 1.0, "status": "verified"}) + "\n"
+                                                 for i in ids))
+    return folder
+
+
+def test_a_part_without_rows_is_left_out_of_the_hub_folder(job, tmp_path):
+    folder = solved_by_all(job, tmp_path)
+    export(job / "run", hf=tmp_path / "hf")  # a full export first: its rl file must not survive the next
+    counts = export(folder, sft=tmp_path / "sft.jsonl", rl=tmp_path / "rl.jsonl", hf=tmp_path / "hf")
+    assert counts["rl"] == 0 and counts["sft"] > 0 and (tmp_path / "rl.jsonl").read_text() == ""
+    assert not list((tmp_path / "hf" / "rl").glob("*.parquet"))
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert [c["config_name"] for c in yaml.safe_load(card.split("---")[1])["configs"]] == ["sft", "tables"]
+    assert "not in this folder: `rl`" in card and lengths_text(counts["lengths"]).endswith("rl rows: none")
+    assert len(load_dataset(str(tmp_path / "hf"), "sft", split="train")) == counts["sft"]
+    assert len(load_dataset(str(tmp_path / "hf"), "tables", split="train")) == counts["tables"]
+    with pytest.raises(ValueError, match="'rl' not found"):
+        load_dataset(str(tmp_path / "hf"), "rl", split="train")
+
+
+def test_an_export_of_no_tasks_writes_empty_files(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "tasks.jsonl").write_text("")
+    counts = export(tmp_path / "run", sft=tmp_path / "sft.jsonl", hf=tmp_path / "hf")
+    assert counts["records"] == counts["sft"] == counts["rl"] == counts["tables"] == 0
+    assert (tmp_path / "sft.jsonl").read_text() == "" and not list((tmp_path / "hf").rglob("*.parquet"))
+    assert yaml.safe_load((tmp_path / "hf" / "README.md").read_text().split("---")[1])["configs"] == []
+
+
+def test_a_second_export_of_a_folder_is_refused_while_one_runs(job, tmp_path):
+    with folder_lock(job / "run", "export"), pytest.raises(FolderBusy, match="csvdsl export"):
+        export(job / "run", sft=tmp_path / "sft.jsonl")
+    assert not (tmp_path / "sft.jsonl").exists()
+
+
+def test_a_failed_export_leaves_the_files_it_had_not_finished_as_they_were(job, tmp_path, monkeypatch):
+    import csvdsl.pipeline.export as module
+
+    def broken(*args):
+        raise DataError("broken", "the Hub folder cannot be made")
+
+    monkeypatch.setattr(module, "datasets", broken)
+    with pytest.raises(DataError, match="cannot be made"):
+        export(job / "run", sft=tmp_path / "sft.jsonl", hf=tmp_path / "hf")
+    assert not (tmp_path / "sft.jsonl").exists()  # nothing written before everything that can fail has run
+    monkeypatch.undo()
+    (tmp_path / "rl.jsonl").write_text("old\n")
+    calls = iter(range(10**6))
+    dumps = json.dumps
+
+    def failing(value, **options):  # fails in the middle of the file
+        if "prompt" in value and next(calls) == 2:
+            raise OSError("disk full")
+        return dumps(value, **options)
+
+    monkeypatch.setattr(module.json, "dumps", failing)
+    with pytest.raises(OSError):
+        export(job / "run", rl=tmp_path / "rl.jsonl")
+    assert (tmp_path / "rl.jsonl").read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["rl.jsonl"]
+
+
+def table(name: str, columns: int) -> TableInfo:
+    return TableInfo(name=name, sha256="0" * 64, rows=3, columns=[ColumnInfo(name=f"column_{i}", type="int")
+                                                                  for i in range(columns)])
+
+
+@pytest.mark.parametrize("tools", [False, True])
+@given(st.lists(st.tuples(st.integers(1, 300), st.integers(0, 40)), max_size=120))
+def test_the_student_prompt_holds_its_limit_for_any_tables(tools, shapes):
+    tables = [table(f"t{i}_" + "x" * length, columns) for i, (length, columns) in enumerate(shapes)]
+    prompt = student_system_prompt(tables, tools)
+    assert len(prompt) <= STUDENT_PROMPT_LIMIT
+    listed = [line for line in prompt.split("Tables:\n", 1)[1].splitlines() if line and not line.startswith("- ...")] \
+        if tables else []
+    assert [line.split(":")[0][2:] for line in listed] == [t.name for t in tables[:len(listed)]]  # in order, each once
+    more = re.search(r"- \.\.\. and (\d+) more tables?, listed with the question$", prompt)
+    assert len(listed) + (int(more.group(1)) if more else 0) == len(tables)
+
+
+@pytest.mark.parametrize("count", [1, 3, 40, 400])
+def test_many_tables_are_listed_compactly_then_counted(count):
+    prompt = student_system_prompt([table(f"table_{i}", 12) for i in range(count)])
+    assert len(prompt) <= STUDENT_PROMPT_LIMIT
+    if count <= 3:  # room for every column
+        assert "more" not in prompt and prompt.count("column_11 (int)") == count
+    else:
+        assert "- table_0: " in prompt and ("more tables" in prompt) == (count == 400)

@@ -186,3 +186,120 @@ def test_two_sources_in_one_folder_keep_their_problems(tmp_path):
                                                                               ("jsonl:questions", "q4")]
     _, _, problems = imported("jsonl", tmp_path / "out")  # a source's problems are replaced, not repeated
     assert len(problems) == 2
+
+
+GOOD = '{"id": "ok", "question": "How many rows?", "tables": {"sales": "tables/sales.csv"}, "answer": 6}\n'
+
+
+@pytest.mark.parametrize("fields, code, message", [
+    ('"answer": null', "import-bad-answer", "is null"),
+    ('"answer": {}', "import-bad-answer", "an empty record"),
+    ('"answer": []', "import-bad-answer", "an empty list"),
+    ('"answer": {"a": ""}', "import-bad-answer", "part 'a' that is null"),
+    ('"answer": {"type": "bogus", "value": 1}', "import-bad-answer", "unknown type 'bogus'"),
+    ('"answer": {"type": "number", "value": "x"}', "import-bad-answer", "not a number"),
+    ('"answer": 1e999', "import-bad-answer", "not finite"),
+    ('"answer": "@a[1], @b[x"', "import-bad-answer", "no closing ]"),
+    ('"answer": 1, "level": [3]', "import-bad-format", "level [3] is not text"),
+    ('"answer": 1, "id": {"x": 1}', "import-bad-format", "is not text or a number"),
+    ('"answer": 1, "hint": ["a"]', "import-bad-format", "hint [\"a\"] is not text"),
+    ('"answer": 1, "question": 5', "import-bad-format", "question 5 is not text"),
+])
+def test_a_bad_field_is_an_error_at_its_line(tmp_path, fields, code, message):
+    source = tmp_path / "q.jsonl"
+    line = '{"question": "q", "tables": {"sales": "tables/sales.csv"}, ' + fields + "}\n"
+    source.write_text(GOOD + "\n" + line)  # a blank line counts: the bad row is line 3
+    with pytest.raises(DslError) as caught:
+        import_tasks("jsonl", source, tmp_path / "out")
+    error = caught.value
+    assert (error.code, error.file, error.line) == (code, str(source), 3) and message in error.message, error.render()
+    assert error.hint and "Traceback" not in error.render()
+
+
+@pytest.mark.parametrize("tables", ["{}", '{"sales": 3}', '["tables/sales.csv"]'])
+def test_a_question_needs_its_tables(tmp_path, tables):
+    source = tmp_path / "q.jsonl"
+    source.write_text('{"question": "q", "tables": ' + tables + ', "answer": 1}\n')
+    with pytest.raises(DslError, match="bad `tables`") as caught:
+        import_tasks("jsonl", source, tmp_path / "out")
+    assert caught.value.line == 1 and "maps each table" in caught.value.hint
+
+
+def test_a_whole_number_level_is_read_as_text(tmp_path):
+    source = tmp_path / "q.jsonl"
+    source.write_text(GOOD.replace('"answer": 6', '"answer": 6, "level": 3'))
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "sales.csv").write_text((FIXTURES / "jsonl" / "tables" / "sales.csv").read_text())
+    assert import_tasks("jsonl", source, tmp_path / "out").imported == 1
+    task = json.loads((tmp_path / "out" / "tasks.jsonl").read_text())
+    assert task["gold"]["level"] == task["difficulty"]["level"] == "3"
+
+
+def dabench_copy(tmp_path, labels: list[dict], level=None) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "da-dev-tables").symlink_to(FIXTURES / "dabench" / "data" / "da-dev-tables")
+    question = {"id": 0, "question": "Mean score?", "file_name": "scores.csv", "level": level}
+    (folder / "da-dev-questions.jsonl").write_text(json.dumps(question) + "\n")
+    (folder / "da-dev-labels.jsonl").write_text("".join(json.dumps(label) + "\n" for label in labels))
+    return folder / "da-dev-questions.jsonl"
+
+
+@pytest.mark.parametrize("answers, message", [([], "an empty record"), ([["mean"]], "[name, value] pairs"),
+                                              ([["mean", ""]], "part 'mean' that is null")])
+def test_dabench_refuses_a_label_without_an_answer(tmp_path, answers, message):
+    source = dabench_copy(tmp_path, [{"id": 9, "common_answers": [["x", "1"]]}, {"id": 0, "common_answers": answers}])
+    with pytest.raises(DslError) as caught:
+        import_tasks("dabench", source, tmp_path / "out")
+    error = caught.value
+    assert error.code == "import-bad-answer" and message in error.message, error.render()
+    assert error.file.endswith("da-dev-labels.jsonl") and error.line == 2 and error.hint
+
+
+def test_dabench_reads_a_whole_number_level_as_text(tmp_path):
+    source = dabench_copy(tmp_path, [{"id": 0, "common_answers": [["mean", "80.10"]]}], level=2)
+    assert import_tasks("dabench", source, tmp_path / "out").imported == 1
+    assert json.loads((tmp_path / "out" / "tasks.jsonl").read_text())["gold"]["level"] == "2"
+
+
+def test_wtq_refuses_an_empty_target(tmp_path):
+    source = tmp_path / "data" / "x.tsv"
+    source.parent.mkdir()
+    (tmp_path / "csv").symlink_to(FIXTURES / "wtq" / "csv")
+    source.write_text("id\tutterance\tcontext\ttargetValue\n"
+                      "a\thow many?\tcsv/204-csv/1.csv\t3\n\nb\twhich?\tcsv/204-csv/1.csv\t\n")
+    with pytest.raises(DslError, match="empty item") as caught:
+        import_tasks("wtq", source, tmp_path / "out")
+    assert (caught.value.code, caught.value.line, caught.value.file) == ("import-bad-answer", 4, str(source))
+
+
+def test_a_folder_as_source_is_named_as_one(tmp_path):
+    done = csvdsl("import", "jsonl", str(FIXTURES / "jsonl"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and "is a directory, not a file" in done.stderr
+
+
+def tabfact_copy(root: Path, tables: dict[str, str]) -> Path:
+    (root / "data" / "all_csv").mkdir(parents=True)
+    (root / "collected_data").mkdir()
+    for name, text in tables.items():
+        (root / "data" / "all_csv" / name).write_text(text)
+    source = root / "collected_data" / "x.json"
+    source.write_text(json.dumps({name: [[f"statement about {name}"], [1], ""] for name in tables}))
+    return source
+
+
+def test_tabfact_tables_without_digits_keep_their_own_names_and_files(tmp_path):
+    source = tabfact_copy(tmp_path / "one", {"alpha.html.csv": "player#goals\nana#5\n", "beta.html.csv": "city#people\nlisbon#500\n",
+                                             "1-2.html.csv": "a#b\n1#2\n", "1_2.html.csv": "c#d\n3#4\n"})
+    import_tasks("tabfact", source, tmp_path / "out")
+    tasks = [json.loads(line) for line in (tmp_path / "out" / "tasks.jsonl").read_text().splitlines()]
+    names = {t["gold"]["id"].split("/")[0]: t["tables"][0]["name"] for t in tasks}
+    assert names == {"alpha.html.csv": "alpha_html", "beta.html.csv": "beta_html", "1-2.html.csv": "t1_2",
+                     "1_2.html.csv": "t1_2_2"}
+    assert len({t["tables"][0]["file"] for t in tasks}) == 4
+    assert [c["name"] for c in tasks[1]["tables"][0]["columns"]] == ["city", "people"]
+    # Another dataset's file of the same name, imported into the same folder, is not the cached one.
+    other = tabfact_copy(tmp_path / "two", {"alpha.html.csv": "team#wins\nporto#9\n"})
+    import_tasks("tabfact", other, tmp_path / "out")
+    last = json.loads((tmp_path / "out" / "tasks.jsonl").read_text().splitlines()[-1])
+    assert [c["name"] for c in last["tables"][0]["columns"]] == ["team", "wins"]

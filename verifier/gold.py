@@ -12,17 +12,22 @@ from verifier.answers import AnswerMatch, Options, compare, parse_gold, typed, t
 from verifier.denotation import answer_texts, canonical, check_denotation, denotations
 
 MODES = ("typed", "denotation", "label", "rounded")
+ANSWER_TYPES = ("number", "string", "bool", "date", "null", "list", "table", "record")
 _NAMED = re.compile(r"@\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[(.*?)\]", re.DOTALL)
+_OPENED = re.compile(r"@\s*[A-Za-z_][A-Za-z0-9_]*\s*\[")  # a part's start, left over when its ] is missing
 _TRUE = {"true", "yes", "entailed", "1"}
 _FALSE = {"false", "no", "refuted", "0"}
 
 
 def named_answers(text: str) -> dict | None:
     """``@mean[34.65], @std[1.2]`` as a record answer ``{"type": "record", "value": {...}}``
-    whose parts are typed answers; None when the text has no ``@name[value]``."""
+    whose parts are typed answers; None when the text has no ``@name[value]``. A part without
+    its ``]`` is a ValueError, not dropped."""
     parts = _NAMED.findall(text)
     if not parts:
         return None
+    if _OPENED.search(_NAMED.sub("", text)):
+        raise ValueError(f"an @name[value] part of {text!r} has no closing ]")
     return {"type": "record", "value": {name: parse_gold(value) for name, value in parts}}
 
 
@@ -38,6 +43,46 @@ def gold_answer(value) -> dict:
     if value is None or isinstance(value, (bool, int, float, list, tuple)):
         return typed_value(value)
     raise ValueError(f"not an answer: {value!r}")
+
+
+def gold_problem(answer: dict) -> str | None:
+    """Why a typed answer cannot be a gold answer, or None when it can: an unknown type, a
+    value not of its type, a number that is not finite, or nothing to match (null, an empty
+    list, table or record, or such a part)."""
+    kind, value = answer.get("type"), answer.get("value")
+    if kind not in ANSWER_TYPES:
+        return f"has the unknown type {kind!r} (one of {', '.join(ANSWER_TYPES)})"
+    if not _finite(value):
+        return "holds a number that is not finite"
+    if kind == "null":
+        return "is null"
+    if not _SHAPES[kind](value):
+        return f"has a value that is not a {kind}"
+    if kind in ("list", "record", "table") and not (value["rows"] if kind == "table" else value):
+        return f"is an empty {kind}"
+    if kind == "record":
+        for name, part in value.items():
+            problem = gold_problem(_part(part))
+            if problem:
+                return f"has a part {name!r} that {problem}"
+    return None
+
+
+_SHAPES = {"number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+           "bool": lambda v: isinstance(v, bool), "string": lambda v: isinstance(v, str),
+           "date": lambda v: isinstance(v, str), "list": lambda v: isinstance(v, list),
+           "table": lambda v: isinstance(v, dict) and isinstance(v.get("columns"), list) and isinstance(v.get("rows"), list),
+           "record": lambda v: isinstance(v, dict)}
+
+
+def _finite(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 def match_gold(gold: dict, answer, mode: str = "typed", texts: list[str] | None = None,
@@ -118,6 +163,8 @@ def _typed_or_rounded(rounded: bool):
     def match(gold, answer, texts, canons) -> AnswerMatch:
         if gold["type"] != "record":
             return _one(gold, answer, rounded)
+        if not gold["value"]:  # imported before import refused it: nothing to match, so nothing verified
+            return AnswerMatch(0.0, "the gold answer has no parts")
         parts = _parts(answer)
         if parts is None:
             return AnswerMatch(0.0, f"expected the parts {', '.join(gold['value'])}, got a {answer['type']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 
 from csvdsl.tables import TableInfo
@@ -47,19 +48,36 @@ _STUDENT_TOOL = (
 
 def student_system_prompt(tables: list[TableInfo], tools: bool = False) -> str:
     """The short system prompt of student conversations (at most ``STUDENT_PROMPT_LIMIT``
-    characters): what a reply looks like (a fenced program, or ``run`` tool calls), then the
-    task's tables and columns. Columns that do not fit are counted, not listed."""
-    lines = [_STUDENT_TOOL if tools else _STUDENT_REPLY, "", "Tables:"]
-    budget = STUDENT_PROMPT_LIMIT - sum(len(line) + 1 for line in lines)
-    for position, table in enumerate(tables):
-        share = budget // (len(tables) - position)  # what is left, shared by the tables still to list
-        line = _table_line(table, share)
-        budget -= len(line) + 1
-        lines.append(line)
-    return "\n".join(lines)
+    characters, for any number of tables): what a reply looks like (a fenced program, or
+    ``run`` tool calls), then the task's tables and columns. Columns that do not fit are
+    counted, not listed; tables that do not fit even without their columns are counted on a
+    last line (the question lists every table)."""
+    head = [_STUDENT_TOOL if tools else _STUDENT_REPLY, "", "Tables:"]
+    budget = STUDENT_PROMPT_LIMIT - len("\n".join(head))
+    smallest = [len(_table_line(table, 0)) + 1 for table in tables]  # + 1: the newline before each line
+    needed = list(accumulate(smallest, initial=0))  # needed[k]: the first k tables, each in its shortest line
+    shown = len(tables)
+    while shown and needed[shown] + len(_more_tables(len(tables) - shown)) > budget:
+        shown -= 1
+    budget -= len(_more_tables(len(tables) - shown))
+    lines = []
+    for position, table in enumerate(tables[:shown]):
+        # A fair share of what is left, but never so much that a later table's shortest line no longer fits.
+        later = needed[shown] - needed[position + 1]
+        share = min(max(budget // (shown - position), smallest[position]), budget - later)
+        lines.append(_table_line(table, share - 1))
+        budget -= len(lines[-1]) + 1
+    return "\n".join(head + lines) + _more_tables(len(tables) - shown)
+
+
+def _more_tables(count: int) -> str:
+    """The last line for the tables not listed (with its newline), or nothing."""
+    return f"\n- ... and {count} more table{'s' if count != 1 else ''}, listed with the question" if count else ""
 
 
 def _table_line(table: TableInfo, width: int) -> str:
+    """``- name: col (type), ...`` in at most ``width`` characters where it can be; the
+    shortest form, ``- name: N columns``, when not even one column fits."""
     head = f"- {table.name}:"
     shown = []
     for index, column in enumerate(table.columns):
@@ -67,6 +85,8 @@ def _table_line(table: TableInfo, width: int) -> str:
         item = f"{column.name} ({column.type})"
         more = f" ... and {rest} more" if rest else ""
         if len(head) + sum(len(s) + 2 for s in shown) + len(item) + 2 + len(more) > width:
+            if not shown:
+                return f"{head} {len(table.columns)} column{'s' if len(table.columns) != 1 else ''}"
             return f"{head} {', '.join(shown)} ... and {len(table.columns) - index} more"
         shown.append(item)
     return f"{head} {', '.join(shown)}"

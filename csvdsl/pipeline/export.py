@@ -7,11 +7,13 @@ data (the ``tables`` config, or a ``tables/`` folder beside JSONL files)."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from pathlib import Path
 
 from csvdsl.errors import DataError
 from csvdsl.models.prompts import STUDENT_PROMPT_LIMIT, student_system_prompt
+from csvdsl.pipeline.folder import folder_lock
 from csvdsl.pipeline.jsonl import rows
 from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows
@@ -36,20 +38,7 @@ tags:
 - table-reasoning
 - code
 - synthetic
-configs:
-- config_name: sft
-  default: true
-  data_files:
-  - split: train
-    path: {sft_path}
-- config_name: rl
-  data_files:
-  - split: train
-    path: {rl_path}
-- config_name: tables
-  data_files:
-  - split: train
-    path: {tables_path}
+{configs}
 ---
 
 # csvdsl tasks
@@ -78,7 +67,7 @@ rl = load_dataset("THIS_REPO", "rl", split="train")
 - `tables` ({tables_count} rows): every table the tasks use: `name`, `sha256`, `rows`,
   `columns` (name and type) and `csv` (the file's bytes). The rewards find them after
   `verifier.rewards.use_dataset("THIS_REPO")`.
-
+{empty}
 ## Lengths
 
 {lengths}
@@ -94,27 +83,45 @@ SYSTEM_WORDS = {"short": f"the short student prompt, at most {STUDENT_PROMPT_LIM
 
 def dataset_card(records: list[TaskRecord], counts: dict[str, int], paths: dict[str, str], figures: dict,
                  system: str, license: str | None) -> str:
-    """The README of the Hub folder: YAML (license, language, size, tags, configs), then prose."""
+    """The README of the Hub folder: YAML (license, language, size, tags, configs), then prose.
+    Only the configs in ``paths`` are listed; the others have no rows."""
     rows = max(counts.values(), default=0)
     size = next((label for bound, label in SIZES if rows < bound), "n>1M")
-    return CARD.format(license=license or "unknown", size=size,
+    empty = [name for name in CONFIGS if name not in paths]
+    note = (f"\nNo rows, so not in this folder: {', '.join(f'`{name}`' for name in empty)} "
+            "(`datasets` cannot load an empty split).\n") if empty else ""
+    return CARD.format(license=license or "unknown", size=size, configs=_configs_yaml(paths), empty=note,
                        version=records[0].origin.version if records else "?",
                        teacher=", ".join(sorted({r.origin.teacher for r in records})) or "-",
                        seeds=", ".join(sorted({str(r.origin.seed) for r in records})) or "-",
                        tables=", ".join(sorted({t.name for r in records for t in r.tables})) or "-",
                        sft=counts["sft"], rl=counts["rl"], tables_count=counts["tables"], system=SYSTEM_WORDS[system],
-                       lengths=length_table(figures), **{f"{name}_path": path for name, path in paths.items()})
+                       lengths=length_table(figures))
+
+
+def _configs_yaml(paths: dict[str, str]) -> str:
+    """The card's ``configs`` list, each a ``train`` split; the first (``sft``) is the default."""
+    if not paths:
+        return "configs: []"
+    lines = ["configs:"]
+    for index, name in enumerate(name for name in CONFIGS if name in paths):
+        lines += [f"- config_name: {name}"] + (["  default: true"] if index == 0 else []) + \
+                 ["  data_files:", "  - split: train", f"    path: {paths[name]}"]
+    return "\n".join(lines)
 
 
 def lengths_text(figures: dict) -> str:
-    """The lengths as the command prints them: one line per config."""
-    return "\n".join(f"{config} rows: " + "; ".join(f"{unit} median {f['median']:,}, max {f['max']:,}"
-                                                    for unit, f in units.items()) for config, units in figures.items())
+    """The lengths as the command prints them: one line per config (``none`` for a config without rows)."""
+    return "\n".join(f"{config} rows: " + ("; ".join(f"{unit} median {f['median']:,}, max {f['max']:,}"
+                                                     for unit, f in units.items()) or "none")
+                     for config, units in figures.items())
 
 
 def length_table(figures: dict) -> str:
     """The lengths as a markdown table: median and max per config, in characters and tokens."""
     units = sorted({unit for per in figures.values() for unit in per})
+    if not units:
+        return "No rows."
     lines = ["| config | " + " | ".join(f"median {u} | max {u}" for u in units) + " |",
              "| --- |" + " --- | --- |" * len(units)]
     for name, per in figures.items():
@@ -223,11 +230,26 @@ def _size(messages: list[dict]) -> int:
     return sum(len(m["content"]) for m in messages)
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
+def _scratch(path: Path) -> Path:
+    """A temporary name beside ``path``, this process's own (two writers never share one)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _write_atomic(path: Path, chunks, mode: str = "w") -> None:
+    """Write ``chunks`` (text, or bytes with mode ``wb``) to a scratch file, then move it over
+    ``path``: a reader sees the old file or the new one, never part of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as sink:
-        for row in rows:
-            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    scratch = _scratch(path)
+    try:
+        with open(scratch, mode, encoding=None if "b" in mode else "utf-8") as sink:
+            sink.writelines(chunks)
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    _write_atomic(path, (json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def write_table_files(folder: Path, tables: list[dict]) -> None:
@@ -235,11 +257,12 @@ def write_table_files(folder: Path, tables: list[dict]) -> None:
     target = folder / TABLES_FOLDER
     target.mkdir(parents=True, exist_ok=True)
     for table in tables:
-        (target / table_file_name(table["name"], table["sha256"])).write_bytes(table["csv"])
+        _write_atomic(target / table_file_name(table["name"], table["sha256"]), [table["csv"]], "wb")
 
 
 def datasets(sft: list[dict], rl: list[dict], tables: list[dict]) -> dict:
-    """The three configs as ``datasets.Dataset`` with explicit Features."""
+    """The configs that have rows as ``datasets.Dataset`` with explicit Features. A config
+    without rows is left out: ``datasets`` cannot load an empty split."""
     from datasets import Dataset, Features, List, Value, disable_progress_bars
 
     disable_progress_bars()  # one summary line is printed instead
@@ -252,33 +275,41 @@ def datasets(sft: list[dict], rl: list[dict], tables: list[dict]) -> dict:
         "tables": Features({"name": Value("string"), "sha256": Value("string"), "rows": Value("int64"),
                             "columns": List({"name": Value("string"), "type": Value("string")}), "csv": Value("binary")}),
     }
-    return {name: Dataset.from_list(data, features=features[name]) for name, data in zip(CONFIGS, (sft, rl, tables))}
+    return {name: Dataset.from_list(data, features=features[name])
+            for name, data in zip(CONFIGS, (sft, rl, tables)) if data}
 
 
 def write_hub_folder(folder: Path, data: dict) -> dict[str, str]:
     """The layout the Hub serves: one Parquet file per config, ``CONFIG/train-HASH.parquet``;
     returns each config's file, relative to ``folder``. The content hash in the name matters:
     ``datasets`` caches a local folder's configs by their file names, so a re-export under
-    the same names would load the old rows."""
+    the same names would load the old rows. A config not in ``data`` keeps no old file."""
     import hashlib
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name, dataset in data.items():
+    for name in CONFIGS:
         target = folder / name
-        target.mkdir(exist_ok=True)
-        for old in target.glob("*.parquet"):
-            old.unlink()
-        scratch = target / "train.parquet.tmp"
-        dataset.to_parquet(str(scratch))
-        digest = hashlib.sha256(scratch.read_bytes()).hexdigest()[:16]
-        scratch.replace(target / f"train-{digest}.parquet")
-        paths[name] = f"{name}/train-{digest}.parquet"
+        kept = None
+        if name in data:
+            target.mkdir(exist_ok=True)
+            scratch = _scratch(target / "train.parquet")
+            try:
+                data[name].to_parquet(str(scratch))
+                digest = hashlib.sha256(scratch.read_bytes()).hexdigest()[:16]
+                kept = target / f"train-{digest}.parquet"
+                os.replace(scratch, kept)
+            finally:
+                scratch.unlink(missing_ok=True)
+            paths[name] = f"{name}/train-{digest}.parquet"
+        for old in target.glob("*.parquet"):  # after the new file is in place: never a config without one
+            if old != kept:
+                old.unlink()
     return paths
 
 
 def write_card(folder: Path, card: str) -> None:
-    (folder / "README.md").write_text(card, encoding="utf-8")
+    _write_atomic(folder / "README.md", [card])
 
 
 def push_folder(folder: Path, repo: str) -> None:
@@ -326,6 +357,7 @@ def lengths(sft: list[dict], rl: list[dict], count_tokens=None) -> dict:
     figures = {}
     for name, items in conversations.items():
         if not items:
+            figures[name] = {}  # reported as no rows
             continue
         units = {"characters": [sum(len(m["content"]) for m in messages) for messages in items]}
         if count_tokens is not None:
@@ -343,9 +375,15 @@ def export(directory: Path, sft: Path | None = None, rl: Path | None = None, hf:
     and listed in ``review.jsonl``; SFT adds the shortest correct student trace per task (all
     of them with ``all_traces``); RL keeps the tasks whose pass rate without the hint is
     strictly inside ``pass_range``, with the pass rate and status as columns. ``push`` uploads
-    the Hub folder (``hf``, or a temporary one) to that dataset repository."""
+    the Hub folder (``hf``, or a temporary one) to that dataset repository. One export of a
+    folder at a time (``FolderBusy`` otherwise); every row is made before any file is written."""
     if system not in SYSTEM_CHOICES:
         raise ValueError(f"system must be one of {SYSTEM_CHOICES}")
+    with folder_lock(directory, "export"):
+        return _export(Path(directory), sft, rl, hf, push, all_traces, pass_range, system, license, tokenizer)
+
+
+def _export(directory: Path, sft, rl, hf, push, all_traces, pass_range, system, license, tokenizer) -> dict:
     duplicates: list = []
     records = load_records(directory, duplicates)
     labels = _labels(directory)
@@ -354,8 +392,6 @@ def export(directory: Path, sft: Path | None = None, rl: Path | None = None, hf:
     records = [r for r in records if r.program]
     if labels:
         records = [r for r in records if labels.get(r.id, {}).get("status") not in REVIEW]
-        (Path(directory) / "review.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in review),
-                                                      encoding="utf-8")
     traces = _student_traces(directory, {r.id for r in records}, all_traces) if labels else {}
     sft_rows = [sft_row(r, system=system) for r in records] + \
         [sft_row(r, t, "student", system) for r in records for t in traces.get(r.id, [])]
@@ -364,15 +400,17 @@ def export(directory: Path, sft: Path | None = None, rl: Path | None = None, hf:
                if not labels or (labels.get(r.id, {}).get("pass_rate") is not None and low < labels[r.id]["pass_rate"] < high)]
     tables = table_rows(records)
     figures = lengths(sft_rows, rl_rows, token_counter(tokenizer) if tokenizer else None)
-    for path, data in ((sft, sft_rows), (rl, rl_rows)):
+    data = datasets(sft_rows, rl_rows, tables) if hf or push else {}
+    counts = {"sft": len(sft_rows), "rl": len(rl_rows), "tables": len(tables)}
+    # Everything that can fail on the user's data has run: now the files.
+    if labels:
+        _write_jsonl(directory / "review.jsonl", review)
+    for path, part in ((sft, sft_rows), (rl, rl_rows)):
         if path:
-            _write_jsonl(Path(path), data)
+            _write_jsonl(Path(path), part)
     for folder in {Path(path).parent for path in (sft, rl) if path}:
         write_table_files(folder, tables)
     if hf or push:
-        data = datasets(sft_rows, rl_rows, tables)
-        counts = {name: len(d) for name, d in data.items()}
-
         def write(folder: Path) -> None:
             paths = write_hub_folder(folder, data)
             write_card(folder, dataset_card(records, counts, paths, figures, system, license))
@@ -387,5 +425,5 @@ def export(directory: Path, sft: Path | None = None, rl: Path | None = None, hf:
             with tempfile.TemporaryDirectory() as scratch:
                 write(Path(scratch))
                 push_folder(Path(scratch), push)
-    return {"records": len(records), "duplicates": len(duplicates), "sft": len(sft_rows), "rl": len(rl_rows), "tables": len(tables),
+    return {"records": len(records), "duplicates": len(duplicates), **counts,
             "review": len(review), "lengths": figures, "system_limit": STUDENT_PROMPT_LIMIT}

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from csvdsl.errors import DataError, DslError
+from csvdsl.errors import DataError, DslError, Span
 from csvdsl.pipeline.folder import folder_lock
 from csvdsl.pipeline.generate import conversation, written_ids
 from csvdsl.pipeline.jsonl import append_line
@@ -20,7 +21,7 @@ from csvdsl.pipeline.jsonl import rows as jsonl_rows
 from csvdsl.pipeline.records import TASKS, Difficulty, Gold, Origin, TaskRecord
 from csvdsl.tables import Catalog, read_table, table_info, table_name_from_path
 from verifier.denotation import canonical, to_denotation
-from verifier.gold import MODES, gold_answer
+from verifier.gold import MODES, gold_answer, gold_problem
 
 PROBLEMS = "import-problems.jsonl"
 FORMATS = ("wtq", "tabfact", "dabench", "jsonl")
@@ -55,8 +56,47 @@ class ImportSummary:
         return {"imported": self.imported, "resumed": self.resumed, "problems": codes}
 
 
-def _import_error(code: str, message: str, hint: str, file: Path | None = None) -> DataError:
-    return DataError(code, message, hint=hint, file=str(file) if file else None)
+def _import_error(code: str, message: str, hint: str, file: Path | None = None, line: int | None = None) -> DataError:
+    return DataError(code, message, hint=hint, file=str(file) if file else None, span=Span(line, 1) if line else None)
+
+
+_ANSWER_HINT = ("give a non-empty answer: a number, text, a bool, a list, an object of named parts, "
+                'or a typed answer {"type", "value"} (see docs/import-eval.md)')
+
+
+def _gold(value, path: Path, line: int, hint: str = _ANSWER_HINT) -> dict:
+    """A dataset's answer as a typed gold answer; an ``import-bad-answer`` error at the file
+    and line when it is none (null, empty, not finite, of an unknown type, an unclosed part)."""
+    try:
+        answer = gold_answer(value)
+    except ValueError as error:
+        problem = str(error)
+    else:
+        problem = gold_problem(answer)
+        if problem is None:
+            return answer
+        problem = f"the answer {problem}: {json.dumps(value, default=str)[:80]}"
+    raise _import_error("import-bad-answer", problem, hint, path, line)
+
+
+def _level(row: dict, path: Path, line: int) -> str | None:
+    """The dataset's difficulty: text, or a whole number read as text (``3`` -> ``"3"``)."""
+    level = row.get("level")
+    if level is None or isinstance(level, str):
+        return level
+    if isinstance(level, int) and not isinstance(level, bool):
+        return str(level)
+    raise _import_error("import-bad-format", f"the level {json.dumps(level)} is not text", 
+                        'give the level as text ("easy") or a whole number, or leave it out', path, line)
+
+
+def _unique_name(taken: dict[str, str], name: str, file: str) -> str:
+    """``name``, or ``name_2``, ``name_3``, ... when another table file of this import has it."""
+    candidate, count = name, 1
+    while taken.setdefault(candidate, file) != file:
+        count += 1
+        candidate = f"{name}_{count}"
+    return candidate
 
 
 # ------------------------------------------------------------------ WikiTableQuestions
@@ -72,7 +112,8 @@ def _wtq_items(text: str) -> list[str]:
     return [_wtq_unescape(item) for item in text.split("|")]
 
 
-def _tsv(path: Path) -> list[dict]:
+def _tsv(path: Path) -> list[tuple[int, dict]]:
+    """The rows of a TSV file with a header, each with its line number."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -80,23 +121,27 @@ def _tsv(path: Path) -> list[dict]:
     if not lines:
         return []
     header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line.strip()]
+    return [(number, dict(zip(header, line.split("\t")))) for number, line in enumerate(lines[1:], start=2) if line.strip()]
 
 
 def _wtq(source: Path, root: Path | None, out: Path, labels: Path | None) -> list[Question]:
     """``data/*.tsv``; contexts (``csv/204-csv/590.csv``) resolve against the dataset root."""
     root = root or source.parent.parent
     rows = _tsv(source)
-    _require(rows, ("id", "utterance", "context", "targetValue"), source)
+    _require([row for _, row in rows], ("id", "utterance", "context", "targetValue"), source)
     # The official evaluator reads the targets' canonical values from the tagged dataset when it has it.
     tagged = root / "tagged" / "data" / f"{source.stem}.tagged"
-    canons = {row["id"]: _wtq_items(row["targetCanon"]) for row in _tsv(tagged) if "targetCanon" in row} \
+    canons = {row["id"]: _wtq_items(row["targetCanon"]) for _, row in _tsv(tagged) if "targetCanon" in row} \
         if tagged.is_file() else {}
-    questions = []
-    for row in rows:
+    questions, names = [], {}
+    for number, row in rows:
         context = row["context"]
         name = "t" + "_".join(re.findall(r"\d+", context)) if re.search(r"\d", context) else table_name_from_path(context)
+        name = _unique_name(names, name, context)
         texts = _wtq_items(row["targetValue"])
+        if not all(text.strip() for text in texts):
+            raise _import_error("import-bad-answer", f"question {row['id']}: the targetValue {row['targetValue']!r} "
+                                "has an empty item", "give each question its answer, items separated by |", source, number)
         table = _converted(root / context, out, name, dict(escapechar="\\", doublequote=False))
         questions.append(Question(row["id"], _wtq_unescape(row["utterance"]).strip(), {name: table},
                                   _wtq_typed(texts, canons.get(row["id"])), "denotation", texts, canons.get(row["id"])))
@@ -124,13 +169,15 @@ def _wtq_typed(texts: list[str], canons: list[str] | None) -> dict:
 def _converted(path: Path, out: Path, name: str, dialect: dict) -> Path:
     """A table in a dialect csvdsl does not read (backslash escapes, ``#`` separators)
     rewritten as a plain CSV under ``DIR/tables``; a file that cannot be read is left as it
-    is, for the reader to report."""
-    target = out / "tables" / f"{name}.csv"
-    if target.is_file():
-        return target
+    is, for the reader to report. The rewritten file is named by the source's content, so
+    two different files never share one."""
     try:
-        with open(path, encoding="utf-8", newline="") as source:
-            rows = list(csv.reader(source, **dialect))
+        content = path.read_bytes()
+        digest = hashlib.sha256(content + json.dumps(dialect, sort_keys=True).encode()).hexdigest()[:16]
+        target = out / "tables" / f"{name}-{digest}.csv"
+        if target.is_file():
+            return target
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline=""), **dialect))
     except (OSError, UnicodeDecodeError, csv.Error):
         return path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -152,14 +199,15 @@ def _tabfact(source: Path, root: Path | None, out: Path, labels: Path | None) ->
     if not isinstance(data, dict):
         raise _import_error("import-bad-format", f"{source} is not a TabFact file",
                             'TabFact files map a table file to [statements, labels, caption]', source)
-    questions = []
+    questions, names = [], {}
     for table_file, entry in data.items():
         if not isinstance(entry, list) or len(entry) < 2 or not all(isinstance(e, list) for e in entry[:2]) \
                 or len(entry[0]) != len(entry[1]):
             raise _import_error("import-bad-format", f"{source}: the entry of {table_file} is not [statements, labels, caption]",
                                 "each statement needs a label (1 entailed, 0 refuted)", source)
         caption = entry[2] if len(entry) > 2 and isinstance(entry[2], str) else ""
-        name = "t" + "_".join(re.findall(r"\d+", table_file)) or table_name_from_path(table_file)
+        digits = re.findall(r"\d+", table_file)
+        name = _unique_name(names, "t" + "_".join(digits) if digits else table_name_from_path(table_file), table_file)
         table = _converted(root / "data" / "all_csv" / table_file, out, name, dict(delimiter="#"))
         about = f' (the table "{caption}")' if caption else ""
         for index, (statement, label) in enumerate(zip(entry[0], entry[1])):
@@ -183,25 +231,31 @@ def _dabench(source: Path, root: Path | None, out: Path, labels: Path | None) ->
     if labels == source or not labels.is_file():
         raise _import_error("import-no-labels", f"no labels file for {source}",
                             "give --labels FILE (the official layout has da-dev-labels.jsonl beside the questions)", source)
-    answers = {str(row["id"]): row for row in _jsonl(labels)}
+    answers = {str(row["id"]): (number, row) for number, row in _jsonl(labels)}
     tables = root or source.with_name(source.stem.replace("questions", "tables"))
-    questions = []
-    for row in _jsonl(source):
-        _require([row], ("id", "question", "file_name"), source)
-        label = answers.get(str(row["id"]))
-        if label is None:
+    questions, names = [], {}
+    for number, row in _jsonl(source):
+        _require([row], ("id", "question", "file_name"), source, number)
+        found = answers.get(str(row["id"]))
+        if found is None:
             continue  # a question without a label cannot be verified
-        parts = label.get("common_answers") or []
-        answer = {"type": "record", "value": {str(name): gold_answer(str(value)) for name, value in parts}}
-        text = row["question"].strip()
+        label_line, label = found
+        parts = label.get("common_answers")
+        if not isinstance(parts, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in parts):
+            raise _import_error("import-bad-answer", f"question {row['id']}: common_answers is not a list of [name, value] pairs",
+                                'give the parts as [["name", "value"], ...]', labels, label_line)
+        answer = _gold({str(name): str(value) for name, value in parts}, labels, label_line,
+                       'give at least one part, as [["name", "value"], ...], each with a value')
+        text = _text(row, "question", source, number).strip()
         if row.get("constraints"):
             text += f"\n\nConstraints: {row['constraints'].strip()}"
         if row.get("format"):
             text += (f"\n\nAnswer format: {row['format'].strip()}\n"
                      "Answer with one part per @name: a one-row table with those columns.")
         path = tables / row["file_name"]
-        questions.append(Question(str(row["id"]), text, {table_name_from_path(path): path}, answer, "rounded",
-                                  [f"@{name}[{value}]" for name, value in parts], level=row.get("level")))
+        table = _unique_name(names, table_name_from_path(path), str(row["file_name"]))
+        questions.append(Question(str(row["id"]), text, {table: path}, answer, "rounded",
+                                  [f"@{name}[{value}]" for name, value in parts], level=_level(row, source, number)))
     return questions
 
 
@@ -213,19 +267,39 @@ def _jsonl_questions(source: Path, root: Path | None, out: Path, labels: Path | 
     per line; paths relative to the file's folder (or --root)."""
     base = root or source.parent
     questions = []
-    for number, row in enumerate(_jsonl(source), start=1):
-        _require([row], ("question", "tables", "answer"), source)
+    for number, row in _jsonl(source):
+        _require([row], ("question", "tables", "answer"), source, number)
         match = row.get("match", "typed")
-        if match not in MODES or not isinstance(row["tables"], dict):
-            raise _import_error("import-bad-format", f"{source}:{number}: bad `match` or `tables`",
-                                "match is typed, denotation, label or rounded; tables maps names to CSV paths", source)
+        if match not in MODES:
+            raise _import_error("import-bad-format", f"bad `match`: {json.dumps(match)}",
+                                "match is typed, denotation, label or rounded", source, number)
+        tables = row["tables"]
+        if not isinstance(tables, dict) or not tables or \
+                not all(isinstance(path, str) and path for path in tables.values()):
+            raise _import_error("import-bad-format", f"bad `tables`: {json.dumps(tables)[:80]}",
+                                'tables maps each table\'s name to its CSV path: {"sales": "sales.csv"}', source, number)
+        identifier = row.get("id", number)
+        if not isinstance(identifier, (str, int)) or isinstance(identifier, bool):
+            raise _import_error("import-bad-format", f"the id {json.dumps(identifier)[:80]} is not text or a number",
+                                "give each question a text or whole-number id, or leave it out", source, number)
         answer = row["answer"]
         texts = [str(a) for a in answer] if match == "denotation" and isinstance(answer, list) else None
-        questions.append(Question(str(row.get("id", number)), str(row["question"]).strip(),
-                                  {name: base / path for name, path in row["tables"].items()},
-                                  gold_answer(answer), match, texts, hint=str(row.get("hint") or ""),
-                                  level=row.get("level")))
+        questions.append(Question(str(identifier), _text(row, "question", source, number).strip(),
+                                  {name: base / path for name, path in tables.items()},
+                                  _gold(answer, source, number), match, texts,
+                                  hint=_text(row, "hint", source, number, ""), level=_level(row, source, number)))
     return questions
+
+
+def _text(row: dict, field: str, path: Path, line: int, default: str | None = None) -> str:
+    """A field that must be text (``default`` when it is missing or null and may be)."""
+    value = row.get(field)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise _import_error("import-bad-format", f"the {field} {json.dumps(value)[:80]} is not text",
+                            f"give the {field} as a JSON string", path, line)
+    return value
 
 
 def _json(path: Path):
@@ -235,7 +309,8 @@ def _json(path: Path):
         raise _import_error("import-unreadable", f"cannot read {path}: {error}", "give the dataset's JSON file", path) from None
 
 
-def _jsonl(path: Path) -> list[dict]:
+def _jsonl(path: Path) -> list[tuple[int, dict]]:
+    """The objects of a JSONL file, each with its line number."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -247,20 +322,21 @@ def _jsonl(path: Path) -> list[dict]:
         try:
             row = json.loads(line)
         except ValueError as error:
-            raise _import_error("import-bad-json", f"{path}:{number} is not JSON: {error}",
-                                "each line is one JSON object", path) from None
+            raise _import_error("import-bad-json", f"this line is not JSON: {error}",
+                                "each line is one JSON object", path, number) from None
         if not isinstance(row, dict):
-            raise _import_error("import-bad-json", f"{path}:{number} is not a JSON object", "each line is one JSON object", path)
-        rows.append(row)
+            raise _import_error("import-bad-json", "this line is not a JSON object", "each line is one JSON object",
+                                path, number)
+        rows.append((number, row))
     return rows
 
 
-def _require(rows: list[dict], names: tuple[str, ...], path: Path) -> None:
+def _require(rows: list[dict], names: tuple[str, ...], path: Path, line: int | None = None) -> None:
     for row in rows[:1]:
         missing = [n for n in names if n not in row]
         if missing:
-            raise _import_error("import-bad-format", f"{path} has no field {', '.join(missing)}",
-                                f"this format needs the fields {', '.join(names)}", path)
+            raise _import_error("import-bad-format", f"{path.name} has no field {', '.join(missing)}",
+                                f"this format needs the fields {', '.join(names)}", path, line)
 
 
 READERS = {"wtq": _wtq, "tabfact": _tabfact, "dabench": _dabench, "jsonl": _jsonl_questions}
@@ -292,7 +368,8 @@ def import_tasks(fmt: str, source: Path, out: Path, root: Path | None = None, la
     already there); the tasks whose tables cannot be read go to ``out/import-problems.jsonl``."""
     source, out = Path(source), Path(out)
     if not source.is_file():
-        raise _import_error("import-not-found", f"{source} does not exist",
+        what = "is a directory, not a file" if source.is_dir() else "does not exist"
+        raise _import_error("import-not-found", f"{source} {what}",
                             f"give the {fmt} file itself (see docs/import-eval.md for the layouts)", source)
     with folder_lock(out, "import"):  # one importer appends to a folder's tasks at a time
         return _import(fmt, source, out, root, labels, limit)
