@@ -134,6 +134,8 @@ class DuckDBBackend:
                     values = [(output, run.output(output)) for output in outputs]
             except _Refused as refused:
                 return self._on_pandas(plan, limits, outputs, deadline, keep, str(refused))
+            except RecursionError:  # pandas says whether the plan itself is too deep to run
+                return self._on_pandas(plan, limits, outputs, deadline, keep, "the plan nests too deeply to translate")
         kept = set(run.order) if keep == "all" else set(keep) | {o.node for o in outputs if o.node}
         return DuckDBExecution(values, _LazyFrames(run, [n for n in run.order if n in kept]), run.fallbacks)
 
@@ -295,6 +297,8 @@ class _Run:
                 source_table(attrs, self.backend.tables, self.limits)
                 self.backend.copy_in(attrs["spec"])
                 continue
+            if any(name == ROW for name, _ in getattr(attrs["schema"], "columns", ())):
+                raise _Refused(f"{attrs['op']} node {nid[:8]} makes a column named {ROW}, the name the SQL keeps the row order in")
             if attrs["op"] in _ON_PANDAS:
                 continue
             why = self._translation(nid, True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import networkx as nx
+
 from csvdsl import ast
 from planner.compile import Plan
 from planner.ops import spec_exprs
@@ -29,21 +31,31 @@ class _Facts:
         self._unique: dict[str, tuple[frozenset, ...]] = {}
 
     def bound(self, nid: str) -> int | None:
-        if nid not in self._bounds:
-            attrs = self.plan.node(nid)
-            self._bounds[nid] = _BOUNDS.get(attrs["op"], lambda f, a: None)(self, attrs)
-        return self._bounds[nid]
+        return self._known(self._bounds, nid, self._bound)
 
     def unique(self, nid: str) -> tuple[frozenset, ...]:
-        if nid not in self._unique:
-            attrs = self.plan.node(nid)
-            bound = self.bound(nid)
-            if bound is not None and bound <= 1:
-                sets = (frozenset(),)  # one row or none: any columns, even none, are unique
-            else:
-                sets = tuple(_UNIQUE.get(attrs["op"], lambda f, a: ())(self, attrs))
-            self._unique[nid] = sets
-        return self._unique[nid]
+        return self._known(self._unique, nid, self._unique_sets)
+
+    def _known(self, memo: dict, nid: str, compute):
+        """``memo[nid]``, computed first for the node's ancestors in order, so each step reads
+        its inputs' facts from ``memo``: a chain of thousands of steps never recurses deeply."""
+        if nid not in memo:
+            graph = self.plan.graph
+            for node in nx.topological_sort(graph.subgraph(nx.ancestors(graph, nid) | {nid})):
+                if node not in memo:
+                    memo[node] = compute(node)
+        return memo[nid]
+
+    def _bound(self, nid: str) -> int | None:
+        attrs = self.plan.node(nid)
+        return _BOUNDS.get(attrs["op"], lambda f, a: None)(self, attrs)
+
+    def _unique_sets(self, nid: str) -> tuple[frozenset, ...]:
+        bound = self.bound(nid)
+        if bound is not None and bound <= 1:
+            return (frozenset(),)  # one row or none: any columns, even none, are unique
+        attrs = self.plan.node(nid)
+        return tuple(_UNIQUE.get(attrs["op"], lambda f, a: ())(self, attrs))
 
     def total(self, source: str, keys) -> bool:
         """Whether ordering ``source`` by ``keys`` leaves no ties (so its prior order is not read)."""

@@ -189,6 +189,25 @@ def test_a_table_with_a_column_named_like_the_row_order_runs_on_pandas():
     assert "__rn" in run.execution.fallbacks[0] and "whole plan ran on pandas" in run.execution.fallbacks[0]
 
 
+@pytest.mark.parametrize("program", ["s = t | rename __rn = g | sort x desc | take 3\nanswer s",
+                                     "s = t | derive __rn = 10 - x | sort g | take 3\nanswer s"])
+def test_a_step_that_makes_a_column_named_like_the_row_order_runs_on_pandas(program):
+    # The SQL would overwrite it with the row order: a silent wrong answer.
+    run = Engine({"t": FRAME}, backend="duckdb").run(program)
+    assert to_json(run.answer) == to_json(Engine({"t": FRAME}).run(program).answer)
+    assert "__rn" in run.execution.fallbacks[0] and "whole plan ran on pandas" in run.execution.fallbacks[0]
+
+
+@pytest.mark.parametrize("steps", [600, 3000])
+def test_a_long_chain_of_steps_runs_on_duckdb_or_falls_back(steps):
+    # 600 steps once overflowed Python's stack while the SQL was planned (program-too-deep);
+    # 3000 are past DuckDB's own expression depth, so the plan runs on pandas.
+    program = "s = t" + " | take 5" * steps + "\nanswer s"
+    run = Engine({"t": FRAME}, backend="duckdb").run(program)
+    assert to_json(run.answer) == to_json(Engine({"t": FRAME}).run(program).answer)
+    assert bool(run.execution.fallbacks) == (steps > 1000)
+
+
 @pytest.mark.parametrize("rows", ["", " LIMIT 0", " LIMIT 1", " OFFSET 1"])
 def test_small_results_through_numpy_are_typed_as_through_arrow(rows):
     import duckdb
