@@ -8,14 +8,17 @@ import json
 import sys
 from pathlib import Path
 
-from csvdsl.cli_engine import add_engine_args, backend_of, engine_for, engine_notes, plan_sql_command
-from csvdsl.errors import DslError, internal_error
-from csvdsl.format import format_program
-from csvdsl.limits import Limits, limits_from_args, seconds_flag
-from csvdsl.parse import parse
-from csvdsl.program import plan_program, run_program, too_deep
-from csvdsl.render import RENDERERS, dumps, terminal_safe, write_json
-from csvdsl.tables import Catalog
+try:  # the libraries take a moment to load: Ctrl-C meanwhile exits 130, without a traceback
+    from csvdsl.cli_engine import add_engine_args, backend_of, engine_for, engine_notes, plan_sql_command
+    from csvdsl.errors import DslError, internal_error
+    from csvdsl.format import format_program
+    from csvdsl.limits import Limits, limits_from_args, seconds_flag
+    from csvdsl.parse import parse
+    from csvdsl.program import plan_program, run_program, too_deep
+    from csvdsl.render import RENDERERS, dumps, terminal_safe, write_json
+    from csvdsl.tables import Catalog
+except KeyboardInterrupt:
+    sys.exit(130)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -25,8 +28,11 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    try:
+        parser = _parser()
+        args, extra = parser.parse_known_args(argv)
+    except KeyboardInterrupt:
+        return 130
     if extra:
         if getattr(args, "name", None) != "ask" or any(item.startswith("-") for item in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -309,13 +315,11 @@ def _shard(args) -> tuple[int, int]:
 def _record_usage(directory: Path, command: str, client) -> None:
     """Token use goes to the terminal and to DIR/usage.jsonl (for `csvdsl stats`)."""
     from csvdsl.models.llm import usage_report
-    from csvdsl.pipeline.jsonl import append_line
+    from csvdsl.pipeline.stats import record_usage
 
     rows = [row for row in client.usage_table() if row["requests"] or row["cached"]]
     if rows:
-        directory.mkdir(parents=True, exist_ok=True)
-        for row in rows:
-            append_line(directory / "usage.jsonl", json.dumps({"command": command} | row))
+        record_usage(directory, command, rows)
         print(usage_report(rows), file=sys.stderr)
 
 
@@ -324,7 +328,7 @@ def _merge(args) -> int:
 
     sources = [_task_dir(d) for d in args.directories]
     counts = merge(Path(args.out), sources)
-    print(f"merged {len(sources)} directories into {args.out}: " + ", ".join(
+    print(f"merged {len({d.resolve() for d in sources})} directories into {args.out}: " + ", ".join(
         f"{counts.get(name, 0):,} new {what}" for name, what in (("tasks.jsonl", "tasks"), ("teacher.jsonl", "teacher conversations"),
                                                                 ("solutions.jsonl", "attempts"))))
     if counts.get("duplicates"):

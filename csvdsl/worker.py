@@ -412,4 +412,9 @@ if __name__ == "__main__":
     # (_unpack_error) and the engines the calls share must be csvdsl.worker's own.
     from csvdsl.worker import _serve as serve
 
-    serve()
+    try:
+        serve()
+    except (BrokenPipeError, KeyboardInterrupt):
+        # The parent is gone (killed) or stopping (Ctrl-C reaches its whole process group): it
+        # wants no reply and no traceback. _exit skips the flush of replies no one will read.
+        os._exit(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -212,3 +213,42 @@ def test_floating_point_edge_cases_print_no_numpy_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "null" in done.stdout
+
+
+INTERRUPTED_IMPORT = """
+import builtins, runpy, sys
+real, module = builtins.__import__, sys.argv[1]
+def interrupt(name, *args, **kwargs):  # Ctrl-C arriving while this module loads
+    if name == module:
+        raise KeyboardInterrupt
+    return real(name, *args, **kwargs)
+builtins.__import__ = interrupt
+sys.argv = ["csvdsl", "solve", "nowhere", "--model", "m"]
+runpy.run_module("csvdsl", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("module", ["csvdsl.tables", "csvdsl.models.constrain"])  # importing csvdsl.cli; in _parser()
+def test_ctrl_c_while_starting_exits_130_without_a_traceback(module):
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT, module], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_worker_whose_parent_died_exits_quietly():
+    import pickle
+    import struct
+
+    worker = subprocess.Popen([sys.executable, "-m", "csvdsl.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=ROOT)
+    size = struct.unpack("!Q", worker.stdout.read(8))[0]
+    assert worker.stdout.read(size) == b"ready"
+    worker.stdout.close()  # the parent is gone: nobody reads the replies
+    request = pickle.dumps((pickle.dumps(len), [pickle.dumps(("abc",))]))
+    worker.stdin.write(struct.pack("!Q", len(request)) + request)
+    worker.stdin.flush()
+    assert worker.wait(timeout=60) == 0
+    err = worker.stderr.read().decode()
+    worker.stdin.close()
+    worker.stderr.close()
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

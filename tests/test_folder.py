@@ -16,6 +16,7 @@ from csvdsl.pipeline.export import export
 from csvdsl.pipeline.folder import FolderBusy, folder_lock, remember
 from csvdsl.pipeline.jsonl import drop_damaged, rows
 from csvdsl.pipeline.merge import merge
+from csvdsl.pipeline.records import read_tasks
 from csvdsl.tables.verify import check_table_file, current_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,3 +170,110 @@ def test_export_catches_an_edited_table_naming_both_hashes(tmp_path):
     code, _, err = finish(csvdsl("export", out))
     assert code == 1
     assert "table-changed" in err and recorded in err and current_sha256(str(table)) in err
+
+
+def test_lock_names_are_safe_and_distinct_for_any_model_name(tmp_path):
+    from csvdsl.pipeline.folder import lock_name
+
+    names = ["solve:Qwen/Qwen2.5-0.5B-Instruct-0-of-1", "solve:Qwen_Qwen2.5-0.5B-Instruct-0-of-1",
+             "solve:Qwen:Qwen2.5-0.5B-Instruct-0-of-1", "eval:../x", "eval:" + "m" * 300]
+    files = [lock_name(name) for name in names]
+    assert len(set(files)) == len(names) and all("/" not in f and len(f) < 120 for f in files)
+    with folder_lock(tmp_path, "solve:Qwen/Qwen2.5-0.5B-Instruct", "0-of-1"):
+        with folder_lock(tmp_path, "solve:Qwen_Qwen2.5-0.5B-Instruct", "0-of-1"):  # another model: its own lock
+            pass
+        with pytest.raises(FolderBusy):
+            with folder_lock(tmp_path, "solve:Qwen/Qwen2.5-0.5B-Instruct", "0-of-1"):
+                pass
+
+
+def test_appends_from_another_process_survive_rewrites(tmp_path):
+    from csvdsl.pipeline.jsonl import rewrite
+
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps({"n": -1, "rewrites": 0}) + "\n")
+    writer = subprocess.Popen([sys.executable, "-c", "import json, sys\nfrom csvdsl.pipeline.jsonl import append_line\n"
+                               "for n in range(1500): append_line(__import__('pathlib').Path(sys.argv[1]), json.dumps({'n': n}))",
+                               str(path)], cwd=ROOT)
+
+    def bump(line: str) -> str:  # every rewrite changes the first line, so each one swaps a new file in
+        row = json.loads(line)
+        return json.dumps(row | {"rewrites": row["rewrites"] + 1}) + "\n" if row["n"] == -1 else line
+
+    rewrites = 0
+    while writer.poll() is None:
+        rewrites += rewrite(path, bump)
+    assert writer.returncode == 0 and rewrites > 10
+    numbers = [row["n"] for row in rows(path)]
+    assert sorted(numbers) == list(range(-1, 1500))  # none lost, none twice
+
+
+def test_commands_sharing_a_folder_each_keep_their_arguments(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import sys\nfrom csvdsl.pipeline.folder import remember\n"
+                              "for n in range(300): remember(sys.argv[1], f'solve:{n}', {'n': n})", str(tmp_path)], cwd=ROOT)
+    mine = 0
+    while other.poll() is None:  # for as long as the other process writes
+        remember(tmp_path, f"generate:{mine}", {"n": mine})
+        mine += 1
+    assert other.returncode == 0
+    assert len(json.loads((tmp_path / "job.json").read_text())) == 300 + mine  # no command's record lost to another's
+
+
+WTQ = ROOT / "tests" / "fixtures" / "import" / "wtq" / "data" / "pristine-unseen-tables.tsv"
+WTQ_PROGRAMS = {"most gold medals": "top = t204_1 | sort Gold desc | take 1\nanswer top.Nation",
+                "more than 4 gold": "n = t204_1 | filter Gold > 4 | aggregate n = count()\nanswer n.n"}
+
+
+def test_promotion_keeps_what_other_writers_did_meanwhile(tmp_path, monkeypatch):
+    """A solve shard promotes gold tasks while generate appends and another shard promotes."""
+    from csvdsl.pipeline import gold
+    from csvdsl.pipeline.jsonl import append_line
+
+    out = tmp_path / "job"
+    assert finish(csvdsl("import", "wtq", WTQ, "--out", out))[0] == 0
+    tasks = {row["question"]: row["id"] for row in rows(out / "tasks.jsonl")}
+    task = {key: next(i for q, i in tasks.items() if key in q) for key in WTQ_PROGRAMS}
+
+    def attempt(key: str) -> str:
+        return json.dumps({"key": key, "task": task[key], "correct": True, "program": WTQ_PROGRAMS[key]})
+
+    append_line(out / "solutions-0-of-2.jsonl", attempt("most gold medals"))
+    real, calls = gold.promote, []
+
+    def promote_while_others_write(*args):
+        if not calls:
+            calls.append(1)
+            append_line(out / "tasks.jsonl", json.dumps({"id": "feedface", "note": "appended by generate meanwhile"}))
+            append_line(out / "solutions-1-of-2.jsonl", attempt("more than 4 gold"))
+            other = f"from csvdsl.pipeline.gold import promote_verified; promote_verified({str(out)!r})"
+            assert subprocess.run([sys.executable, "-c", other], cwd=ROOT).returncode == 0  # the other shard is quicker
+        return real(*args)
+
+    monkeypatch.setattr(gold, "promote", promote_while_others_write)
+    assert gold.promote_verified(out) == 2
+    kept = {row["id"]: row for row in rows(out / "tasks.jsonl")}
+    assert "feedface" in kept and len(kept) == len(tasks) + 1
+    assert all(kept[task[key]]["program"] for key in WTQ_PROGRAMS)
+
+
+def test_damaged_or_foreign_files_are_data_errors(tmp_path):
+    out = _task_folder(tmp_path)
+    summary = (out / "summary.json").read_text()
+    (out / "summary.json").write_text(summary[: len(summary) // 2])  # a kill while it was written, before it was atomic
+    for command in (("stats", out), ("merge", out, "--out", tmp_path / "merged")):
+        code, _, err = finish(csvdsl(*command))
+        assert code == 1 and "[json-damaged]" in err and "summary.json" in err and "hint:" in err
+        assert "Traceback" not in err and "internal" not in err
+    (out / "summary.json").write_text(summary)
+    lines = (out / "tasks.jsonl").read_text()
+    (out / "tasks.jsonl").write_text(lines + json.dumps({"id": "abc", "question": 3}) + "\n")
+    code, _, err = finish(csvdsl("stats", out))
+    assert code == 1 and "[jsonl-invalid]" in err and "line 4 of" in err and "not a task" in err and "internal" not in err
+    with pytest.raises(DataError) as caught:
+        list(read_tasks(out))
+    assert caught.value.code == "jsonl-invalid" and caught.value.line == 4
+    (out / "tasks.jsonl").write_text(lines)
+    (out / "labels.jsonl").write_text(json.dumps({"task": "x", "pass_rate": None}) + "\n")
+    code, _, err = finish(csvdsl("stats", out))
+    assert code == 1 and "[jsonl-invalid]" in err and "labels.jsonl" in err and "'status'" in err
+    assert "internal" not in err

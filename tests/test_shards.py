@@ -117,3 +117,121 @@ def test_one_solve_per_folder_and_a_bounded_answer_per_attempt(tmp_path):
     answer = json.loads((out / "solutions.jsonl").read_text().splitlines()[0])["answer"]
     assert answer["truncated"] is True and answer["rows_total"] == 3000 and len(answer["value"]["rows"]) == 1000
     assert len(answer["sha256"]) == 64
+
+
+PEOPLE = str(Path(__file__).parent / "data" / "people.csv")
+
+
+def test_solve_and_eval_take_a_model_name_with_a_slash(tmp_path):
+    out = tmp_path / "job"
+    generate([PEOPLE], out, per_table=2, seed=1, progress=False)
+    with ScriptedServer(students([GOOD])) as server:
+        for command, extra in (("solve", ("--n", "1")), ("eval", ())):
+            done = csvdsl(command, str(out), "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--base-url", server.url,
+                          "--max-turns", "1", "--no-cache", *extra)
+            assert done.returncode == 0, done.stderr
+    assert (out / "eval" / "Qwen_Qwen2.5-0.5B-Instruct" / "eval.json").exists()
+
+
+WTQ = Path(__file__).parent / "fixtures" / "import" / "wtq" / "data" / "pristine-unseen-tables.tsv"
+WTQ_PROGRAMS = {"most gold medals": "top = t204_1 | sort Gold desc | take 1\nanswer top.Nation",
+                "more than 4 gold": "n = t204_1 | filter Gold > 4 | aggregate n = count()\nanswer n.n",
+                "fewer than 6 silver": "s = t204_1 | filter Silver < 6\nanswer s.Nation"}
+
+
+def wtq_student(request):
+    program = next((p for key, p in WTQ_PROGRAMS.items() if key in request.last_user), None)
+    return f"```csvdsl\n{program}\n```" if program else "I do not know."
+
+
+def test_merging_solve_shards_of_imported_tasks_keeps_every_verified_program(tmp_path):
+    import shutil
+
+    base = tmp_path / "base"
+    assert csvdsl("import", "wtq", str(WTQ), "--out", str(base)).returncode == 0
+    shards = [tmp_path / f"shard{i}" for i in range(2)]
+    with ScriptedServer(wtq_student) as server:
+        for i, shard in enumerate(shards):
+            shutil.copytree(base, shard)
+            done = csvdsl("solve", str(shard), "--model", "s", "--base-url", server.url, "--n", "2", "--max-turns", "1",
+                          "--no-cache", "--shard", f"{i}/2")
+            assert done.returncode == 0, done.stderr
+
+    def solved(directory: Path) -> set[str]:
+        return {row["id"] for row in map(json.loads, (directory / "tasks.jsonl").read_text().splitlines()) if row["program"]}
+
+    assert solved(shards[0]) and solved(shards[1]) and solved(shards[0]).isdisjoint(solved(shards[1]))
+    merged = tmp_path / "merged"
+    done = csvdsl("merge", *map(str, shards), "--out", str(merged))
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr  # the same tasks, solved apart
+    assert solved(merged) == solved(shards[0]) | solved(shards[1])
+    labels = [json.loads(line) for line in (merged / "labels.jsonl").read_text().splitlines()]
+    assert {entry["task"] for entry in labels if entry["status"] == "verified"} == solved(merged)
+
+
+def _usage(directory: Path) -> list[dict]:
+    path = directory / "usage.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _with_usage(directory: Path, lines: int) -> Path:
+    """Usage lines as commands wrote them before each had an id."""
+    row = {"command": "solve", "model": "s", "requests": 1, "cached": 0, "retries": 0, "prompt_tokens": 10,
+           "completion_tokens": 2, "cost": 0.5}
+    (directory / "usage.jsonl").write_text("".join(json.dumps(row) + "\n" for _ in range(lines)))
+    return directory
+
+
+def test_a_merge_holds_its_folder_and_a_cut_merge_resumes_without_duplicates(tmp_path, monkeypatch):
+    from csvdsl.pipeline import merge as merging
+    from csvdsl.pipeline.folder import folder_lock
+
+    source = tmp_path / "source"
+    generate(TABLES, source, per_table=2, seed=5, progress=False)
+    _with_usage(source, 2500)
+    out = tmp_path / "merged"
+    with folder_lock(out, "merge"):  # another merge into the same folder is running
+        busy = csvdsl("merge", str(source), "--out", str(out))
+        assert busy.returncode == 1 and "[folder-busy]" in busy.stderr and str(out) in busy.stderr
+    real, calls = merging.append_lines, []
+
+    def killed_on_the_second_usage_batch(path, lines):
+        if path.name == "usage.jsonl":
+            calls.append(path)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # as a kill would, after the first batch and before the summary
+        return real(path, lines)
+
+    monkeypatch.setattr(merging, "append_lines", killed_on_the_second_usage_batch)
+    with pytest.raises(KeyboardInterrupt):
+        merge(out, [source])
+    assert len(_usage(out)) == 1000
+    monkeypatch.setattr(merging, "append_lines", real)
+    merge(out, [source])
+    merge(out, [source])
+    usage = _usage(out)
+    assert len(usage) == 2500 and len({row["id"] for row in usage}) == 2500
+    assert json.loads((out / "summary.json").read_text()) == json.loads((source / "summary.json").read_text())
+    done = csvdsl("stats", str(out), "--format", "json")
+    assert json.loads(done.stdout)["usage"]["solve · s"]["requests"] == 2500
+
+
+def test_a_source_named_twice_or_merged_with_its_shards_is_counted_once(tmp_path):
+    whole = tmp_path / "whole"
+    generate(TABLES, whole, per_table=2, seed=5, progress=False)
+    _with_usage(whole, 30)
+    parts = [tmp_path / f"part{i}" for i in range(2)]
+    for i, part in enumerate(parts):
+        generate(TABLES, part, per_table=2, seed=5, progress=False, shard=(i, 2))
+    twice, alias = tmp_path / "twice", tmp_path / "alias"
+    alias.symlink_to(whole)
+    merge(twice, [whole, alias])
+    assert len(_usage(twice)) == 30
+    assert json.loads((twice / "summary.json").read_text()) == json.loads((whole / "summary.json").read_text())
+    assert list(json.loads((twice / "merged.json").read_text())) == [str(twice.resolve()), str(whole.resolve())]
+    for order in ([parts[0], parts[1], whole], [parts[0], whole], [whole, parts[1]]):
+        out = tmp_path / "-".join(p.name for p in order)
+        merge(out, order)
+        summary = json.loads((out / "summary.json").read_text())
+        assert sum(summary["tasks"].values()) == sum(summary["difficulty"].values()) == len(ids(out)) == len(ids(whole))
+        assert summary["tasks"] == json.loads((whole / "summary.json").read_text())["tasks"]

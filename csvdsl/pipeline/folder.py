@@ -1,19 +1,24 @@
-"""A job's folder has one writer at a time and remembers what it was made with.
+"""A job's folder has one run of each command (or part) at a time and remembers what it was
+made with.
 
 ``folder_lock(DIR, "generate")`` takes an exclusive lock (``fcntl.flock`` on ``DIR/.lock-*``,
 released by the kernel when the process dies, so a killed run never leaves a stale lock); a
-second process gets ``FolderBusy`` naming the folder and the holder's PID. ``remember(DIR,
-"generate", arguments, force)`` records a run's arguments in ``DIR/job.json`` and refuses a
-resume with different ones unless ``force``."""
+second process gets ``FolderBusy`` naming the folder and the holder's PID. Different commands
+may share a folder: the files they share are written under each file's own short lock
+(``csvdsl.pipeline.jsonl``). ``remember(DIR, "generate", arguments, force)`` records a run's
+arguments in ``DIR/job.json`` and refuses a resume with different ones unless ``force``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
 from csvdsl.errors import DataError
+from csvdsl.pipeline.jsonl import locked
 
 JOB = "job.json"
 
@@ -31,7 +36,7 @@ def folder_lock(directory: Path, command: str, part: str | None = None):
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / (f".lock-{command}" + (f"-{part}" if part else ""))
+    path = directory / lock_name(command + (f"-{part}" if part else ""))
     handle = open(path, "a+", encoding="utf-8")
     try:
         try:
@@ -51,26 +56,35 @@ def folder_lock(directory: Path, command: str, part: str | None = None):
         handle.close()  # closing releases the lock
 
 
+def lock_name(name: str) -> str:
+    """A lock file's name for any command and model name (``solve:Qwen/Qwen2.5-0.5B``): the
+    name made safe and short, then a hash of the whole, so two names never share a lock."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
+    return f".lock-{safe}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+
+
 def remember(directory: Path, command: str, arguments: dict, force: bool = False) -> None:
     """Record ``arguments`` as the folder's for ``command``; a resume with different ones is
     refused (``DataError("folder-arguments")``) unless ``force``, which records the new ones."""
     path = Path(directory) / JOB
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, json.JSONDecodeError):
-        recorded = {}  # an unreadable record is rewritten: the lock makes us its only writer
-    arguments = json.loads(json.dumps(arguments, sort_keys=True, default=str))
-    before = recorded.get(command)
-    if before is not None and before != arguments and not force:
-        changed = sorted(k for k in before.keys() | arguments.keys() if before.get(k) != arguments.get(k))
-        shown = "; ".join(f"{k}: {json.dumps(before.get(k))} before, {json.dumps(arguments.get(k))} now" for k in changed)
-        raise DataError("folder-arguments", f"{directory} was made by `csvdsl {command}` with other arguments ({shown})",
-                        file=str(directory), hint="resume with the same arguments, use another folder, "
-                        "or pass --force to mix them")
-    recorded[command] = arguments
-    temporary = path.with_name(f"{JOB}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    with locked(path):  # other commands on this folder record theirs in the same file
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            recorded = {}  # an unreadable record is rewritten
+        recorded = recorded if isinstance(recorded, dict) else {}
+        arguments = json.loads(json.dumps(arguments, sort_keys=True, default=str))
+        before = recorded.get(command)
+        if before is not None and before != arguments and not force:
+            changed = sorted(k for k in before.keys() | arguments.keys() if before.get(k) != arguments.get(k))
+            shown = "; ".join(f"{k}: {json.dumps(before.get(k))} before, {json.dumps(arguments.get(k))} now" for k in changed)
+            raise DataError("folder-arguments", f"{directory} was made by `csvdsl {command}` with other arguments "
+                            f"({shown})", file=str(directory), hint="resume with the same arguments, use another folder, "
+                            "or pass --force to mix them")
+        recorded[command] = arguments
+        temporary = path.with_name(f"{JOB}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        temporary.replace(path)
 
 
 @contextmanager

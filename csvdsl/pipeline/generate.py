@@ -17,7 +17,7 @@ from csvdsl import ast
 from csvdsl.engine import Engine
 from csvdsl.format import format_program
 from csvdsl.models.prompts import system_prompt, user_prompt
-from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.jsonl import append_line, repair, rows, write_atomic
 from csvdsl.pipeline.records import TASKS, Difficulty, Message, Origin, TaskRecord, task_id
 from csvdsl.pipeline.shards import mine
 from csvdsl.pipeline.skills import skills
@@ -148,7 +148,7 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
                     continue
                 append_line(path, record.model_dump_json())
                 written.add(record.id)
-    (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_atomic(out / "summary.json", json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
     return summary
 
 

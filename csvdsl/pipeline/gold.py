@@ -6,11 +6,13 @@ the task then behaves like a generated one for export, rewards and the environme
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from csvdsl.errors import DslError
 from csvdsl.pipeline.generate import solved_fields
+from csvdsl.pipeline.jsonl import rewrite
 from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows
 from csvdsl.render import to_json
@@ -53,37 +55,65 @@ def promote(record: TaskRecord, programs: list[str], worker: Worker) -> TaskReco
 def promote_verified(directory: Path) -> int:
     """Give every gold task with a verified attempt its shortest verified program, rewriting
     ``tasks.jsonl`` atomically (from the attempts on disk, so a re-run gives the same file).
+    The programs are run first, without the file's lock; the rewrite then holds it only to
+    swap the lines in, so tasks appended meanwhile, and another shard's promotions, are kept.
     Returns how many gold tasks have a program."""
     directory = Path(directory)
     programs: dict[str, list[str]] = {}
     for attempt in solution_rows(directory):
         if attempt["correct"] and attempt["program"]:
             programs.setdefault(attempt["task"], []).append(attempt["program"])
-    if not programs:
+    if not programs or not (directory / TASKS).exists():
         return 0
-    promoted, changed = 0, False
-    temporary = directory / f"{TASKS}.{os.getpid()}.tmp"
-    with open(directory / TASKS, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as sink, \
-            Worker() as worker:  # started only if a program is run
-        for line in source:
-            if not line.endswith("\n"):
-                continue  # cut off by a kill: its writer would remove it too
+    better: dict[str, tuple[str, str]] = {}  # task id -> (program, its record's line)
+    with Worker() as worker:  # started only if a program is run
+        for row in _gold_rows(directory / TASKS):
             try:
-                row = json.loads(line)
-            except ValueError:
-                row = {}  # a damaged line stays as it is, for the tasks' reader to report (--repair drops it)
-            if row.get("gold") is not None:
                 record = TaskRecord.model_validate(row)
-                # Only a program shorter than the task's own can change it: a re-run reruns nothing.
-                shorter = [p for p in programs.get(record.id, [])
-                           if not record.program or len(p.strip()) < len(record.program.strip())]
-                better = promote(record, shorter, worker) if shorter else None
-                if better is not None and better.program != record.program:
-                    line, changed = better.model_dump_json() + "\n", True
-                promoted += bool((better or record).program)
-            sink.write(line)  # every other line exactly as it was
-    if changed:
-        temporary.replace(directory / TASKS)
-    else:
-        temporary.unlink()
-    return promoted
+            except ValidationError:
+                continue  # not a task: the tasks' reader reports it
+            # Only a program shorter than the task's own can change it: a re-run reruns nothing.
+            shorter = [p for p in programs.get(record.id, []) if _shorter(p, record.program)]
+            promoted = promote(record, shorter, worker) if shorter else None
+            if promoted is not None and promoted.program != record.program:
+                better[record.id] = (promoted.program, promoted.model_dump_json() + "\n")
+    if not better:
+        return sum(bool(row.get("program")) for row in _gold_rows(directory / TASKS))
+    count = 0
+
+    def swap(line: str) -> str:
+        nonlocal count
+        row = _row(line)
+        if row.get("gold") is None:
+            return line  # every other line exactly as it was
+        found = better.get(row.get("id"))
+        if found is not None and _shorter(found[0], str(row.get("program") or "")):  # another shard may have done better
+            line, row = found[1], {"program": found[0]}
+        count += bool(row.get("program"))
+        return line
+
+    rewrite(directory / TASKS, swap)
+    return count
+
+
+def _shorter(program: str, than: str) -> bool:
+    return not than or len(program.strip()) < len(than.strip())
+
+
+def _row(line: str) -> dict:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return {}  # a damaged line stays as it is, for the tasks' reader to report (--repair drops it)
+    return row if isinstance(row, dict) else {}
+
+
+def _gold_rows(path: Path):
+    """The gold tasks' rows, read without the lock: a line being appended is not finished."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8", errors="surrogateescape") as source:
+        for line in source:
+            row = _row(line) if line.endswith("\n") else {}
+            if row.get("gold") is not None:
+                yield row

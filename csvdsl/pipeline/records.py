@@ -7,10 +7,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 import csvdsl
-from csvdsl.pipeline.jsonl import rows
+from csvdsl.pipeline.jsonl import not_a_row, numbered_rows
 from csvdsl.tables import TableInfo
 
 TASKS = "tasks.jsonl"  # the tasks file of a job's folder
@@ -71,7 +71,17 @@ def task_id(plan_root: str, tables: list[TableInfo]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+NOT_A_TASK = "fix or delete that line: it is JSON but not a task record (a file from elsewhere, or edited by hand)"
+
+
 def read_tasks(directory: Path):
-    """A folder's task records one at a time: thousands of tasks never sit in memory together."""
-    for row in rows(Path(directory) / TASKS):
-        yield TaskRecord.model_validate(row)
+    """A folder's task records one at a time: thousands of tasks never sit in memory together.
+    A line that is JSON but not a task is a ``DataError("jsonl-invalid")`` naming the line."""
+    path = Path(directory) / TASKS
+    for number, row in numbered_rows(path):
+        try:
+            yield TaskRecord.model_validate(row)
+        except ValidationError as error:
+            first = error.errors()[0]
+            detail = f"{'.'.join(map(str, first['loc'])) or 'the line'}: {first['msg']}"
+            raise not_a_row(path, number, "a task", detail, NOT_A_TASK) from None
