@@ -275,6 +275,12 @@ def _number(args) -> str:
     return f"(CASE WHEN {valid} THEN (CASE WHEN {negative} THEN -{value} ELSE {value} END) END)"
 
 
+def _round(x: str, scale: str) -> str:
+    # As on pandas (planner/functions.py): half away from zero after scaling, which rounds the
+    # 2.675 a CSV holds to 2.68; DuckDB's round works on the binary value (2.67499...): 2.67.
+    return f"(sign({x}) * floor(abs({x}) * {scale} + 0.5) / {scale})"
+
+
 def _plain(name):
     return lambda args, partition: f"{name}({', '.join(str(a) for a in args)})"
 
@@ -307,7 +313,7 @@ _FUNCTIONS = {
     "datetime": lambda a, p: (f"try_strptime({a[0]}, {literal(a[1])})" if len(a) > 1 else f"TRY_CAST({a[0]} AS TIMESTAMP)"),
     "date_diff": lambda a, p: f"date_diff('day', {a[1]}, {a[0]})",
     "abs": _plain("abs"),
-    "round": lambda a, p: f"round(CAST({a[0]} AS DOUBLE), {a[1] if len(a) > 1 else 0})",
+    "round": lambda a, p: _round(f"CAST({a[0]} AS DOUBLE)", literal(10.0 ** int(a[1] if len(a) > 1 else 0))),
     "floor": lambda a, p: f"floor(CAST({a[0]} AS DOUBLE))",
     "ceil": lambda a, p: f"ceil(CAST({a[0]} AS DOUBLE))",
     "sqrt": lambda a, p: f"(CASE WHEN {a[0]} >= 0 THEN sqrt({a[0]}) END)",
