@@ -267,8 +267,9 @@ def test_damaged_or_foreign_files_are_data_errors(tmp_path):
     (out / "summary.json").write_text(summary)
     lines = (out / "tasks.jsonl").read_text()
     (out / "tasks.jsonl").write_text(lines + json.dumps({"id": "abc", "question": 3}) + "\n")
-    code, _, err = finish(csvdsl("stats", out))
-    assert code == 1 and "[jsonl-invalid]" in err and "line 4 of" in err and "not a task" in err and "internal" not in err
+    for command in ("stats", "export"):
+        code, _, err = finish(csvdsl(command, out))
+        assert code == 1 and "[jsonl-invalid]" in err and "line 4 of" in err and "not a task" in err and "internal" not in err
     with pytest.raises(DataError) as caught:
         list(read_tasks(out))
     assert caught.value.code == "jsonl-invalid" and caught.value.line == 4

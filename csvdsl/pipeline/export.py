@@ -15,7 +15,7 @@ from csvdsl.errors import DataError
 from csvdsl.models.prompts import STUDENT_PROMPT_LIMIT, student_system_prompt
 from csvdsl.pipeline.folder import folder_lock
 from csvdsl.pipeline.jsonl import rows
-from csvdsl.pipeline.records import TASKS, TaskRecord
+from csvdsl.pipeline.records import TaskRecord, read_tasks
 from csvdsl.pipeline.shards import solution_rows
 from csvdsl.tables.info import TABLES_FOLDER, TableInfo, table_file_name
 from csvdsl.tables.verify import check_table_file
@@ -137,13 +137,13 @@ def load_records(directory: Path, duplicates: list | None = None) -> list[TaskRe
     """A folder's tasks, each id once: a repeated id (two writers once shared the folder) is
     left out, and appended to ``duplicates``."""
     records, seen = [], set()
-    for row in rows(Path(directory) / TASKS):
-        if row.get("id") in seen:
+    for record in read_tasks(directory):  # a line that is not a task: jsonl-invalid, naming it
+        if record.id in seen:
             if duplicates is not None:
-                duplicates.append(row.get("id"))
+                duplicates.append(record.id)
             continue
-        seen.add(row.get("id"))
-        records.append(TaskRecord.model_validate(row))
+        seen.add(record.id)
+        records.append(record)
     return records
 
 
