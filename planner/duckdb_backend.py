@@ -26,7 +26,7 @@ from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
 from planner.compile import Output, Plan
-from planner.execute import Execution, execute, frame_bytes, run_node, source_table, table_value
+from planner.execute import _Budget, Execution, execute, frame_bytes, run_node, source_table, table_value
 from planner.oracle import connect
 from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
 from planner.sql_order import ordered_nodes, row_bound
@@ -271,6 +271,9 @@ class _Run:
         self.backend, self.plan, self.limits, self.deadline, self.order = backend, plan, limits, deadline, order
         self.on_pandas: set[str] = set()
         self.frames: dict[str, pd.DataFrame] = {}
+        # The rows fetched out of DuckDB (or computed on pandas) stay alive for the outputs:
+        # they count against max_bytes as the pandas executor counts its results.
+        self.budget = _Budget(limits.max_bytes)
         self.fallbacks: list[str] = []
         self._active = False
 
@@ -325,8 +328,13 @@ class _Run:
             self.backend.register(nid, frame)
         else:
             self.backend._registered.move_to_end(nid)
+        self._hold(nid, frame, self.plan.node(nid))
         self.frames[nid] = frame
         self.on_pandas.add(nid)
+
+    def _hold(self, key: str, frame: pd.DataFrame, attrs) -> None:
+        if key not in self.budget.sizes:  # a result read twice is held once
+            self.budget.hold(key, frame, attrs)
 
     def output(self, output: Output):
         if output.kind == "tables":
@@ -350,6 +358,7 @@ class _Run:
             return self.backend.tables[attrs["spec"]]
         if attrs["op"] in _ON_PANDAS:
             self.frames[nid] = frame = self._pandas_node(nid)
+            self._hold(nid, frame, attrs)
             return frame
         cache, key = self.backend.cache, nid if columns is None else f"{nid}#{json.dumps(columns)}"
         frame = cache.get(key) if cache is not None else None
@@ -358,6 +367,7 @@ class _Run:
                 frame = self._fetch(nid, columns)
             if cache is not None:
                 cache.put(key, frame)
+        self._hold(key, frame, attrs)
         if columns is None:
             self.frames[nid] = frame
         return frame

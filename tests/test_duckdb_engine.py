@@ -110,6 +110,18 @@ def test_limits_hold_on_duckdb():
     assert caught.value.code == "timeout"
 
 
+def test_the_rows_fetched_for_printing_count_against_max_bytes():
+    # Each printed table is fetched out of DuckDB and kept for the output: 60 of them once took
+    # 6.8 GB against a limit of 400 MB.
+    frame = pd.DataFrame({"x": range(100_000), "y": [0.5] * 100_000})  # 1.6 MB
+    text = "\n".join(f"t | filter x > {i}" for i in range(10))
+    limits = Limits(max_bytes=8 * 2**20)
+    with pytest.raises(LimitError) as caught:
+        Engine({"t": frame}, cache_bytes=0, backend="duckdb").run(text, limits=limits)
+    assert caught.value.code == "too-many-bytes" and caught.value.line is not None
+    assert len(Engine({"t": frame}, cache_bytes=0, backend="duckdb").run(text, limits=Limits(max_bytes=64 * 2**20)).execution.outputs) == 10
+
+
 def test_engine_rejects_an_unknown_backend():
     with pytest.raises(ValueError, match="backend"):
         Engine({"t": FRAME}, backend="spark")
