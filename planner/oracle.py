@@ -13,11 +13,13 @@ from planner.sql import ROW, answer_sql, plan_sql
 
 
 def connect():
-    """A new DuckDB database whose progress bar is never drawn: DuckDB draws it on stdout for a
-    query over 2 s, into the user's output (``--format json``, the REPL, the fuzzer's summary)."""
+    """A new DuckDB database in UTC whose progress bar is never drawn: DuckDB draws it on stdout
+    for a query over 2 s, into the user's output (``--format json``, the REPL, the fuzzer's
+    summary)."""
     import duckdb
 
     connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")  # a date string's offset is converted to UTC, as on pandas
     connection.execute("SET enable_progress_bar = false")
     connection.execute("SET enable_progress_bar_print = false")  # holds even where it is tracked
     return connection

@@ -80,8 +80,19 @@ class _Expr:
             raise Unsupported("a whole table inside an expression")
         return f"(SELECT {quote(e.column)} FROM {self.inputs[e.index]})"
 
+    def against(self, operand, other) -> str:
+        """``other``, compared with ``operand``: a string constant compared with a date or a
+        datetime is read as one, its UTC offset applied (as on pandas); DuckDB's own cast of
+        the string to the column's TIMESTAMP would drop the offset."""
+        if isinstance(other, ast.Literal) and isinstance(other.value, str) and self.type_of(operand) in ("date", "datetime"):
+            return _timestamp(literal(other.value))
+        return self(other)
+
     def binary(self, e):
-        a, b = self(e.left), self(e.right)
+        if e.op in _COMPARISONS:
+            a, b = self.against(e.right, e.left), self.against(e.left, e.right)
+        else:
+            a, b = self(e.left), self(e.right)
         if e.op == "/":
             return nan_null(f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))")
         if e.op == "%":
@@ -105,14 +116,15 @@ class _Expr:
         operand = self(e.operand)
         if not e.items:
             return f"(CASE WHEN {operand} IS NULL THEN NULL ELSE {'TRUE' if e.negated else 'FALSE'} END)"
-        return f"({operand} {'NOT ' if e.negated else ''}IN ({', '.join(self(i) for i in e.items)}))"
+        return f"({operand} {'NOT ' if e.negated else ''}IN ({', '.join(self.against(e.operand, i) for i in e.items)}))"
 
     def in_ref(self, e):
         ref = e.ref
         return f"({self(e.operand)} {'NOT ' if e.negated else ''}IN (SELECT {quote(ref.column)} FROM {self.inputs[ref.index]}))"
 
     def between(self, e):
-        return f"({self(e.operand)} {'NOT ' if e.negated else ''}BETWEEN {self(e.low)} AND {self(e.high)})"
+        low, high = self.against(e.operand, e.low), self.against(e.operand, e.high)
+        return f"({self(e.operand)} {'NOT ' if e.negated else ''}BETWEEN {low} AND {high})"
 
     def is_null(self, e):
         return f"({self(e.operand)} IS {'NOT ' if e.negated else ''}NULL)"
@@ -150,6 +162,7 @@ def _clamped_correlation(sql: str) -> str:
 
 
 _OPERATORS = {"==": "=", "!=": "<>"}
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 # In the language NaN is null; DuckDB keeps NaN (corr of one row, inf - inf, ...).
 _MAY_BE_NAN = {"mean", "median", "std", "var", "std_pop", "var_pop", "quantile", "corr", "skew", "kurtosis", "sqrt", "log", "exp", "pct_change",
                "round", "floor", "ceil", "abs", "float", "sum", "min", "max", "cumsum", "coalesce"}
@@ -275,6 +288,12 @@ def _number(args) -> str:
     return f"(CASE WHEN {valid} THEN (CASE WHEN {negative} THEN -{value} ELSE {value} END) END)"
 
 
+def _timestamp(text: str) -> str:
+    # Through TIMESTAMPTZ, so "...-05:00" is converted to UTC as on pandas (the connection's
+    # TimeZone is UTC: planner/oracle.connect); a TIMESTAMP cast would drop the offset.
+    return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
 def _round(x: str, scale: str) -> str:
     # As on pandas (planner/functions.py): half away from zero after scaling, which rounds the
     # 2.675 a CSV holds to 2.68; DuckDB's round works on the binary value (2.67499...): 2.67.
@@ -309,8 +328,8 @@ _FUNCTIONS = {
     "minute": _plain("minute"),
     "weekday": _plain("dayname"),
     "date": lambda a, p: (f"CAST(try_strptime({a[0]}, {literal(a[1])}) AS DATE)" if len(a) > 1
-                          else f"CAST(TRY_CAST({a[0]} AS TIMESTAMP) AS DATE)"),
-    "datetime": lambda a, p: (f"try_strptime({a[0]}, {literal(a[1])})" if len(a) > 1 else f"TRY_CAST({a[0]} AS TIMESTAMP)"),
+                          else f"CAST({_timestamp(a[0])} AS DATE)"),
+    "datetime": lambda a, p: (f"try_strptime({a[0]}, {literal(a[1])})" if len(a) > 1 else _timestamp(a[0])),
     "date_diff": lambda a, p: f"date_diff('day', {a[1]}, {a[0]})",
     "abs": _plain("abs"),
     "round": lambda a, p: _round(f"CAST({a[0]} AS DOUBLE)", literal(10.0 ** int(a[1] if len(a) > 1 else 0))),
