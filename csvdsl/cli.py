@@ -12,7 +12,7 @@ try:  # the libraries take a moment to load: Ctrl-C meanwhile exits 130, without
     from csvdsl.cli_engine import add_engine_args, backend_of, engine_for, engine_notes, plan_sql_command
     from csvdsl.errors import DslError, internal_error
     from csvdsl.format import format_program
-    from csvdsl.limits import Limits, limits_from_args, seconds_flag
+    from csvdsl.limits import Deadline, Limits, hard_stop, limits_from_args, seconds_flag
     from csvdsl.parse import parse
     from csvdsl.program import plan_program, run_program, too_deep
     from csvdsl.render import RENDERERS, dumps, terminal_safe, write_json
@@ -87,22 +87,24 @@ def _run(args) -> int:
     text, file = _program_text(args)
     catalog = Catalog.from_specs(args.csv)
     limits = limits_from_args(args)
-    # Only what is printed is kept: each other result is freed after its last use (hard: even one
-    # long pandas call stops at the deadline).
+    deadline = Deadline(limits.timeout)  # printing the results counts in the program's time too
+    # Only what is printed is kept: each other result is freed after its last use (hard: even one long pandas call stops).
     run = run_program(text, catalog, limits, file, engine=engine_for(catalog, limits), hard=True, keep=())
     engine_notes(args, run)
     outputs = run.execution.outputs
-    if args.format == "json":
-        if not outputs:
-            raise DslError("no-output", "the program has no `answer` and shows nothing",
-                           hint="end it with `answer NAME` or `answer NAME.column`").with_source(text, file)
-        answers = [value for output, value in outputs if output.kind == "answer"]
-        # Streamed a chunk of rows at a time, at most --max-rows of them (the cut is marked).
-        write_json(answers[-1] if answers else outputs[-1][1], sys.stdout, limits.max_rows)
-        print()
-        return EXIT_OK
-    render = RENDERERS[args.format]
-    print("\n\n".join(render(value, args.rows) for _, value in outputs))
+    with hard_stop(deadline):
+        if args.format == "json":
+            if not outputs:
+                raise DslError("no-output", "the program has no `answer` and shows nothing",
+                               hint="end it with `answer NAME` or `answer NAME.column`").with_source(text, file)
+            answers = [value for output, value in outputs if output.kind == "answer"]
+            # Streamed a chunk of rows at a time, at most --max-rows of them (the cut is marked).
+            write_json(answers[-1] if answers else outputs[-1][1], sys.stdout, limits.max_rows)
+            print()
+            return EXIT_OK
+        for position, (_, value) in enumerate(outputs):  # one at a time: never all the text at once
+            deadline.check("while printing the results")
+            print(("\n" if position else "") + RENDERERS[args.format](value, args.rows))
     return EXIT_OK
 
 
@@ -362,8 +364,7 @@ def _plot(draw, figures: dict, path: str | None) -> None:
 
 def _fuzz(args) -> int:
     try:
-        import duckdb  # noqa: F401 - the oracle
-        import hypothesis  # noqa: F401 - the generator
+        import duckdb, hypothesis  # noqa: F401, E401 - the oracle and the generator
     except ModuleNotFoundError as missing:
         raise UsageError(f"csvdsl fuzz needs {missing.name}, which is not installed: pip install 'csvdsl[fuzz]'") from None
     from csvdsl.testing.fuzz import campaign

@@ -252,3 +252,14 @@ def test_a_worker_whose_parent_died_exits_quietly():
     worker.stdin.close()
     worker.stderr.close()
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_printing_the_results_counts_in_the_timeout(tmp_path):
+    # Once the program ran, its tables were rendered and joined outside --timeout: 12,000
+    # `flights` statements printed for 20 s under --timeout 5.
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n" + "".join(f"{i},{i * 0.5},x{i}\n" for i in range(20_000)))
+    started = time.monotonic()
+    done = csvdsl("run", "-e", "\n".join(["t"] * 40), "--csv", path, "--rows", "1000000", "--timeout", "1")
+    assert done.returncode == 1 and "[timeout]" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 10
