@@ -114,3 +114,13 @@ def test_an_internal_error_fails_the_campaign_with_a_reproducer(tmp_path, monkey
     assert fuzz.campaign(5, None, 0, tmp_path / "found", report=lines.append) == 1
     assert (tmp_path / "found" / "program.dsl").exists()
     assert "internal error" in json.loads((tmp_path / "found" / "results.json").read_text())["what"]
+
+
+def test_a_campaign_bounded_in_time_stops_soon_after_it(tmp_path):
+    # Hypothesis went on generating every one of --examples after the time was up (--seconds 5
+    # ran 15 s); it now runs in rounds of a few examples.
+    import time
+
+    started = time.monotonic()
+    assert fuzz.campaign(100_000, 1.0, 7, tmp_path, report=lambda line: None) == 0
+    assert time.monotonic() - started < 10

@@ -5,6 +5,7 @@ writes a reproducer for the first disagreement."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import time
@@ -156,6 +157,9 @@ def features(program: str) -> Counter:
     return used
 
 
+_ROUND = 50  # examples per round of a campaign bounded in time
+
+
 def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=print) -> int:
     """Run generated programs on generated tables until ``examples`` or ``seconds`` run out.
     On a disagreement, write program, table and both answers to ``out`` and return 1."""
@@ -167,13 +171,17 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
     outcomes, coverage, started = Counter(), Counter(), time.monotonic()
     codes.clear()
 
-    @hypothesis_seed(seed)
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink))
-    @given(frame=tables(), program=programs(SCHEMA))
-    def one(frame, program):
-        if seconds is not None and time.monotonic() - started > seconds:
-            return
+    def run(count: int, run_seed: int) -> None:
+        @hypothesis_seed(run_seed)
+        @settings(max_examples=count, deadline=None, database=None, derandomize=False,
+                  suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink))
+        @given(frame=tables(), program=programs(SCHEMA))
+        def one(frame, program):
+            check_one(frame, program)
+
+        one()
+
+    def check_one(frame, program) -> None:
         try:
             outcomes[check_program(program, frame, SCHEMA)] += 1
         except Disagreement as error:
@@ -186,7 +194,14 @@ def campaign(examples: int, seconds: float | None, seed: int, out: Path, report=
             report(f"{done:,} examples, {rate:,.0f}/s, {dict(outcomes)}")
 
     try:
-        one()
+        if seconds is None:
+            run(examples, seed)
+        else:  # rounds of a few examples each: Hypothesis cannot be told to stop at a time
+            for round_ in itertools.count():
+                remaining = examples - sum(outcomes.values())
+                if remaining <= 0 or time.monotonic() - started > seconds:
+                    break
+                run(min(remaining, _ROUND), seed + round_)
     except (Disagreement, BaseExceptionGroup) as raised:
         found = [raised] if isinstance(raised, Disagreement) else [e for e in raised.exceptions if isinstance(e, Disagreement)]
         if not found:
