@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import csvdsl as _csvdsl
+from csvdsl.pipeline.evaluation import eval_dir
 from csvdsl.pipeline.generate import generate
 from csvdsl.pipeline.merge import merge
 from csvdsl.pipeline.shards import ShardError, parse_shard
@@ -130,7 +131,15 @@ def test_solve_and_eval_take_a_model_name_with_a_slash(tmp_path):
             done = csvdsl(command, str(out), "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--base-url", server.url,
                           "--max-turns", "1", "--no-cache", *extra)
             assert done.returncode == 0, done.stderr
-    assert (out / "eval" / "Qwen_Qwen2.5-0.5B-Instruct" / "eval.json").exists()
+    assert [p.name for p in (out / "eval").iterdir()] == [eval_dir(out, "Qwen/Qwen2.5-0.5B-Instruct").name]
+    assert (eval_dir(out, "Qwen/Qwen2.5-0.5B-Instruct") / "eval.json").exists()
+
+
+def test_models_whose_names_differ_only_in_punctuation_get_their_own_eval_folders(tmp_path):
+    names = ["a/b", "a_b", "a b", "gpt-4o-mini"]
+    folders = [eval_dir(tmp_path, name).name for name in names]
+    assert len(set(folders)) == len(names) and folders[-1] == "gpt-4o-mini"  # a safe name is kept as it is
+    assert all(f.startswith(("a_b", "gpt")) for f in folders)
 
 
 WTQ = Path(__file__).parent / "fixtures" / "import" / "wtq" / "data" / "pristine-unseen-tables.tsv"

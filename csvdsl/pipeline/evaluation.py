@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import hashlib
 import re
 from collections import defaultdict
 from math import comb
@@ -25,8 +26,13 @@ METRICS = {"denotation": "denotation accuracy", "label": "label accuracy", "roun
 
 
 def eval_dir(directory: Path, model: str) -> Path:
-    """Where one model's evaluation of DIR lives: ``DIR/eval/<model>`` (a safe folder name)."""
-    return Path(directory) / "eval" / (re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model")
+    """Where one model's evaluation of DIR lives: ``DIR/eval/<model>``, a safe folder name; a
+    name that had to be changed (``Qwen/Qwen2.5``) also gets a hash of itself, so two models
+    whose names differ only there (``a/b``, ``a_b``) never share a folder."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    if safe != model:
+        safe += "-" + hashlib.sha256(model.encode()).hexdigest()[:8]
+    return Path(directory) / "eval" / safe
 
 
 async def run_eval(directory: Path, client: ModelClient, samples: int = 1, max_turns: int = 6,
