@@ -55,7 +55,7 @@ def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty:
         expression = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=schema, dialect="duckdb",
                              quote_identifiers=True, validate_qualify_columns=True)
         if dialect != "duckdb":
-            expression = _portable_nan_nulls(expression)
+            expression = _portable_list_items(_portable_nan_nulls(expression))
         return expression.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.SqlglotError as error:
         raise ExecutionError("sql-unsupported", f"sqlglot cannot write this plan's SQL for {dialect}: "
@@ -75,6 +75,20 @@ def _portable_nan_nulls(expression):
             value = node.this
             return exp.Case(ifs=[exp.If(this=exp.IsNan(this=exp.cast(value.copy(), "DOUBLE")), true=exp.Null())],
                             default=value.copy())
+        return node
+
+    return expression.transform(spell_out)
+
+
+def _portable_list_items(expression):
+    """``list[i]`` with a computed ``i`` (split's part number) as ``ELEMENT_AT(list, i)``, which
+    counts from 1 in Spark and Trino as DuckDB does: sqlglot shifts a constant index, not a
+    computed one, and Spark's ``list[i]`` counts from 0."""
+    from sqlglot import exp
+
+    def spell_out(node):
+        if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and not isinstance(node.expressions[0], exp.Literal):
+            return exp.Anonymous(this="ELEMENT_AT", expressions=[node.this.copy(), node.expressions[0].copy()])
         return node
 
     return expression.transform(spell_out)

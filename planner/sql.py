@@ -493,7 +493,7 @@ def _split_op(plan, node, attrs, inputs, exprs, ordered):
     parts = f"(SELECT *, string_split(CAST({column} AS VARCHAR), {literal(spec.separator)}) AS __parts FROM {inputs[0]})"
     # A null cell stays one row (part number 0), as pandas' explode keeps it.
     numbered = (f"(SELECT *, unnest(CASE WHEN {column} IS NULL THEN [CAST(0 AS BIGINT)] "
-                f"ELSE range(1, len(__parts) + 1) END) AS __i FROM {parts})")
+                f"ELSE range(1, array_length(__parts) + 1) END) AS __i FROM {parts})")
     return (f"SELECT * EXCLUDE (__parts, __i) REPLACE (CASE WHEN __i = 0 THEN NULL ELSE __parts[__i] END AS {column}, "
             f"{f'row_number() OVER (ORDER BY {ROW}, __i) - 1 AS {ROW}' if ordered else _NO_ORDER}) FROM {numbered}")
 

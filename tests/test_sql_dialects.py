@@ -78,3 +78,15 @@ def test_plan_format_sql_from_the_command_line(tmp_path):
     assert wrong.returncode == 2 and "--format sql" in wrong.stderr
     uncovered = _cli("plan", "-e", "m = t | aggregate m = mode(x)\nanswer m.m", "--csv", str(tmp_path / "t.csv"), "--format", "sql")
     assert uncovered.returncode == 1 and "sql-unsupported" in uncovered.stderr and "mode" in uncovered.stderr
+
+
+@pytest.mark.parametrize("dialect", ["spark", "trino"])
+def test_split_reads_its_parts_counting_from_one(dialect, catalogs):
+    # DuckDB's list[i] counts from 1, Spark's from 0: sqlglot shifts a constant index only, so
+    # split's computed part number goes through ELEMENT_AT (from 1 in both), and the list's
+    # length through SIZE / CARDINALITY (Spark's LENGTH is for strings).
+    catalog = catalogs(["people"])
+    _, plan = plan_program("s = people | split city on \"o\"\nanswer s", catalog)
+    text = program_sql(plan, _types(catalog), dialect)
+    assert "ELEMENT_AT(" in text and ("SIZE(" if dialect == "spark" else "CARDINALITY(") in text
+    assert not re.search(r"__parts.?\[", text) and "LENGTH(" not in text.replace("_LENGTH(", "")
