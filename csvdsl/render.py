@@ -8,6 +8,8 @@ import hashlib
 import json
 import math
 import re
+import shutil
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -69,14 +71,24 @@ def _cut_marks(value: Value, shown: int) -> dict:
 
 
 _CHUNK = 10_000  # rows converted to Python values at a time when streaming
+_SPOOL_BYTES = 32 * 2**20  # a table's JSON text held in memory up to this size, on disk beyond it
 
 
 def write_json(value: Value, sink, max_rows: int | None = None) -> None:
     """Write ``to_json(value, max_rows)`` to a text stream, a table a chunk of rows at a time,
-    so the text of a large answer is never built whole in memory."""
+    so the text of a large answer is never built whole in memory. Nothing reaches ``sink``
+    unless the whole document was made: an error half-way must not leave a torn document
+    before the error's own (on standard output, one JSON document or the other)."""
     if value.kind != "table":
         sink.write(dumps(to_json(value, max_rows)))
         return
+    with tempfile.SpooledTemporaryFile(_SPOOL_BYTES, mode="w+", encoding="utf-8", errors="surrogatepass") as spool:
+        _write_table_json(value, spool, max_rows)
+        spool.seek(0)
+        shutil.copyfileobj(spool, sink)
+
+
+def _write_table_json(value: Value, sink, max_rows: int | None) -> None:
     frame = value.value
     total = len(frame) if max_rows is None else min(len(frame), max_rows)
     columns = dumps([str(c) for c in frame.columns])
@@ -122,7 +134,11 @@ class _Hasher:
 def content_sha256(value: Value) -> str:
     """The sha256 of a value's whole JSON text (as ``write_json`` writes it, uncut)."""
     hasher = _Hasher()
-    write_json(Value(value.kind, value.value, value.dtype, value.ordered, value.table), hasher)
+    whole = Value(value.kind, value.value, value.dtype, value.ordered, value.table)
+    if whole.kind == "table":  # straight into the hash: no one reads a torn one, so no spool
+        _write_table_json(whole, hasher, None)
+    else:
+        write_json(whole, hasher)
     return hasher.digest.hexdigest()
 
 

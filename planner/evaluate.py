@@ -46,6 +46,15 @@ def as_series(value, index) -> pd.Series:
     return pd.Series(value, index=index)
 
 
+def scratch_name(stem: str, *taken) -> str:
+    """A helper column's name: ``stem`` and the first number that makes a name in none of
+    ``taken``. Fixed helper names would clash with a user's column named the same."""
+    number = 0
+    while any(f"{stem}{number}" in names for names in taken):
+        number += 1
+    return f"{stem}{number}"
+
+
 def scalar(value):
     """A Python scalar from a numpy/pandas one; NaN, NaT and NA become None."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -340,10 +349,13 @@ def aggregate_inputs(call: ast.Call, frame, inputs, work: dict) -> list[str]:
         series = frame[arg.name] if isinstance(arg, ast.Column) else evaluate_series(arg, Scope(frame, inputs))
         if numeric and (pd.api.types.is_bool_dtype(series) or series.dtype == "boolean"):
             series = series.astype("float64")  # true/false count as 1/0 in numeric aggregates
-            name = f"__arg{len(work)}"
-        else:
-            name = arg.name if isinstance(arg, ast.Column) else f"__arg{len(work)}"
-        work.setdefault(name, series)
+        elif isinstance(arg, ast.Column):
+            work.setdefault(arg.name, series)  # the frame's own column, shared by the calls that read it
+            names.append(arg.name)
+            continue
+        # A computed column: never under a name of the frame's, which a call may also read.
+        name = scratch_name("__arg", frame.columns, work)
+        work[name] = series
         names.append(name)
     return names
 

@@ -353,7 +353,8 @@ def _to_date(value):
 
 def _to_datetime(value):
     stamp = pd.Timestamp(value)
-    return stamp.to_pydatetime()
+    # Python's datetime holds microseconds, as DuckDB does: the nanoseconds go, without a warning.
+    return stamp.to_pydatetime(warn=False)
 
 
 _CONVERTERS = {

@@ -147,13 +147,21 @@ def _to_datetime(x, fmt=None):
     return _parse_times(x, fmt)
 
 
+def _whole_numbers(x: pd.Series) -> pd.Series:
+    """Whole floats as an int column holds them: null where no 64-bit integer has the value
+    (infinity, 1e300), as SQL's TRY_CAST to BIGINT gives, rather than a wrapped-around one."""
+    with np.errstate(invalid="ignore"):
+        fits = (x >= -(2.0**63)) & (x < 2.0**63)  # NaN fails both, an infinity one
+    return x.where(fits)
+
+
 def _to_int(x):
     if pd.api.types.is_string_dtype(x) or x.dtype == object:
         x = pd.to_numeric(x, errors="coerce")
     if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
         return x.astype("float").where(x.notna())
-    x = x.astype(float)
-    return np.trunc(x.where(np.isfinite(x)))  # infinity has no whole-number value: null
+    # Through a float, as the DuckDB engine's TRY_CAST(... AS DOUBLE) reads it.
+    return _whole_numbers(np.trunc(x.astype(float)))
 
 
 def _to_float(x):
@@ -338,8 +346,8 @@ _SCALARS = {
     # math
     "abs": lambda x: x.abs(),
     "round": _round,
-    "floor": lambda x: np.floor(x.astype(float)),
-    "ceil": lambda x: np.ceil(x.astype(float)),
+    "floor": lambda x: _whole_numbers(np.floor(x.astype(float))),
+    "ceil": lambda x: _whole_numbers(np.ceil(x.astype(float))),
     "sqrt": _sqrt,
     "log": _log,
     "exp": _exp,

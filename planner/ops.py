@@ -22,6 +22,7 @@ from planner.evaluate import (
     evaluate,
     evaluate_series,
     scalar,
+    scratch_name,
 )
 from planner.functions import FUNCTIONS
 
@@ -123,7 +124,6 @@ def _distinct(spec: ast.Distinct, inputs):
 def _join(spec: ast.Join, inputs):
     left, right = inputs[0], inputs[1]
     left_keys = [k.left.name for k in spec.keys]
-    temp_keys = [f"__key{i}" for i in range(len(spec.keys))]
     # Null keys never match (SQL); pandas would match NaN with NaN.
     right = right.dropna(subset=list(dict.fromkeys(k.right.name for k in spec.keys)))
     renamed = {}
@@ -134,8 +134,10 @@ def _join(spec: ast.Join, inputs):
             renamed[name] = join_column_name(name, taken, spec.table.name)
             taken.add(renamed[name])
     right_part = right[list(renamed)].rename(columns=renamed)
-    for temp, key in zip(temp_keys, spec.keys):
-        right_part[temp] = right[key.right.name]
+    temp_keys = []
+    for key in spec.keys:  # the right keys under names neither side's columns have, dropped after the merge
+        temp_keys.append(scratch_name("__key", taken, temp_keys))
+        right_part[temp_keys[-1]] = right[key.right.name]
     merged = left.merge(right_part, left_on=left_keys, right_on=temp_keys, how=spec.kind, sort=False)
     return merged.drop(columns=temp_keys)
 
@@ -160,13 +162,16 @@ def _split(spec: ast.Split, inputs):
     return out.assign(**{name: out[name].astype("str")})
 
 
-def _aggregate_calls(items):
-    """Each item with its aggregate calls replaced by columns of the aggregated table."""
+def _aggregate_calls(items, columns):
+    """Each item with its aggregate calls replaced by columns of the aggregated table, named
+    apart from ``columns`` (the input's, among them the group keys the table also holds)."""
     calls: dict = {}
 
     def swap(node):
         if isinstance(node, ast.Call) and FUNCTIONS[node.name].kind == "aggregate":
-            return ast.Column(calls.setdefault(node, f"__agg{len(calls)}"))
+            if node not in calls:
+                calls[node] = scratch_name("__agg", columns, calls.values())
+            return ast.Column(calls[node])
         return node
 
     outer = [ast.map_expr(item.expr, swap) for item in items]
@@ -175,11 +180,12 @@ def _aggregate_calls(items):
 
 def _grouped(keys, items, inputs):
     frame = inputs[0]
-    calls, outer = _aggregate_calls(items)
+    calls, outer = _aggregate_calls(items, frame.columns)
     work = {k: frame[k] for k in keys}
     columns = {call: aggregate_inputs(call, frame, inputs, work) for call in calls}
     # Only the frame's own columns: group the frame itself rather than a copy of some of them.
-    source = frame if not any(name.startswith("__arg") for name in work) else pd.DataFrame(work, index=frame.index)
+    own = all(name in frame.columns for name in work)
+    source = frame if own else pd.DataFrame(work, index=frame.index)
     grouped = source.groupby(keys, dropna=False, sort=True, observed=True)
     results = {temp: FUNCTIONS[call.name].grouped(grouped, columns[call], aggregate_constants(call))
                for call, temp in calls.items()}
@@ -212,7 +218,7 @@ def _bare_aggregates(keys, items, outer, results: dict):
 
 def _whole(items, inputs):
     frame = inputs[0]
-    calls, outer = _aggregate_calls(items)
+    calls, outer = _aggregate_calls(items, frame.columns)
     work: dict = {}
     values = {temp: aggregate_value(call, frame, inputs, work) for call, temp in calls.items()}
     # A null aggregate is stored as NaN so that arithmetic around it stays numeric.

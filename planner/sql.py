@@ -333,8 +333,8 @@ _FUNCTIONS = {
     "date_diff": lambda a, p: f"date_diff('day', {a[1]}, {a[0]})",
     "abs": _plain("abs"),
     "round": lambda a, p: _round(f"CAST({a[0]} AS DOUBLE)", literal(10.0 ** int(a[1] if len(a) > 1 else 0))),
-    "floor": lambda a, p: f"floor(CAST({a[0]} AS DOUBLE))",
-    "ceil": lambda a, p: f"ceil(CAST({a[0]} AS DOUBLE))",
+    "floor": lambda a, p: f"TRY_CAST(floor(CAST({a[0]} AS DOUBLE)) AS BIGINT)",  # null outside 64 bits, as int()
+    "ceil": lambda a, p: f"TRY_CAST(ceil(CAST({a[0]} AS DOUBLE)) AS BIGINT)",
     "sqrt": lambda a, p: f"(CASE WHEN {a[0]} >= 0 THEN sqrt({a[0]}) END)",
     "log": lambda a, p: (f"(CASE WHEN {a[0]} > 0 THEN ln({a[0]}) END)" if len(a) == 1
                          else f"(CASE WHEN {a[0]} > 0 THEN ln({a[0]}) / ln({literal(float(a[1]))}) END)"),
