@@ -3,6 +3,7 @@ comparison with null is null, and a filter keeps only rows whose condition is tr
 
 from __future__ import annotations
 
+import datetime
 import operator
 from dataclasses import dataclass
 
@@ -92,10 +93,18 @@ def _isna(value):
     return value is None
 
 
+def _temporal(x) -> bool:
+    """A date or datetime: a column of them, or one (a constant's ``datetime("...")``)."""
+    if isinstance(x, pd.Series):
+        return pd.api.types.is_datetime64_any_dtype(x)
+    return isinstance(x, (pd.Timestamp, datetime.datetime, datetime.date, np.datetime64))
+
+
 def _coerce_dates(a, b):
-    """A string constant compared with a date column is read as a date."""
+    """A string constant compared with a date (a column or one value) is read as a date, its UTC
+    offset applied."""
     for x, y, swap in ((a, b, False), (b, a, True)):
-        if isinstance(x, pd.Series) and pd.api.types.is_datetime64_any_dtype(x) and isinstance(y, str):
+        if _temporal(x) and isinstance(y, str):
             y = pd.Timestamp(y)
             if y.tzinfo is not None:
                 y = y.tz_convert(None)
