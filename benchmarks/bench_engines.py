@@ -192,6 +192,7 @@ def bench_programs(directory: Path, repeat: int, csv: Path | None = None, with_p
 
 # Each reader as code: timed here, and run once in a fresh process for its peak memory.
 OURS = "csvdsl Catalog (read + type + checks)"
+LOW_MEMORY = "csvdsl, CSVDSL_LOW_MEMORY=1"  # memory given back as it goes (csvdsl/tables/memory.py)
 READERS = {
     OURS: ("from csvdsl.tables import Catalog", "Catalog.from_specs([path])"),
     "pandas.read_csv (C engine)": ("import pandas as pd", "pd.read_csv(path, parse_dates=['time_hour'])"),
@@ -217,11 +218,13 @@ print(peak() - before, time.perf_counter() - start)
 """
 
 
-def _fresh_read(name: str, path: str) -> tuple[int, float]:
-    """One reader's peak bytes and seconds reading ``path`` once in a fresh process."""
+def _fresh_read(name: str, path: str, low_memory: str = "") -> tuple[int, float]:
+    """One reader's peak bytes and seconds reading ``path`` once in a fresh process (csvdsl's
+    with ``CSVDSL_LOW_MEMORY`` set to ``low_memory``: csvdsl/tables/memory.py)."""
     setup, call = READERS[name]
     done = subprocess.run([sys.executable, "-c", _PEAK.format(setup=setup, call=call), path], capture_output=True,
-                          text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "CSVDSL_LOW_MEMORY": low_memory})
     peak, seconds = done.stdout.split()
     return int(peak), float(seconds)
 
@@ -245,11 +248,14 @@ def bench_reading(directory: Path, repeat: int, large: Path | None = None) -> No
         peak, _ = _fresh_read(name, path)
         print(f"  {name:<40} {seconds * 1000:8.1f} ms   csvdsl / this {ours / seconds:5.2f}x   "
               f"peak {peak / size:5.2f}x the file")
+    peak, seconds = _fresh_read(OURS, path, low_memory="1")
+    print(f"  {LOW_MEMORY:<40} {seconds * 1000:8.1f} ms   (one read in a fresh process)   peak {peak / size:5.2f}x the file")
     if large is None:
         return
     size = large.stat().st_size
     print(f"reading {large.name} ({size / 2**20:,.0f} MB) once per reader, each in a fresh process")
     reads = {name: _fresh_read(name, str(large)) for name in READERS}
+    reads[LOW_MEMORY] = _fresh_read(OURS, str(large), low_memory="1")
     for name, (peak, seconds) in reads.items():
         print(f"  {name:<40} {seconds:8.2f} s    csvdsl / this {reads[OURS][1] / seconds:5.2f}x   "
               f"peak {peak / size:5.2f}x the file")

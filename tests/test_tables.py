@@ -28,8 +28,7 @@ def reading_path(request, monkeypatch):
     that path; "eager" also gives memory back as a read of a very large file does."""
     if request.param in ("direct", "eager"):
         monkeypatch.setattr(read_module, "DIRECT_MIN_BYTES", 0)
-    if request.param == "eager":
-        monkeypatch.setattr(memory, "EAGER_BYTES", 0)
+    monkeypatch.setenv(memory.VARIABLE, "1" if request.param == "eager" else "0")  # not by the memory free now
     return request.param
 
 
@@ -392,6 +391,15 @@ class _RecordingLibc:
 
     def malloc_trim(self, pad):
         return self.libc.malloc_trim(pad)
+
+
+@pytest.mark.parametrize("asked, available, size, expected", [
+    ("1", 2**40, 1, True), ("0", 2**20, 2**30, False),  # the variable decides
+    ("", 2**40, 2**30, False), ("", 8 * 2**30, 2**30, True), ("", None, 2**30, False)])  # else the memory free now
+def test_a_read_gives_memory_back_as_it_goes_when_memory_is_short(monkeypatch, asked, available, size, expected):
+    monkeypatch.setenv(memory.VARIABLE, asked)
+    monkeypatch.setattr(memory, "available_memory", lambda: available)
+    assert memory.eager(size) is expected
 
 
 @pytest.mark.skipif(memory._LIBC is None, reason="the eager release needs glibc")

@@ -1,24 +1,28 @@
-"""How a large read gives memory back as it goes, so its peak stays under 3x the file.
+"""How a read gives memory back as it goes when memory is short, so its peak stays under 3x
+the file.
 
 Reading and typing a file allocates several times its size in blocks that live briefly (Arrow's
 parsed blocks, each column's strings until it is typed). The allocators keep freed blocks for
 reuse: mimalloc (Arrow's default) and glibc's heap alike, so the peak is the sum of everything
-ever allocated rather than of what is alive (4.5x the file on flights.csv). Served by glibc with
-every block of 128 KiB or more mapped on its own, a freed block goes back to the system at once
-and the peak follows what is alive (2.8-2.9x). Each new block then costs fresh pages: on a
-34 MB file the read takes about twice the CPU, on a 1 GB file a few percent more. Only reads of
-at least ``EAGER_BYTES`` pay it."""
+ever allocated rather than of what is alive: 3.5-3.7x a 1 GB file, 4.6-5.1x flights.csv. Served
+by glibc with every block of 128 KiB or more mapped on its own, a freed block goes back to the
+system at once and the peak follows what is alive (2.6-2.9x); each new block then costs fresh
+pages, about a third more time on a 1 GB file and twice the CPU on 34 MB. So a read does it
+when the usual peak would take more than half the memory available now, or when
+``CSVDSL_LOW_MEMORY=1`` asks (``=0``: never)."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
 from contextlib import contextmanager
 
 import pyarrow as pa
 
-EAGER_BYTES = 256 * 2**20
+VARIABLE = "CSVDSL_LOW_MEMORY"
+USUAL_PEAK = 5  # the usual peak, as a multiple of the file (measured 3.5-5.1x)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 _MAPPED_FROM = 128 * 2**10  # glibc's own starting threshold
 # After the read, fixed thresholds (setting one ends glibc's adaptive ones) where the adaptive
@@ -39,11 +43,29 @@ def _glibc():
 _LIBC = _glibc()
 
 
+def available_memory() -> int | None:
+    """The memory the system can give now without swapping (Linux's MemAvailable)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def eager(size: int) -> bool:
+    """Whether a read of ``size`` bytes gives memory back as it goes (see the module)."""
+    asked = os.environ.get(VARIABLE, "")
+    if asked in ("0", "1"):
+        return asked == "1"
+    available = available_memory()
+    return available is not None and USUAL_PEAK * size > available / 2
+
+
 @contextmanager
 def returning_memory(size: int):
-    """Within the block, a read of ``size`` bytes gives freed memory back at once (see the
-    module); elsewhere than on glibc, or for a smaller read, nothing changes."""
-    if _LIBC is None or size < EAGER_BYTES:
+    """Within the block, a read of ``size`` bytes gives freed memory back at once when
+    ``eager(size)``; elsewhere than on glibc nothing changes."""
+    if _LIBC is None or not eager(size):
         yield
         return
     previous = pa.default_memory_pool()
