@@ -26,7 +26,7 @@ from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
 from planner.compile import Output, Plan
-from planner.execute import _Budget, Execution, execute, frame_bytes, run_node, source_table, table_value
+from planner.execute import Budget, Execution, execute, frame_bytes, run_node, source_table, table_value
 from planner.oracle import connect
 from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
 from planner.sql_order import ordered_nodes, row_bound
@@ -273,7 +273,7 @@ class _Run:
         self.frames: dict[str, pd.DataFrame] = {}
         # The rows fetched out of DuckDB (or computed on pandas) stay alive for the outputs:
         # they count against max_bytes as the pandas executor counts its results.
-        self.budget = _Budget(limits.max_bytes)
+        self.budget = Budget(limits.max_bytes)
         self.fallbacks: list[str] = []
         self._active = False
 

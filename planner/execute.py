@@ -65,7 +65,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
             last_use[source] = position
     kept = None if keep == "all" else set(keep) | {o.node for o in outputs}
     frames: dict[str, Any] = {}
-    budget = _Budget(limits.max_bytes)
+    budget = Budget(limits.max_bytes)
     for position, nid in enumerate(order):
         attrs = plan.node(nid)
         deadline.check(f"before {attrs['op']} node {nid[:8]}", _span(attrs))
@@ -108,7 +108,7 @@ def _span(attrs):
 _BYTES_HINT = "select fewer columns or filter earlier, or raise --max-bytes N (or Limits(max_bytes=...))"
 
 
-class _Budget:
+class Budget:
     """The bytes held by the results alive at once, against ``Limits.max_bytes``."""
 
     def __init__(self, limit: int | None):
