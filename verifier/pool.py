@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict, deque
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from csvdsl.worker import Worker
 
@@ -133,6 +133,13 @@ class WorkerPool:
         interrupted (its child killed, nothing more sent), so no thread goes on scoring after
         the call has failed; the first error is raised once all have stopped."""
         try:
+            # Woken every 0.2 s: Linux may hand a Ctrl-C to a pool thread, and Python runs its
+            # handler only when the main thread next runs, which a plain wait would put off
+            # until every worker had finished.
+            while True:
+                done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+                if not pending or any(future.exception() is not None for future in done):
+                    break
             return [future.result() for future in futures]
         except BaseException:
             for worker in self.started():
