@@ -173,8 +173,7 @@ def test_the_default_pool_size(monkeypatch):
         rewards.supervise(True, workers=0)
 
 
-# Run in a fresh process: the signal's disposition is the process's own, which the rest of the
-# suite (in the same pytest worker) may leave otherwise; the test once failed only in the full run.
+# Run in a fresh process, which owns its signals.
 _CTRL_C = """
 import json, os, signal, sys, threading, time
 from verifier import pool
@@ -185,6 +184,8 @@ def ctrl_c():
     else:  # taken by another thread: the timer's own
         signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
+# A shell's background job (`make test &`) starts with SIGINT ignored, and Python then leaves it so.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 workers = pool.WorkerPool(2)
 timer = threading.Timer(1.0, ctrl_c)
 report = {}
