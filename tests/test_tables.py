@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -410,6 +413,17 @@ def test_a_large_read_restores_the_allocators_even_when_it_fails(tmp_path, readi
     assert pa.default_memory_pool().backend_name == pool
     set_and_reset = [(memory._M_MMAP_THRESHOLD, memory._MAPPED_FROM), *memory._AFTER]
     assert libc.calls == (set_and_reset if reading_path == "eager" else [])
+
+
+@pytest.mark.parametrize("asked, used", [(None, "1000"), ("25", "25")])
+def test_arrows_allocator_keeps_freed_pages_for_a_second_unless_the_user_says(asked, used):
+    """Importing csvdsl before pyarrow sets mimalloc's purge delay (mimalloc prints its options
+    when verbose); a user's own setting wins."""
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"}
+    env.update({"MIMALLOC_VERBOSE": "1", **({"MIMALLOC_PURGE_DELAY": asked} if asked else {})})
+    code = "import csvdsl, pyarrow as pa; pa.allocate_buffer(1 << 20)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert f"option 'purge_delay': {used}" in done.stderr
 
 
 # --------------------------------------------------------------------------- in-memory frames

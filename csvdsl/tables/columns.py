@@ -95,21 +95,34 @@ class _Edges:
 
     @functools.cached_property
     def length(self) -> np.ndarray:
-        return self._each(lambda offsets, _: offsets[1:] - offsets[:-1])
+        return self._each(lambda offsets, _: np.diff(offsets))
 
-    # mode="clip": an empty value at the very end starts where the data ends, and one at the very
-    # start ends before it begins.
+    # The offsets as numpy's index type, once: a take converts 32-bit indices into a new array on
+    # every call. mode="clip": an empty value at the very end starts where the data ends, and
+    # one at the very start ends before it begins.
+    @functools.cached_property
+    def _indices(self) -> list[np.ndarray]:
+        return [offsets.astype(np.intp) for offsets, _ in self._chunks]
+
+    def _at(self, start: int, shift: int) -> np.ndarray:
+        """The byte ``shift`` after each value's start (``start`` 0) or end (``start`` 1)."""
+        parts = []
+        for offsets, (_, data) in zip(self._indices, self._chunks):
+            where = offsets[start:len(offsets) - 1 + start]
+            parts.append(np.take(data, where + shift if shift else where, mode="clip"))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
     @functools.cached_property
     def first(self) -> np.ndarray:
-        return self._each(lambda offsets, data: np.take(data, offsets[:-1], mode="clip"))
+        return self._at(0, 0)
 
     @functools.cached_property
     def second(self) -> np.ndarray:
-        return self._each(lambda offsets, data: np.take(data, offsets[:-1] + 1, mode="clip"))
+        return self._at(0, 1)
 
     @functools.cached_property
     def last(self) -> np.ndarray:
-        return self._each(lambda offsets, data: np.take(data, offsets[1:] - 1, mode="clip"))
+        return self._at(1, -1)
 
     def byte(self, rows: np.ndarray, k: int) -> np.ndarray:
         """Byte ``k`` of the values at ``rows`` (positions in the column), each longer than ``k``:
@@ -191,7 +204,7 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
     head = col.slice(0, _SAMPLE)
     head = pc.filter(head, pc.not_equal(head, ""))
     kinds = [(kind, target) for kind, target in (("int", pa.int64()), ("float", pa.float64())) if _casts(head, target)]
-    if not kinds:  # the first values rule the column out: text, or the general path's to decide
+    if not kinds or not _written_plainly(edges):  # text, or the general path's to decide
         return None
     empty = edges.length == 0
     missing = int(np.count_nonzero(empty))
@@ -203,18 +216,14 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
             numbers = pc.cast(values, target)
         except pa.ArrowInvalid:
             continue
-        return _plain_ints(numbers, edges, missing) if kind == "int" else _plain_floats(numbers, edges, missing)
+        return _plain_ints(numbers, missing) if kind == "int" else _plain_floats(numbers, edges, missing)
     return None
 
 
-def _plain_ints(ints: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:
-    """Integers cast from the column (null where empty), if none was written with a '+' or a
-    leading zero."""
-    values = pc.fill_null(ints, 0).to_numpy() if missing else ints.to_numpy()
-    if not _written_plainly(values, edges):
-        return None
+def _plain_ints(ints: pa.ChunkedArray, missing: int) -> tuple[str, pd.Series] | None:
+    """Integers cast from the column (null where empty)."""
     if not missing:
-        return "int", pd.Series(values, dtype="int64")
+        return "int", pd.Series(ints.to_numpy(), dtype="int64")
     floats = _exact_floats(ints)
     return None if floats is None else ("int", floats)
 
@@ -228,26 +237,21 @@ def _exact_floats(ints: pa.ChunkedArray) -> pd.Series | None:
     return pd.Series(pc.cast(ints, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
 
 
-def _written_plainly(ints: np.ndarray, edges: _Edges) -> bool:
-    """Whether each integer (0 for an empty value) was written as ``-?[1-9][0-9]*`` or ``0``,
-    told from lengths: such a value of n digits is at least 10**(n-1), while a '+', a leading
-    zero or the '-' of "-0" take a byte the value does not need, so its digits (the bytes but a
-    minus) would allow a larger value than it has. Arrow's cast also reads hexadecimal ('0x1F'),
-    whose digits may be fewer: a column with an 'x' is left to the general path."""
-    digits = edges.length - (ints < 0)
-    # A view as unsigned: the absolute value of -2**63 wraps around to itself as int64. Past the
-    # table's end ("clip"), no integer has enough digits.
-    return not (np.abs(ints).view(np.uint64) < np.take(_LEAST, digits, mode="clip")).any() and not edges.mention(b"xX")
+def _written_plainly(edges: _Edges) -> bool:
+    """Whether no integer was written with a '+' or a leading zero (``_LEADING_ZERO_RE``), read
+    off each value's first bytes. Arrow's cast also reads hexadecimal ('0x1F'): a column with an
+    'x' is left to the general path."""
+    return not _leading_zero(edges, or_plus=True) and not edges.mention(b"xX")
 
 
 def _plain_floats(floats: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:
-    values = floats.to_numpy(zero_copy_only=False)  # NaN where missing
-    if np.count_nonzero(np.isnan(values)) != missing:
+    # Only "nan" and "inf" spell a float with an n; with none, no check of the values is needed.
+    spelled = edges.mention(b"nN")
+    if spelled and pc.sum(pc.is_nan(floats)).as_py():
         return None  # "nan" is a missing-value marker
-    if np.fmax.reduce(np.abs(values)) >= 2**63:
+    values = floats.to_numpy(zero_copy_only=False)  # NaN where missing
+    if max(-np.fmin.reduce(values), np.fmax.reduce(values)) >= 2**63:
         return None  # an integer past int64 may be an id kept as text
-    if _leading_zero(edges, or_plus=True):
-        return None
     return "float", pd.Series(values, dtype="float64")
 
 
@@ -407,8 +411,6 @@ _PLUS, _MINUS, _ZERO, _SPACE, _T, _BANG, _X = b"+-0 T!x"
 _PRINTABLES = ord("~") - _BANG + 1
 _DIGIT_OR_X = np.zeros(256, bool)
 _DIGIT_OR_X[list(b"0123456789xX")] = True
-# The least integer written with n digits and no leading zero, by n; past 19 digits none fits int64.
-_LEAST = np.array([0, 0] + [10**n for n in range(1, 20)] + [2**64 - 1], np.uint64)
 
 _STRING = object()  # a converter's "this is text; try no other type"
 _NA_ARRAY = pa.array(sorted(NA_VALUES), pa.string())

@@ -84,7 +84,7 @@ def _read_general(shown: str) -> tuple[list[pa.ChunkedArray], list[str], str, st
 #: Regular files at least this large are read by Arrow straight from disk (``_read_direct``).
 DIRECT_MIN_BYTES = 1 << 20
 _HEAD_BYTES = 1 << 20
-_SCAN_BYTES = 8 << 20
+_SCAN_BYTES = 1 << 20
 _QUOTE = ord('"')
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
@@ -131,6 +131,8 @@ def _scan(shown: str) -> tuple[bytes, int, bool, tuple] | None:
     inode) to tell whether it changed before Arrow read it; None for a NUL byte (binary). Read in
     pieces: a memory map would die of SIGBUS if the file were cut short meanwhile."""
     quotes, backslash_quote, doubled_quote, last = 0, False, False, b""
+    # One buffer read into again and again: a new piece each time would cost fresh pages.
+    buffer = bytearray(_SCAN_BYTES)
     with open(shown, "rb") as file:
         identity = _identity(os.fstat(file.fileno()))
         head = piece = file.read(_HEAD_BYTES)
@@ -143,8 +145,9 @@ def _scan(shown: str) -> tuple[bytes, int, bool, tuple] | None:
             # The pairs, also split across two pieces.
             backslash_quote = backslash_quote or (quoted and b"\\" in piece and b'\\"' in piece) or last + piece[:1] == b'\\"'
             doubled_quote = doubled_quote or (quoted and b'""' in piece) or last + piece[:1] == b'""'
-            last = piece[-1:]
-            piece = file.read(_SCAN_BYTES)
+            last = piece[-1:]  # a copy: the buffer is read into next
+            size = file.readinto(buffer)
+            piece = buffer if size == len(buffer) else buffer[:size]
     return head, quotes, backslash_quote and not doubled_quote, identity
 
 
