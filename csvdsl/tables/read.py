@@ -34,9 +34,9 @@ _SNIFF_LINES = 50
 def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     """Read one CSV file into a typed :class:`Table` named ``name`` (default: the file stem)."""
     shown = os.fspath(path)
-    with returning_memory(_size(shown)):
+    with returning_memory(_size(shown)) as eager:
         columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
-        converted = _convert_columns(columns)
+        converted = _convert_columns(columns, eager)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
     # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
     frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
@@ -171,11 +171,13 @@ def _decode_head(head: bytes) -> str | None:
     return None
 
 
-def _convert_columns(columns: list) -> list:
+def _convert_columns(columns: list, eager: bool = False) -> list:
     """Each column's type and values; ``columns`` is emptied as they are converted, so each
     column of strings is freed once typed (with its header row). Arrow's kernels release the
     GIL, so columns convert in parallel, in batches (a future per column of a very wide table
-    costs more than it saves)."""
+    costs more than it saves). Arrow's allocator keeps freed blocks, which numpy's copies cannot
+    reuse: an ``eager`` read (csvdsl/tables/memory.py) returns them after each batch, any other
+    once at the end, since taking back the pages costs time (a 256 MB read took twice as long)."""
     if not columns:
         return []
     converted = [None] * len(columns)
@@ -184,8 +186,8 @@ def _convert_columns(columns: list) -> list:
         for index in indices:
             converted[index] = convert_column(_one_chunk(columns[index].slice(1)))
             columns[index] = None
-        # Arrow's allocator keeps freed blocks; numpy's copies cannot reuse them, so return them.
-        pa.default_memory_pool().release_unused()
+        if eager:
+            pa.default_memory_pool().release_unused()
 
     workers = min(len(columns), os.cpu_count() or 1, 8)
     size = max(1, len(columns) // (workers * 4))
@@ -196,6 +198,7 @@ def _convert_columns(columns: list) -> list:
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(convert, batches))  # list(): a worker's exception is raised here
+    pa.default_memory_pool().release_unused()
     return converted
 
 
