@@ -731,6 +731,10 @@ def test_a_large_plain_file_is_read_from_disk_and_others_fall_back(tmp_path, rea
     assert utf8.stat().st_size > read_module.DIRECT_MIN_BYTES or reading_path == "direct"
     assert read_module._read_direct(str(utf8)) is not None
     assert read_module._read_direct(str(latin)) is None
+    # ASCII but for one byte past the first mebibyte, which Arrow is then left to check.
+    ascii_rows = "".join(f"{i},cafe {i % 7},2013-01-{i % 28 + 1:02d}\n" for i in range(60_000))
+    late = write(tmp_path, ("id,name,day\n" + ascii_rows + "1,caf\xe9,2013-01-01\n").encode("cp1252"), "late.csv")
+    assert read_module._read_direct(str(late)) is None and read_table(late).encoding == "cp1252"
     a, b = read_table(utf8), read_table(latin)
     assert a.schema == b.schema == {"id": "int", "name": "string", "day": "date"}
     assert (a.encoding, b.encoding) == ("utf-8", "cp1252")
