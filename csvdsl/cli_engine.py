@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from csvdsl.errors import DslError
 from csvdsl.engine import BACKENDS, Engine, default_backend
 from csvdsl.limits import limits_from_args
 from csvdsl.program import plan_program
@@ -47,5 +48,9 @@ def plan_sql_command(args, text: str, file: str | None) -> int:
         return 2
     catalog = Catalog.from_specs(args.csv)
     _, plan = plan_program(text, catalog, file, canonical=not args.raw, limits=limits_from_args(args))
-    print(program_sql(plan, {name: catalog[name].schema for name in catalog.names()}, args.dialect or "duckdb"))
+    try:
+        sql = program_sql(plan, {name: catalog[name].schema for name in catalog.names()}, args.dialect or "duckdb")
+    except DslError as error:
+        raise error.with_source(text, file)
+    print(sql)
     return 0

@@ -38,6 +38,7 @@ class Deadline:
     def __init__(self, timeout: float | None):
         self.timeout = timeout
         self.end = None if timeout is None else time.monotonic() + timeout
+        self.span = None  # the last check's: where the program is while the step after it runs
 
     def remaining(self) -> float | None:
         return None if self.end is None else self.end - time.monotonic()
@@ -47,6 +48,7 @@ class Deadline:
 
     def check(self, where: str, span=None) -> None:
         """Raise ``LimitError("timeout")`` once the deadline has passed."""
+        self.span = span
         if self.expired():
             raise timeout_error(self.timeout, where, span)
 
@@ -81,7 +83,7 @@ def hard_stop(deadline: Deadline, grace: float = 0.5):
     try:
         yield
     except _HardStop:
-        raise timeout_error(deadline.timeout, "in the middle of a step") from None
+        raise timeout_error(deadline.timeout, "in the middle of a step", deadline.span) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

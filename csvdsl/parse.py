@@ -7,7 +7,7 @@ import contextvars
 import functools
 import re
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from csvdsl import ast
@@ -36,6 +36,7 @@ def parse(text: str, file: str | None = None) -> ast.Program:
     """Parse program text into an ``ast.Program``; raises ``ParseError``."""
     sink: list = []
     token = _comments.set(sink)
+    tree = None
     try:
         tree = _parser().parse(text)
         program = _ToAst().transform(tree)
@@ -45,20 +46,30 @@ def parse(text: str, file: str | None = None) -> ast.Program:
         if isinstance(error.orig_exc, DslError):
             raise error.orig_exc.with_source(text, file) from None
         if isinstance(error.orig_exc, RecursionError):
-            raise _too_deep().with_source(text, file) from None
+            raise _too_deep(tree).with_source(text, file) from None
         raise
     except RecursionError:
-        raise _too_deep().with_source(text, file) from None
+        raise _too_deep(tree).with_source(text, file) from None
     finally:
         _comments.reset(token)
     return _attach_comments(program, sink)
 
 
-def _too_deep() -> DslError:
+def _too_deep(tree) -> DslError:
+    """The error for a parse tree too deep to turn into nodes, at its deepest part (found
+    without recursion, which is what ran out)."""
     from csvdsl.errors import LimitError
 
-    return LimitError("expression-too-deep", "the program nests too deeply to read",
-                      hint="use fewer nested operators; bind intermediate results to names")
+    depth, deepest, stack = 0, None, [(tree, 1)] if tree is not None else []
+    while stack:
+        node, level = stack.pop()
+        if level > depth and Span.of(node.meta if isinstance(node, Tree) else node) is not None:
+            depth, deepest = level, node
+        if isinstance(node, Tree):
+            stack.extend((child, level + 1) for child in reversed(node.children))
+    span = Span.of(deepest.meta if isinstance(deepest, Tree) else deepest) if deepest is not None else None
+    return LimitError("expression-too-deep", f"the program nests {depth} levels deep, too deeply to read",
+                      span=span or Span(1, 1), hint="use fewer nested operators; bind intermediate results to names")
 
 
 def _attach_comments(program: ast.Program, comments: list) -> ast.Program:

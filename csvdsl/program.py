@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from csvdsl import ast
 from csvdsl.check import CheckedProgram, TableType, check
-from csvdsl.errors import DslError, LimitError, quote_name
+from csvdsl.errors import DslError, LimitError, Span, quote_name
 from csvdsl.limits import Deadline, Limits, hard_stop
 from csvdsl.parse import parse
 from csvdsl.tables import Catalog
@@ -36,9 +36,11 @@ def table_types(catalog: Catalog) -> dict[str, TableType]:
 
 def parse_within_limits(text: str, limits: Limits, file: str | None = None) -> ast.Program:
     """Parse, refusing programs longer or more deeply nested than the limits allow."""
-    if limits.max_program_chars is not None and len(text) > limits.max_program_chars:
-        raise LimitError("program-too-long", f"the program has {len(text):,} characters, over the limit of "
-                         f"{limits.max_program_chars:,}", hint="split it, or raise Limits(max_program_chars=...)")
+    limit = limits.max_program_chars
+    if limit is not None and len(text) > limit:
+        past = Span(text.count("\n", 0, limit) + 1, limit - text.rfind("\n", 0, limit))  # the first character over
+        raise LimitError("program-too-long", f"the program has {len(text):,} characters, over the limit of {limit:,}",
+                         span=past, hint="split it, or raise Limits(max_program_chars=...)")
     program = parse(text, file)  # parse reports a RecursionError as expression-too-deep itself
     if limits.max_expression_depth is not None:
         for expr in _expressions(program):
@@ -69,7 +71,7 @@ def _depth(expr) -> tuple[int, object]:
         node, depth = stack.pop()
         if depth > best:
             best, deepest = depth, node
-        stack.extend((child, depth + 1) for child in ast.children(node))
+        stack.extend((child, depth + 1) for child in reversed(ast.children(node)))  # leftmost first
     return best, deepest
 
 
@@ -99,13 +101,26 @@ def plan_program(text: str, catalog: Catalog, file: str | None = None, canonical
     except DslError as error:
         raise error.with_source(text, file)
     except RecursionError:
-        raise too_deep().with_source(text, file) from None
+        raise too_deep(text).with_source(text, file) from None
 
 
-def too_deep() -> LimitError:
-    """A program whose nesting (of expressions or of a chain of bindings) Python cannot follow."""
-    return LimitError("program-too-deep", "the program nests too deeply to process",
+def too_deep(text: str | None = None) -> LimitError:
+    """A program whose nesting (of expressions or of a chain of bindings) Python cannot follow,
+    reported at its deepest expression if that is deep, else at its last statement."""
+    span = None
+    try:
+        statements = parse(text).statements if text is not None else ()
+    except DslError:
+        statements = ()
+    if statements:
+        depth, deepest, expr = max(((*_depth(e), e) for e in _expressions(ast.Program(statements))),
+                                   key=lambda found: found[0], default=(0, None, None))
+        span = (deepest.span or expr.span) if depth >= _DEEP else statements[-1].span
+    return LimitError("program-too-deep", "the program nests too deeply to process", span=span,
                       hint="split deep expressions with derive or bindings, or use fewer chained rebinds of one name")
+
+
+_DEEP = 100  # an expression this deep is the likely cause; else a long chain of bindings is
 
 
 def run_program(text: str, catalog: Catalog, limits: Limits | None = None, file: str | None = None,

@@ -31,7 +31,7 @@ def plan_queries(plan: Plan) -> list[tuple[str | None, str]]:
                     for item, (_, part) in zip(expr.items, answer.parts)]
         return [(None, _answer_query(plan, attrs, expr, answer))]
     except Unsupported as why:
-        raise ExecutionError("sql-unsupported", f"the SQL translation does not cover {why}",
+        raise ExecutionError("sql-unsupported", f"the SQL translation does not cover {why}", span=why.span,
                              hint="run the program with `csvdsl run` (pandas, or --engine duckdb, where such a "
                              "step runs on pandas)") from None
 
@@ -43,9 +43,9 @@ def _answer_query(plan: Plan, attrs, expr, answer) -> str:
     return answer_sql(plan, expr)
 
 
-def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty: bool = True) -> str:
+def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty: bool = True, span=None) -> str:
     """``sql`` (DuckDB's dialect) in ``dialect``, stars expanded from ``tables`` (table -> column ->
-    the language's type)."""
+    the language's type); what sqlglot cannot write is reported at ``span``."""
     import sqlglot
     from sqlglot.optimizer.qualify import qualify
 
@@ -59,7 +59,7 @@ def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty:
         return expression.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.SqlglotError as error:
         raise ExecutionError("sql-unsupported", f"sqlglot cannot write this plan's SQL for {dialect}: "
-                             f"{str(error).splitlines()[0][:300]}", hint="try --dialect duckdb") from None
+                             f"{str(error).splitlines()[0][:300]}", span=span, hint="try --dialect duckdb") from None
 
 
 def _portable_nan_nulls(expression):
@@ -97,7 +97,9 @@ def _portable_list_items(expression):
 def program_sql(plan: Plan, tables: dict[str, dict[str, str]], dialect: str = "duckdb") -> str:
     """The plan's answer as SQL text in ``dialect``, one statement per query (``;``-terminated)."""
     parts = []
+    root = plan.node(plan.root) if plan.root is not None else {}
+    answer = root["spans"][0] if root.get("spans") else None
     for name, sql in plan_queries(plan):
-        text = transpile(sql, tables, dialect)
+        text = transpile(sql, tables, dialect, span=answer)
         parts.append((f"-- {name}\n" if name is not None else "") + text + ";")
     return "\n\n".join(parts)

@@ -22,7 +22,12 @@ _NO_ORDER = f"CAST(NULL AS BIGINT) AS {ROW}"  # nothing reads this node's order
 
 
 class Unsupported(Exception):
-    """A plan uses something this translation does not cover."""
+    """A plan uses something this translation does not cover, at ``span`` (its expression's, or
+    else its step's) where known."""
+
+    def __init__(self, why: str, span=None):
+        super().__init__(why)
+        self.span = span
 
 
 def quote(name: str) -> str:
@@ -77,7 +82,7 @@ class _Expr:
 
     def input_ref(self, e):
         if e.column is None:
-            raise Unsupported("a whole table inside an expression")
+            raise Unsupported("a whole table inside an expression", e.span)
         return f"(SELECT {quote(e.column)} FROM {self.inputs[e.index]})"
 
     def against(self, operand, other) -> str:
@@ -137,7 +142,7 @@ class _Expr:
     def call(self, e):
         function = FUNCTIONS[e.name]
         if e.name not in _FUNCTIONS:
-            raise Unsupported(f"function {e.name}")
+            raise Unsupported(f"function {e.name}", e.span)
         args = []
         for position, arg in enumerate(e.args):
             if position in function.constant:
@@ -551,12 +556,17 @@ def node_select(plan: Plan, node: str, ordered: bool = True) -> str:
     if attrs["op"] == "source":
         return f"SELECT * FROM {quote(attrs['spec'])}"
     inputs = [input_relation(plan, i) for i in attrs["inputs"]]
+    step = attrs["spans"][0] if attrs.get("spans") else None
     if attrs["op"] not in _OPS:
-        raise Unsupported(attrs["op"])
+        raise Unsupported(attrs["op"], step)
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
     # Items of derive and select can read the columns earlier items made: type with those too.
     visible = types[0].with_columns({**dict(types[0].columns), **dict(attrs["schema"].columns)}.items())
-    return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, visible, types), ordered)
+    try:
+        return _OPS[attrs["op"]](plan, node, attrs, inputs, _Expr(inputs, visible, types), ordered)
+    except Unsupported as why:
+        why.span = why.span or step
+        raise
 
 
 def answer_sql(plan: Plan, expr=None) -> str:

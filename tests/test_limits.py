@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import csvdsl
-from csvdsl.errors import DslError, LimitError
+from csvdsl.errors import DslError, LimitError, Span
 from csvdsl.limits import Deadline, Limits, hard_stop
 from csvdsl.program import plan_program, run_program
 from csvdsl.render import content_sha256, dumps, to_json, write_json
@@ -90,13 +90,15 @@ def test_a_thousand_bindings_run_or_stop_within_the_timeout_and_two_seconds(smal
     assert time.monotonic() - started < 5 + 2
 
 
-def test_the_hard_stop_interrupts_a_step_that_never_checks_the_clock():
-    started = time.monotonic()
+def test_the_hard_stop_interrupts_a_step_that_never_checks_the_clock_and_names_it():
+    started, deadline = time.monotonic(), Deadline(0.2)
     with pytest.raises(LimitError) as caught:
-        with hard_stop(Deadline(0.2), grace=0.1):
+        with hard_stop(deadline, grace=0.1):
+            deadline.check("before filter node 1234abcd", Span(2, 5))  # as the executor checks before a step
             while True:  # a single long call: no deadline check would ever run
                 sum(range(1000))
     assert caught.value.code == "timeout" and time.monotonic() - started < 2
+    assert (caught.value.line, caught.value.column) == (2, 5)
 
 
 def test_grouped_mode_over_200k_ids_stops_within_its_timeout(tmp_path):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from csvdsl.errors import LimitError
-from csvdsl.program import plan_program, run_program
+from csvdsl.program import plan_program, run_program, too_deep
 from csvdsl.tables import Catalog, table_from_frame
 from planner.execute import Limits
 
@@ -95,6 +95,7 @@ def test_program_length_limit(people):
     with pytest.raises(LimitError) as caught:
         run_program("people | take 1\n" * 100, people, Limits(max_program_chars=200))
     assert caught.value.code == "program-too-long" and "max_program_chars" in caught.value.hint
+    assert (caught.value.line, caught.value.column) == (13, 9)  # index 200: after 12 lines of 16, the 9th of line 13
 
 
 def test_expression_depth_limit(people):
@@ -105,10 +106,20 @@ def test_expression_depth_limit(people):
     assert run_program(deep, people, Limits(max_expression_depth=None)).execution.outputs
 
 
-def test_pathological_nesting_is_a_limit_error_not_a_crash(people):
-    text = "answer " + "-" * 5000 + "1"
-    with pytest.raises(LimitError):
-        run_program(text, people, Limits(max_expression_depth=None))
+@pytest.mark.parametrize("text, column", [("answer " + "-" * 5000 + "1", 5008), ("answer " + "+".join(["1"] * 5000), 8)])
+def test_pathological_nesting_is_a_limit_error_at_its_deepest_part(people, text, column):
+    with pytest.raises(LimitError) as caught:
+        run_program("t = people | take 1\n" + text, people, Limits(max_expression_depth=None))
+    assert caught.value.code == "expression-too-deep" and (caught.value.line, caught.value.column) == (2, column)
+
+
+@pytest.mark.parametrize("text, where", [("t = people | take 1\nanswer " + "+".join(["1"] * 150), (2, 8)),
+                                         ("a = people | take 1\nb = a | take 1\nanswer b", (3, 1))])
+def test_a_program_too_deep_to_process_is_placed_at_its_deepest_expression_or_last_statement(text, where):
+    """Where Python's stack runs out past the parser (check, compile, SQL planning), the error
+    points at the deepest expression when it is deep, else at the end of the chain of bindings."""
+    error = too_deep(text)
+    assert error.code == "program-too-deep" and (error.line, error.column) == where
 
 
 def test_a_wide_join_is_stopped_by_bytes_before_rows():

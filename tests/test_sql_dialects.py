@@ -78,6 +78,7 @@ def test_plan_format_sql_from_the_command_line(tmp_path):
     assert wrong.returncode == 2 and "--format sql" in wrong.stderr
     uncovered = _cli("plan", "-e", "m = t | aggregate m = mode(x)\nanswer m.m", "--csv", str(tmp_path / "t.csv"), "--format", "sql")
     assert uncovered.returncode == 1 and "sql-unsupported" in uncovered.stderr and "mode" in uncovered.stderr
+    assert ":1:23:" in uncovered.stderr and "^" in uncovered.stderr  # at the call of mode, with a caret
 
 
 @pytest.mark.parametrize("dialect", ["spark", "trino"])
