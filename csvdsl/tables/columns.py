@@ -223,7 +223,7 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
 def _plain_ints(ints: pa.ChunkedArray, missing: int) -> tuple[str, pd.Series] | None:
     """Integers cast from the column (null where empty)."""
     if not missing:
-        return "int", pd.Series(ints.to_numpy(), dtype="int64")
+        return "int", pd.Series(ints.to_numpy(), dtype="int64", copy=False)
     floats = _exact_floats(ints)
     return None if floats is None else ("int", floats)
 
@@ -234,7 +234,7 @@ def _exact_floats(ints: pa.ChunkedArray) -> pd.Series | None:
     low, high = pc.min_max(ints).values()
     if max(abs(low.as_py()), abs(high.as_py())) > 2**53:
         return None
-    return pd.Series(pc.cast(ints, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    return pd.Series(_numpy(pc.cast(ints, pa.float64()), np.nan), dtype="float64", copy=False)
 
 
 def _written_plainly(edges: _Edges) -> bool:
@@ -249,10 +249,20 @@ def _plain_floats(floats: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple
     spelled = edges.mention(b"nN")
     if spelled and pc.sum(pc.is_nan(floats)).as_py():
         return None  # "nan" is a missing-value marker
-    values = floats.to_numpy(zero_copy_only=False)  # NaN where missing
+    values = _numpy(floats, np.nan)
     if max(-np.fmin.reduce(values), np.fmax.reduce(values)) >= 2**63:
         return None  # an integer past int64 may be an id kept as text
-    return "float", pd.Series(values, dtype="float64")
+    return "float", pd.Series(values, dtype="float64", copy=False)
+
+
+def _numpy(values: pa.ChunkedArray, missing) -> np.ndarray:
+    """The values as numpy, ``missing`` where null. The nulls are filled by Arrow, so a column in
+    one chunk is then viewed rather than copied: its memory comes from Arrow's allocator, which
+    reuses the blocks of the strings typed before it instead of taking new pages (the read's
+    peak, csvdsl/tables/memory.py)."""
+    if values.null_count:
+        values = pc.fill_null(values, pa.scalar(missing, values.type))
+    return values.to_numpy()
 
 
 def _plain_times(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series] | None:
@@ -334,7 +344,7 @@ def _to_bool(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: boo
     flags = pc.equal(pc.utf8_lower(values), "true")
     if has_missing:
         return pd.Series(pd.array(flags, dtype="boolean"))
-    return pd.Series(flags.to_numpy(), dtype=bool)
+    return pd.Series(flags.to_numpy(), dtype=bool, copy=False)
 
 
 def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
@@ -352,7 +362,7 @@ def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool
     if has_missing:
         floats = _exact_floats(ints)
         return _STRING if floats is None else floats
-    return pd.Series(ints.to_numpy(), dtype="int64")
+    return pd.Series(ints.to_numpy(), dtype="int64", copy=False)
 
 
 def _to_float(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
@@ -362,7 +372,7 @@ def _to_float(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bo
         return None
     if _has_leading_zero(present):
         return None
-    return pd.Series(floats.to_numpy(), dtype="float64")
+    return pd.Series(_numpy(floats, np.nan), dtype="float64", copy=False)
 
 
 def _to_date(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
@@ -385,7 +395,9 @@ def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | No
             stamps = pc.cast(values, target)
         except pa.ArrowException:  # mixed zones or an unreadable value: the pandas path below decides
             continue
-        return pd.Series(pc.cast(stamps, pa.timestamp("us")).to_numpy(), dtype=_TIME_UNIT)
+        # NaT is the least int64; the cast to int64 is a view of the same buffers.
+        micros = _numpy(pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64()), np.iinfo(np.int64).min)
+        return pd.Series(micros.view(_TIME_UNIT), dtype=_TIME_UNIT, copy=False)
     strings = pd.Series(pd.array(values, dtype="str"))
     # utc=True converts each offset to UTC (values without one are taken as UTC already).
     parsed = pd.to_datetime(strings, format=fmt, utc=utc, errors="coerce")
