@@ -238,10 +238,10 @@ def _exact_floats(ints: pa.ChunkedArray) -> pd.Series | None:
 
 
 def _written_plainly(edges: _Edges) -> bool:
-    """Whether no integer was written with a '+' or a leading zero (``_LEADING_ZERO_RE``), read
-    off each value's first bytes. Arrow's cast also reads hexadecimal ('0x1F'): a column with an
-    'x' is left to the general path."""
-    return not _leading_zero(edges, or_plus=True) and not edges.mention(b"xX")
+    """Whether no number was written with a '+' or a leading zero (``_LEADING_ZERO_RE``), read off
+    each value's first bytes. That takes in the hexadecimal Arrow's integer cast also reads: it
+    starts with '0x' (after a sign)."""
+    return not _leading_zero(edges, or_plus=True)
 
 
 def _plain_floats(floats: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:

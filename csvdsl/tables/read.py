@@ -194,7 +194,7 @@ def _convert_columns(columns: list, eager: bool = False) -> list:
 
     workers = min(len(columns), os.cpu_count() or 1, 8)
     size = max(1, len(columns) // (workers * 16))
-    largest = sorted(range(len(columns)), key=lambda index: -columns[index].nbytes)
+    largest = sorted(range(len(columns)), key=lambda index: -columns[index].get_total_buffer_size())  # not nbytes: 10x slower
     batches = [largest[start:start + size] for start in range(0, len(columns), size)]
     if workers <= 1:
         for batch in batches:
