@@ -116,6 +116,9 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
 
 
 def compare(op: str, a, b):
+    if a is None or b is None:  # a null constant (or null result): the comparison is null
+        series = next((v for v in (a, b) if isinstance(v, pd.Series)), None)
+        return None if series is None else bool_series(np.zeros(len(series), bool), np.ones(len(series), bool), series.index)
     fast = _compare_numbers(op, a, b)
     if fast is not None:
         return fast

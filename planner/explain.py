@@ -180,7 +180,9 @@ class _English:
             return "missing"
         if isinstance(e.value, bool):
             return "true" if e.value else "false"
-        return number_text(e.value) if isinstance(e.value, (int, float)) else str(e.value)
+        if isinstance(e.value, (int, float)):
+            return number_text(e.value)
+        return str(e.value) if e.value != "" else "the empty text"  # else a gap in the sentence
 
     def _column(self, e):
         return self.columns.get(e.name, spoken(e.name))
