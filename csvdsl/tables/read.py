@@ -36,9 +36,6 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     shown = os.fspath(path)
     with returning_memory(_size(shown)) as eager:
         columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
-        # What Arrow's read kept of its blocks goes back: the threads that type the columns
-        # could not reuse it (mimalloc's heaps are per thread), so it would only add to the peak.
-        pa.default_memory_pool().release_unused()
         converted = _convert_columns(columns, eager)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
     # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
