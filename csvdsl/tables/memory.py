@@ -4,10 +4,10 @@ the file.
 Reading and typing a file allocates several times its size in blocks that live briefly (Arrow's
 parsed blocks, each column's strings until it is typed). The allocators keep freed blocks for
 reuse: mimalloc (Arrow's default) and glibc's heap alike, so the peak is the sum of everything
-ever allocated rather than of what is alive: 3.8-3.9x a 1 GB file, 5.7-6.1x flights.csv. Served
+ever allocated rather than of what is alive: 3.2-3.3x a 1 GB file, 5.3-5.5x flights.csv. Served
 by glibc with every block of 128 KiB or more mapped on its own, a freed block goes back to the
-system at once and the peak follows what is alive (2.6-2.9x); each new block then costs fresh
-pages, about a third more time on a 1 GB file and twice the CPU on 34 MB. So a read does it
+system at once and the peak follows what is alive (2.4-2.7x); each new block then costs fresh
+pages, which on flights.csv (34 MB) takes 2.2-2.6x the time. So a read does it
 when the usual peak would take more than half the memory available now, or when
 ``CSVDSL_LOW_MEMORY=1`` asks (``=0``: never)."""
 
@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 
 VARIABLE = "CSVDSL_LOW_MEMORY"
-USUAL_PEAK = 6  # the usual peak, as a multiple of the file (measured 3.8-6.1x)
+USUAL_PEAK = 6  # the usual peak, as a multiple of the file (measured 3.2-5.5x)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 _MAPPED_FROM = 128 * 2**10  # glibc's own starting threshold
 # After the read, fixed thresholds (setting one ends glibc's adaptive ones) where the adaptive

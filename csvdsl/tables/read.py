@@ -180,7 +180,7 @@ def _convert_columns(columns: list, eager: bool = False) -> list:
     costs more than it saves), the largest first so that none is left to run alone at the end.
     Arrow's allocator keeps freed blocks, which numpy's copies cannot reuse: an ``eager`` read
     (csvdsl/tables/memory.py) returns them after each batch, any other once at the end, since
-    taking back pages that are then faulted in again costs time (a fifth of a read of flights.csv)."""
+    taking back pages that are then faulted in again costs time (a sixth of a read of flights.csv)."""
     if not columns:
         return []
     converted = [None] * len(columns)
