@@ -56,7 +56,7 @@ class Session:
                                  span=Span(1, 1), hint="pass the program's source as one string")
             observation = self._run(text)
         except RecursionError:
-            observation = error_observation(too_deep(text if isinstance(text, str) else None), shown, self.max_chars)
+            observation = error_observation(too_deep(text), shown, self.max_chars)  # text: a str by now
         except DslError as error:
             observation = error_observation(error, shown, self.max_chars)
         except Exception as error:  # a model must get an observation, never a crash

@@ -52,6 +52,11 @@ class Plan:
         return [n for n in order if n in wanted]
 
 
+def node_span(attrs: dict):
+    """Where a node's step was written (the first of its statements' spans), if anywhere."""
+    return attrs["spans"][0] if attrs.get("spans") else None
+
+
 def compile_program(checked: CheckedProgram, canonical: bool = True) -> Plan:
     """Build the plan of a checked program, canonicalized unless ``canonical`` is False."""
     compiler = _Compiler(checked)

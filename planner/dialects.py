@@ -6,7 +6,7 @@ target dialect by sqlglot. Each table must carry a ``__rn`` column holding its r
 from __future__ import annotations
 
 from csvdsl.errors import ExecutionError
-from planner.compile import Plan
+from planner.compile import Plan, node_span
 from planner.sql import NAN, ROW, Unsupported, answer_sql, plan_sql
 
 DIALECTS = ("duckdb", "spark", "trino")  # sqlglot's names; any dialect it writes would do
@@ -97,8 +97,7 @@ def _portable_list_items(expression):
 def program_sql(plan: Plan, tables: dict[str, dict[str, str]], dialect: str = "duckdb") -> str:
     """The plan's answer as SQL text in ``dialect``, one statement per query (``;``-terminated)."""
     parts = []
-    root = plan.node(plan.root) if plan.root is not None else {}
-    answer = root["spans"][0] if root.get("spans") else None
+    answer = node_span(plan.node(plan.root)) if plan.root is not None else None
     for name, sql in plan_queries(plan):
         text = transpile(sql, tables, dialect, span=answer)
         parts.append((f"-- {name}\n" if name is not None else "") + text + ";")

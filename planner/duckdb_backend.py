@@ -25,7 +25,7 @@ from csvdsl.check import TABLES_TYPE
 from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
 from planner.cache import LruDict
-from planner.compile import Output, Plan
+from planner.compile import Output, Plan, node_span
 from planner.execute import Budget, Execution, execute, frame_bytes, run_node, source_table, table_value
 from planner.oracle import connect
 from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
@@ -386,13 +386,13 @@ class _Run:
         for needed in self.on_pandas - self.backend._registered.keys():  # evicted since: register again
             self.backend.register(needed, self.frames[needed])
         # A query over results registered from pandas is not kept prepared: they change from run to run.
-        result = self.backend.query(sql, self.deadline, _span(attrs), small, prepare=not self.on_pandas)
+        result = self.backend.query(sql, self.deadline, node_span(attrs), small, prepare=not self.on_pandas)
         result = numpy_frame(result, kinds) if small else typed_frame(result, kinds)
         if numpy and not bounded:
             translations.remember(("rows",) + key, lambda: len(result))
         if limit is not None and len(result) > limit:
             raise LimitError("too-many-rows", f"{attrs['op']} node {nid[:8]} produced more than {limit:,} rows",
-                             span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
+                             span=node_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
         return result
 
     def _fetch_sql(self, nid: str, names: list[str], kinds: dict, limit: int | None) -> tuple[str, bool, bool]:
@@ -426,7 +426,7 @@ class _Run:
         own node runner: the same errors, without building a plan around one node)."""
         attrs = self.plan.node(nid)
         frames = self._input_frames(attrs)
-        self.deadline.check(f"before answer node {nid[:8]}", _span(attrs))
+        self.deadline.check(f"before answer node {nid[:8]}", node_span(attrs))
         return run_node(nid, attrs, {}, frames, self._pandas_limits(), None)
 
     def _pandas_node(self, nid: str):
@@ -560,5 +560,3 @@ class _LazyFrames(Mapping):
         return len(self._nodes)
 
 
-def _span(attrs):
-    return attrs["spans"][0] if attrs.get("spans") else None

@@ -14,7 +14,7 @@ from csvdsl.errors import DslError, ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits
 from csvdsl.signatures import BOOL, DATE, DATETIME, FLOAT, INT, STRING
 from planner.cache import frame_bytes
-from planner.compile import Output, Plan
+from planner.compile import Output, Plan, node_span
 from planner.evaluate import Scope, evaluate, scalar
 from planner.ops import OPS
 
@@ -68,7 +68,7 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
     budget = Budget(limits.max_bytes)
     for position, nid in enumerate(order):
         attrs = plan.node(nid)
-        deadline.check(f"before {attrs['op']} node {nid[:8]}", _span(attrs))
+        deadline.check(f"before {attrs['op']} node {nid[:8]}", node_span(attrs))
         cached = cache.get(nid) if cache is not None and attrs["op"] not in _UNCACHED else None
         size = None
         if cached is None:
@@ -101,10 +101,6 @@ def execute(plan: Plan, tables: dict[str, pd.DataFrame], limits: Limits | None =
 _UNCACHED = {"source", "answer"}  # sources are the tables themselves; answers are cheap
 
 
-def _span(attrs):
-    return attrs["spans"][0] if attrs["spans"] else None
-
-
 _BYTES_HINT = "select fewer columns or filter earlier, or raise --max-bytes N (or Limits(max_bytes=...))"
 
 
@@ -119,7 +115,7 @@ class Budget:
         self.live += size
         if self.limit is not None and self.live > self.limit:
             raise LimitError("too-many-bytes", f"{attrs['op']} node {nid[:8]} brings the results alive at once to "
-                             f"{_gib(self.live)}, over the limit of {_gib(self.limit)}", span=_span(attrs), hint=_BYTES_HINT)
+                             f"{_gib(self.live)}, over the limit of {_gib(self.limit)}", span=node_span(attrs), hint=_BYTES_HINT)
 
     def release(self, nid) -> None:
         self.live -= self.sizes.pop(nid, 0)
@@ -129,7 +125,7 @@ class Budget:
         if self.limit is not None and self.live + estimate > self.limit:
             raise LimitError("too-many-bytes", f"{attrs['op']} node {nid[:8]} would {what} about {_gib(estimate)} "
                              f"with {_gib(self.live)} already held, over the limit of {_gib(self.limit)}",
-                             span=_span(attrs), hint=hint)
+                             span=node_span(attrs), hint=hint)
 
 
 def _gib(size: int) -> str:
@@ -141,7 +137,7 @@ def source_table(attrs, tables: dict[str, pd.DataFrame], limits: Limits) -> pd.D
     table = tables[attrs["spec"]]
     if limits.max_rows is not None and len(table) > limits.max_rows:
         raise LimitError("too-many-rows", f"table {attrs['spec']} has {len(table):,} rows, over the limit of "
-                         f"{limits.max_rows:,}", span=_span(attrs), hint="raise the limit with --max-rows N "
+                         f"{limits.max_rows:,}", span=node_span(attrs), hint="raise the limit with --max-rows N "
                          "(or Limits(max_rows=...)), or pass a smaller table")
     return table
 
@@ -166,20 +162,20 @@ def run_node(nid, attrs, tables, frames, limits, budget):
             frame = _normalize(frame, attrs["schema"])
     except DslError as error:
         if error.span is None:
-            error.span = _span(attrs)
+            error.span = node_span(attrs)
         raise
     except MemoryError as error:
-        raise LimitError("memory", f"{op} needs more memory than this machine has", span=_span(attrs),
+        raise LimitError("memory", f"{op} needs more memory than this machine has", span=node_span(attrs),
                          hint="filter or aggregate before this step") from error
     except RecursionError as error:
-        raise LimitError("program-too-deep", f"{op} nests too deeply to run", span=_span(attrs),
+        raise LimitError("program-too-deep", f"{op} nests too deeply to run", span=node_span(attrs),
                          hint="split deep expressions with derive or bindings") from error
     except Exception as error:  # a bug in csvdsl, reported as an error rather than a traceback
-        raise ExecutionError("internal", f"{op} failed: {type(error).__name__}: {error}", span=_span(attrs),
+        raise ExecutionError("internal", f"{op} failed: {type(error).__name__}: {error}", span=node_span(attrs),
                              hint="this is a bug in csvdsl; please report the program and data") from error
     if limits.max_rows is not None and len(frame) > limits.max_rows:
         raise LimitError("too-many-rows", f"{op} node {nid[:8]} produced {len(frame):,} rows, over the limit of {limits.max_rows:,}",
-                         span=_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
+                         span=node_span(attrs), hint="raise the limit with --max-rows N (or Limits(max_rows=...)), or filter earlier")
     return frame
 
 
@@ -220,7 +216,7 @@ def _join_rows(nid, attrs, inputs, limits, budget):
         rows += len(left) - int(matched["l"].sum())
     if limits.max_rows is not None and rows > limits.max_rows:
         raise LimitError("too-many-rows", f"join node {nid[:8]} would produce {rows:,} rows, over the limit of {limits.max_rows:,}",
-                         span=_span(attrs), hint="join on a more selective key, aggregate first, or raise --max-rows N (or Limits(max_rows=...))")
+                         span=node_span(attrs), hint="join on a more selective key, aggregate first, or raise --max-rows N (or Limits(max_rows=...))")
     row_bytes = _row_bytes(left) + _row_bytes(right)
     budget.admit(nid, attrs, rows * row_bytes, f"produce {rows:,} rows of about {row_bytes} bytes,",
                  hint="select the columns you need before joining, join on a more selective key, "
@@ -248,7 +244,7 @@ def _grown_rows(nid, attrs, rows: int, row_bytes: int, limits, budget, hint: str
     """Stop a step that multiplies rows (a cross join, a split) before it allocates them."""
     if limits.max_rows is not None and rows > limits.max_rows:
         raise LimitError("too-many-rows", f"{attrs['op']} node {nid[:8]} would produce {rows:,} rows, over the limit of "
-                         f"{limits.max_rows:,}", span=_span(attrs), hint=f"{hint}, or raise --max-rows N (or Limits(max_rows=...))")
+                         f"{limits.max_rows:,}", span=node_span(attrs), hint=f"{hint}, or raise --max-rows N (or Limits(max_rows=...))")
     budget.admit(nid, attrs, rows * row_bytes, f"produce {rows:,} rows of about {row_bytes} bytes,")
 
 

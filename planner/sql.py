@@ -12,7 +12,7 @@ import math
 
 from csvdsl import ast
 from csvdsl.check import expression_type, join_column_name
-from planner.compile import Plan
+from planner.compile import Plan, node_span
 from planner.functions import FUNCTIONS
 from planner.sql_order import ordered_nodes, sort_ties, top_of_sort
 from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
@@ -556,7 +556,7 @@ def node_select(plan: Plan, node: str, ordered: bool = True) -> str:
     if attrs["op"] == "source":
         return f"SELECT * FROM {quote(attrs['spec'])}"
     inputs = [input_relation(plan, i) for i in attrs["inputs"]]
-    step = attrs["spans"][0] if attrs.get("spans") else None
+    step = node_span(attrs)
     if attrs["op"] not in _OPS:
         raise Unsupported(attrs["op"], step)
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])

@@ -257,9 +257,8 @@ def _plain_floats(floats: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple
 
 def _numpy(values: pa.ChunkedArray, missing) -> np.ndarray:
     """The values as numpy, ``missing`` where null. The nulls are filled by Arrow, so a column in
-    one chunk is then viewed rather than copied: its memory comes from Arrow's allocator, which
-    reuses the blocks of the strings typed before it instead of taking new pages (the read's
-    peak, csvdsl/tables/memory.py)."""
+    one chunk is then a view of Arrow's buffer rather than a copy (which the Series built on it
+    keep, with copy=False: pandas 3 would copy it again)."""
     if values.null_count:
         values = pc.fill_null(values, pa.scalar(missing, values.type))
     return values.to_numpy()
