@@ -1,12 +1,5 @@
 """csvdsl: a declarative query language over CSV files, for training table-reasoning models."""
 
-import os as _os
-
-# Arrow's bundled mimalloc 2 gives freed pages back to the system 10 ms after a free, so reading a
-# CSV faults in again the pages it freed a moment before: a read of flights.csv took 10% longer.
-# A second is mimalloc 3's own default. It is read when pyarrow loads, and a user's setting wins.
-_os.environ.setdefault("MIMALLOC_PURGE_DELAY", "1000")
-
 from csvdsl.errors import CheckError, DataError, DslError, ExecutionError, LimitError, ParseError
 from csvdsl.format import format_program
 from csvdsl.parse import parse

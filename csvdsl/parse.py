@@ -68,7 +68,7 @@ def _too_deep(tree) -> DslError:
         if isinstance(node, Tree):
             stack.extend((child, level + 1) for child in reversed(node.children))
     span = Span.of(deepest.meta if isinstance(deepest, Tree) else deepest) if deepest is not None else None
-    return LimitError("expression-too-deep", f"the program nests {depth} levels deep, too deeply to read",
+    return LimitError("expression-too-deep", "the program nests too deeply to read (deepest here)",
                       span=span or Span(1, 1), hint="use fewer nested operators; bind intermediate results to names")
 
 

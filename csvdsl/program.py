@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -38,7 +39,8 @@ def parse_within_limits(text: str, limits: Limits, file: str | None = None) -> a
     """Parse, refusing programs longer or more deeply nested than the limits allow."""
     limit = limits.max_program_chars
     if limit is not None and len(text) > limit:
-        past = Span(text.count("\n", 0, limit) + 1, limit - text.rfind("\n", 0, limit))  # the first character over
+        cut = min(max(math.ceil(limit), 0), len(text) - 1)  # the first character over (a limit may be a float)
+        past = Span(text.count("\n", 0, cut) + 1, cut - text.rfind("\n", 0, cut))
         raise LimitError("program-too-long", f"the program has {len(text):,} characters, over the limit of {limit:,}",
                          span=past, hint="split it, or raise Limits(max_program_chars=...)")
     program = parse(text, file)  # parse reports a RecursionError as expression-too-deep itself

@@ -126,8 +126,9 @@ INTEGERS = st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(-1000, 1000))
 @given(st.lists(st.tuples(INTEGERS, st.sampled_from(["", "0", "00", "+", "-", "0x"])), min_size=1, max_size=20),
        st.integers(0, 20), st.booleans())
 def test_written_plainly_is_the_pattern(numbers, cut, offset):
-    """``_written_plainly``, which reads a value's first bytes, against the pattern of integers
-    written with no '+', leading zero or hexadecimal, over every spelling Arrow's integer cast reads."""
+    """The shortcut's refusal of a '+' or a leading zero (``_leading_zero``), which reads a value's
+    first bytes, against the pattern of integers written without them or hexadecimal, over every
+    spelling Arrow's integer cast reads."""
     values = []
     for number, prefix in numbers:
         if prefix == "0x":
@@ -140,7 +141,7 @@ def test_written_plainly_is_the_pattern(numbers, cut, offset):
     except pa.ArrowInvalid:
         return  # not integers to Arrow: the shortcut never sees them
     want = all(re.fullmatch(r"-?([1-9][0-9]*|0)", v) for v in values)
-    assert C._written_plainly(C._Edges(col)) == want
+    assert (not C._leading_zero(C._Edges(col), or_plus=True)) == want
 
 
 @settings(max_examples=400, deadline=None)

@@ -96,6 +96,10 @@ def test_program_length_limit(people):
         run_program("people | take 1\n" * 100, people, Limits(max_program_chars=200))
     assert caught.value.code == "program-too-long" and "max_program_chars" in caught.value.hint
     assert (caught.value.line, caught.value.column) == (13, 9)  # index 200: after 12 lines of 16, the 9th of line 13
+    for limit, where in ((100.5, (7, 6)), (-5, (1, 1))):  # a float limit rounds up; none is before the first
+        with pytest.raises(LimitError) as caught:
+            run_program("people | take 1\n" * 100, people, Limits(max_program_chars=limit))
+        assert (caught.value.line, caught.value.column) == where
 
 
 def test_expression_depth_limit(people):

@@ -204,7 +204,9 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
     head = col.slice(0, _SAMPLE)
     head = pc.filter(head, pc.not_equal(head, ""))
     kinds = [(kind, target) for kind, target in (("int", pa.int64()), ("float", pa.float64())) if _casts(head, target)]
-    if not kinds or not _written_plainly(edges):  # text, or the general path's to decide
+    # A '+' or a leading zero is the general path's to decide; so is hexadecimal, which Arrow's
+    # integer cast reads: it starts with 0x, after a sign.
+    if not kinds or _leading_zero(edges, or_plus=True):
         return None
     empty = edges.length == 0
     missing = int(np.count_nonzero(empty))
@@ -237,15 +239,8 @@ def _exact_floats(ints: pa.ChunkedArray) -> pd.Series | None:
     return pd.Series(_numpy(pc.cast(ints, pa.float64()), np.nan), dtype="float64", copy=False)
 
 
-def _written_plainly(edges: _Edges) -> bool:
-    """Whether no number was written with a '+' or a leading zero (``_LEADING_ZERO_RE``), read off
-    each value's first bytes. That takes in the hexadecimal Arrow's integer cast also reads: it
-    starts with '0x' (after a sign)."""
-    return not _leading_zero(edges, or_plus=True)
-
-
 def _plain_floats(floats: pa.ChunkedArray, edges: _Edges, missing: int) -> tuple[str, pd.Series] | None:
-    # Only "nan" and "inf" spell a float with an n; with none, no check of the values is needed.
+    # Only "nan" casts to NaN, and it has an n: with no n in any value, none is NaN.
     spelled = edges.mention(b"nN")
     if spelled and pc.sum(pc.is_nan(floats)).as_py():
         return None  # "nan" is a missing-value marker

@@ -178,9 +178,9 @@ def _convert_columns(columns: list, eager: bool = False) -> list:
     column of strings is freed once typed (with its header row). Arrow's kernels release the
     GIL, so columns convert in parallel, in batches (a future per column of a very wide table
     costs more than it saves), the largest first so that none is left to run alone at the end.
-    Arrow's allocator keeps freed blocks, which numpy's copies cannot reuse: an ``eager`` read
-    (csvdsl/tables/memory.py) returns them after each batch, any other once at the end, since
-    taking back pages that are then faulted in again costs time (a sixth of a read of flights.csv)."""
+    Arrow's allocator keeps freed blocks: an ``eager`` read (csvdsl/tables/memory.py) returns
+    them after each batch, any other once at the end, since taking back pages that are then
+    faulted in again costs time (a sixth of a read of flights.csv)."""
     if not columns:
         return []
     converted = [None] * len(columns)

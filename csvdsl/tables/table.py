@@ -25,7 +25,8 @@ NA_VALUES = frozenset(
 
 @dataclass(frozen=True, eq=False)
 class Table:
-    """A named, typed table: the frame plus its schema and how it was read."""
+    """A named, typed table: the frame plus its schema and how it was read. A frame read from a
+    CSV views Arrow's buffers, read-only: copy it (``frame.copy()``) before changing it in place."""
 
     name: str
     path: str | None
