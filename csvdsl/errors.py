@@ -26,6 +26,16 @@ class Span:
         return cls(line, meta.column, getattr(meta, "end_line", None), getattr(meta, "end_column", None))
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of program text as spans count them: split at line feeds only (str.splitlines
+    also splits at U+2028, form feeds and more, which a string constant may hold), a carriage
+    return before one dropped, and no empty line after a final line feed."""
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 class DslError(Exception):
     """Root of every error a program or its data can cause."""
 
@@ -69,7 +79,7 @@ class DslError(Exception):
         """The offending source line with a caret under the span, or '' without a position."""
         if not self.span or self.source is None:
             return ""
-        lines = self.source.splitlines() or [""]
+        lines = source_lines(self.source)
         if not 1 <= self.span.line <= len(lines):
             return ""
         text = lines[self.span.line - 1].expandtabs(1)

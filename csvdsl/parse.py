@@ -11,7 +11,7 @@ from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from csvdsl import ast
-from csvdsl.errors import DslError, ParseError, Span, did_you_mean
+from csvdsl.errors import DslError, ParseError, Span, did_you_mean, source_lines
 from csvdsl.grammar import build_parser, keywords
 
 _COMMENT = re.compile(r"#([^\r\n]*)")
@@ -442,7 +442,7 @@ def _borrowed_word(error: UnexpectedInput, text: str) -> str | None:
     if token is None or token.type != "NAME":
         return None
     word = str(token).lower()
-    lines = text.splitlines()
+    lines = source_lines(text)
     before = lines[token.line - 1][: token.column - 1] if token.line and token.line <= len(lines) else ""
     if re.search(r"\b(group|sort|order)\s+by\s+$", before) or (word == "by" and re.search(r"\b(group|sort|order)\s+$", before)):
         return _GROUP_HINT if re.search(r"\bgroup\s+by", before + word) else _SORT_HINT
@@ -542,11 +542,12 @@ def _unexpected(error: UnexpectedInput, text: str) -> str:
 def _error_span(error: UnexpectedInput, text: str) -> Span:
     token = getattr(error, "token", None)
     if token is not None and token.type == "$END" or isinstance(error, UnexpectedEOF):
-        lines = text.splitlines() or [""]
+        lines = source_lines(text)
         return Span(len(lines), len(lines[-1]) + 1)
     if token is not None and token.type in ("_NL", "_CONT"):
         # Point just after the last character of the line that ended too early.
-        line_text = text.splitlines()[token.line - 1] if token.line <= len(text.splitlines()) else ""
+        lines = source_lines(text)
+        line_text = lines[token.line - 1] if token.line <= len(lines) else ""
         return Span(token.line, len(line_text.rstrip()) + 1)
     line, column = getattr(error, "line", 1) or 1, getattr(error, "column", 1) or 1
     width = len(str(token)) if token is not None else 1

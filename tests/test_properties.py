@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
 from csvdsl import ast
-from csvdsl.errors import DslError, ParseError
+from csvdsl.errors import DslError, ParseError, Span, source_lines
 from csvdsl.format import format_program
 from csvdsl.grammar import build_parser, keywords
 from csvdsl.parse import parse
@@ -200,3 +200,15 @@ def test_pandas_agrees_with_duckdb(program, sql, catalog):
     theirs = [list(row) for row in connection.execute(sql).fetchall()]
     ordered = "order by" in sql
     assert _canonical(ours, ordered) == _canonical(theirs, ordered)
+
+
+@given(st.lists(st.text(alphabet="ab \u2028\u2029\x0c\x0b\x1c\x85\r", max_size=6).filter(lambda s: not s.endswith("\r")),
+                min_size=1, max_size=5), st.booleans())
+def test_source_lines_split_at_line_feeds_only(lines, crlf):
+    """Spans count lines at line feeds, as Lark does; the caret must show the same line, whatever
+    other separators str.splitlines would break a string constant at."""
+    text = ("\r\n" if crlf else "\n").join(lines)
+    want = lines[:-1] if len(lines) > 1 and not lines[-1] else lines
+    assert source_lines(text) == want
+    error = DslError("x", "m", span=Span(len(want), 1)).with_source(text)
+    assert error.caret().split("\n")[0] == f"{len(want)} | {want[-1].expandtabs(1)}"
