@@ -397,6 +397,18 @@ _CHILDREN = {
 }
 
 
+def deepest(root, children_of=children, counts=lambda node: True) -> tuple[int, object]:
+    """How many levels deep a tree goes and its deepest node (of those that ``counts``, the
+    leftmost), found without recursion: it measures trees too deep to recurse over."""
+    best, found, stack = 0, None, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > best and counts(node):
+            best, found = depth, node
+        stack.extend((child, depth + 1) for child in reversed(children_of(node)))
+    return best, found
+
+
 def walk(expr):
     """Every node of an expression tree, parents before children."""
     yield expr

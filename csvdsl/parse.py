@@ -60,14 +60,14 @@ def _too_deep(tree) -> DslError:
     without recursion, which is what ran out)."""
     from csvdsl.errors import LimitError
 
-    depth, deepest, stack = 0, None, [(tree, 1)] if tree is not None else []
-    while stack:
-        node, level = stack.pop()
-        if level > depth and Span.of(node.meta if isinstance(node, Tree) else node) is not None:
-            depth, deepest = level, node
-        if isinstance(node, Tree):
-            stack.extend((child, level + 1) for child in reversed(node.children))
-    span = Span.of(deepest.meta if isinstance(deepest, Tree) else deepest) if deepest is not None else None
+    def where(node):
+        return Span.of(node.meta if isinstance(node, Tree) else node)
+
+    deepest = None
+    if tree is not None:
+        _, deepest = ast.deepest(tree, lambda node: node.children if isinstance(node, Tree) else (),
+                                 lambda node: where(node) is not None)
+    span = where(deepest) if deepest is not None else None
     return LimitError("expression-too-deep", "the program nests too deeply to read (deepest here)",
                       span=span or Span(1, 1), hint="use fewer nested operators; bind intermediate results to names")
 

@@ -46,7 +46,7 @@ def parse_within_limits(text: str, limits: Limits, file: str | None = None) -> a
     program = parse(text, file)  # parse reports a RecursionError as expression-too-deep itself
     if limits.max_expression_depth is not None:
         for expr in _expressions(program):
-            depth, deepest = _depth(expr)
+            depth, deepest = ast.deepest(expr)
             if depth > limits.max_expression_depth:
                 raise LimitError("expression-too-deep", f"an expression nests {depth} levels deep, over the limit of "
                                  f"{limits.max_expression_depth}", span=deepest.span or expr.span,
@@ -64,17 +64,6 @@ def _expressions(program: ast.Program):
             continue
         for transform in statement.pipeline.transforms:
             yield from spec_exprs(transform)
-
-
-def _depth(expr) -> tuple[int, object]:
-    """The nesting depth of an expression and its deepest node (iterative: no recursion limit)."""
-    best, deepest, stack = 0, expr, [(expr, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > best:
-            best, deepest = depth, node
-        stack.extend((child, depth + 1) for child in reversed(ast.children(node)))  # leftmost first
-    return best, deepest
 
 
 @functools.cache
@@ -115,7 +104,7 @@ def too_deep(text: str | None = None) -> LimitError:
     except DslError:
         statements = ()
     if statements:
-        depth, deepest, expr = max(((*_depth(e), e) for e in _expressions(ast.Program(statements))),
+        depth, deepest, expr = max(((*ast.deepest(e), e) for e in _expressions(ast.Program(statements))),
                                    key=lambda found: found[0], default=(0, None, None))
         span = (deepest.span or expr.span) if depth >= _DEEP else statements[-1].span
     return LimitError("program-too-deep", "the program nests too deeply to process", span=span,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import networkx as nx
-
 from csvdsl import ast
 from planner.compile import Plan
+from planner.node import inputs_first
 from planner.ops import spec_exprs
 
 # The functions whose values depend on the rows' order (planner/sql.py reads __rn for them;
@@ -39,11 +38,8 @@ class _Facts:
     def _known(self, memo: dict, nid: str, compute):
         """``memo[nid]``, computed first for the node's ancestors in order, so each step reads
         its inputs' facts from ``memo``: a chain of thousands of steps never recurses deeply."""
-        if nid not in memo:
-            graph = self.plan.graph
-            for node in nx.topological_sort(graph.subgraph(nx.ancestors(graph, nid) | {nid})):
-                if node not in memo:
-                    memo[node] = compute(node)
+        for node in inputs_first(nid, lambda n: self.plan.node(n)["inputs"], memo.__contains__):
+            memo[node] = compute(node)
         return memo[nid]
 
     def _bound(self, nid: str) -> int | None:
