@@ -79,13 +79,17 @@ def write_json(value: Value, sink, max_rows: int | None = None) -> None:
     so the text of a large answer is never built whole in memory. Nothing reaches ``sink``
     unless the whole document was made: an error half-way must not leave a torn document
     before the error's own (on standard output, one JSON document or the other)."""
-    if value.kind != "table":
-        sink.write(dumps(to_json(value, max_rows)))
-        return
     with tempfile.SpooledTemporaryFile(_SPOOL_BYTES, mode="w+", encoding="utf-8", errors="surrogatepass") as spool:
-        _write_table_json(value, spool, max_rows)
+        _write(value, spool, max_rows)
         spool.seek(0)
         shutil.copyfileobj(spool, sink)
+
+
+def _write(value: Value, sink, max_rows: int | None) -> None:
+    if value.kind != "table":
+        sink.write(dumps(to_json(value, max_rows)))
+    else:
+        _write_table_json(value, sink, max_rows)
 
 
 def _write_table_json(value: Value, sink, max_rows: int | None) -> None:
@@ -134,11 +138,8 @@ class _Hasher:
 def content_sha256(value: Value) -> str:
     """The sha256 of a value's whole JSON text (as ``write_json`` writes it, uncut)."""
     hasher = _Hasher()
-    whole = Value(value.kind, value.value, value.dtype, value.ordered, value.table)
-    if whole.kind == "table":  # straight into the hash: no one reads a torn one, so no spool
-        _write_table_json(whole, hasher, None)
-    else:
-        write_json(whole, hasher)
+    # Straight into the hash, not through write_json's spool: no one reads a torn one.
+    _write(Value(value.kind, value.value, value.dtype, value.ordered, value.table), hasher, None)
     return hasher.digest.hexdigest()
 
 
