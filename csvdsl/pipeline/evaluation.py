@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import hashlib
-import re
 from collections import defaultdict
 from math import comb
 from pathlib import Path
 
 from csvdsl.models.llm import ModelClient, Price
+from csvdsl.pipeline.folder import safe_name
 from csvdsl.pipeline.jsonl import repair, rows
 from csvdsl.pipeline.records import read_tasks
 from csvdsl.pipeline.students import attempt_key, run_attempts
@@ -29,7 +29,7 @@ def eval_dir(directory: Path, model: str) -> Path:
     """Where one model's evaluation of DIR lives: ``DIR/eval/<model>``, a safe folder name; a
     name that had to be changed (``Qwen/Qwen2.5``) also gets a hash of itself, so two models
     whose names differ only there (``a/b``, ``a_b``) never share a folder."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    safe = safe_name(model).strip("._") or "model"
     if safe != model:
         safe += "-" + hashlib.sha256(model.encode()).hexdigest()[:8]
     return Path(directory) / "eval" / safe

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from csvdsl.errors import DataError
-from csvdsl.pipeline.jsonl import locked
+from csvdsl.pipeline.jsonl import locked, write_atomic
 
 JOB = "job.json"
 
@@ -56,11 +56,15 @@ def folder_lock(directory: Path, command: str, part: str | None = None):
         handle.close()  # closing releases the lock
 
 
+def safe_name(name: str) -> str:
+    """``name`` with every run of characters a file name should not hold made one ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
 def lock_name(name: str) -> str:
     """A lock file's name for any command and model name (``solve:Qwen/Qwen2.5-0.5B``): the
     name made safe and short, then a hash of the whole, so two names never share a lock."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
-    return f".lock-{safe}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+    return f".lock-{safe_name(name)[:80]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def remember(directory: Path, command: str, arguments: dict, force: bool = False) -> None:
@@ -82,9 +86,7 @@ def remember(directory: Path, command: str, arguments: dict, force: bool = False
                             f"({shown})", file=str(directory), hint="resume with the same arguments, use another folder, "
                             "or pass --force to mix them")
         recorded[command] = arguments
-        temporary = path.with_name(f"{JOB}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        temporary.replace(path)
+        write_atomic(path, json.dumps(recorded, indent=2, sort_keys=True) + "\n")
 
 
 @contextmanager

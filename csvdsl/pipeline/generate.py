@@ -5,7 +5,6 @@ re-run resumes, skipping what is on disk, to the same file an uninterrupted run 
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from csvdsl import ast
 from csvdsl.engine import Engine
 from csvdsl.format import format_program
 from csvdsl.models.prompts import system_prompt, user_prompt
-from csvdsl.pipeline.jsonl import append_line, repair, rows, write_atomic
-from csvdsl.pipeline.records import TASKS, Difficulty, Message, Origin, TaskRecord, task_id
+from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.records import TASKS, Difficulty, Message, Origin, TaskRecord, task_id, write_summary
 from csvdsl.pipeline.shards import mine
 from csvdsl.pipeline.skills import skills
 from csvdsl.pipeline.synth import candidates, link_profiles, profile_table
@@ -148,7 +147,7 @@ def generate(specs: list[str], out: Path, per_table: int = 20, seed: int = 0, te
                     continue
                 append_line(path, record.model_dump_json())
                 written.add(record.id)
-    write_atomic(out / "summary.json", json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
+    write_summary(out, summary.as_dict())
     return summary
 
 

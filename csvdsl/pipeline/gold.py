@@ -5,14 +5,13 @@ the task then behaves like a generated one for export, rewards and the environme
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from csvdsl.errors import DslError
 from csvdsl.pipeline.generate import solved_fields
-from csvdsl.pipeline.jsonl import rewrite
+from csvdsl.pipeline.jsonl import parse_row, rewrite
 from csvdsl.pipeline.records import TASKS, TaskRecord
 from csvdsl.pipeline.shards import solution_rows
 from csvdsl.render import to_json
@@ -66,8 +65,10 @@ def promote_verified(directory: Path) -> int:
     if not programs or not (directory / TASKS).exists():
         return 0
     better: dict[str, tuple[str, str]] = {}  # task id -> (program, its record's line)
+    have = 0  # gold tasks with a program, should none change
     with Worker() as worker:  # started only if a program is run
         for row in _gold_rows(directory / TASKS):
+            have += bool(row.get("program"))
             try:
                 record = TaskRecord.model_validate(row)
             except ValidationError:
@@ -78,7 +79,7 @@ def promote_verified(directory: Path) -> int:
             if promoted is not None and promoted.program != record.program:
                 better[record.id] = (promoted.program, promoted.model_dump_json() + "\n")
     if not better:
-        return sum(bool(row.get("program")) for row in _gold_rows(directory / TASKS))
+        return have
     count = 0
 
     def swap(line: str) -> str:
@@ -101,17 +102,12 @@ def _shorter(program: str, than: str) -> bool:
 
 
 def _row(line: str) -> dict:
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return {}  # a damaged line stays as it is, for the tasks' reader to report (--repair drops it)
-    return row if isinstance(row, dict) else {}
+    # A damaged line stays as it is, for the tasks' reader to report (--repair drops it).
+    return parse_row(line) or {}
 
 
 def _gold_rows(path: Path):
     """The gold tasks' rows, read without the lock: a line being appended is not finished."""
-    if not path.exists():
-        return
     with open(path, encoding="utf-8", errors="surrogateescape") as source:
         for line in source:
             row = _row(line) if line.endswith("\n") else {}

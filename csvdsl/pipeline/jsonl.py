@@ -99,7 +99,7 @@ def numbered_rows(path: Path) -> Iterator[tuple[int, dict]]:
     with open(path, encoding="utf-8", errors="surrogateescape") as source:
         for number, line in enumerate(source, start=1):
             if line.endswith("\n") and line.strip():
-                row = _parse(line)
+                row = parse_row(line)
                 if row is None:
                     raise DataError("jsonl-damaged", f"line {number} of {path} is not a JSON object", file=str(path),
                                     span=Span(number, 1), hint="run the command again with --repair to drop the line "
@@ -114,7 +114,8 @@ def not_a_row(path: Path, number: int, what: str, detail: str, hint: str) -> Dat
                      span=Span(number, 1), hint=hint)
 
 
-def _parse(line: str) -> dict | None:
+def parse_row(line: str) -> dict | None:
+    """A line's JSON object, or None for a line that is not one."""
     try:
         row = json.loads(line)
     except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
@@ -156,7 +157,7 @@ def drop_damaged(path: Path) -> int:
         nonlocal dropped
         if not line.strip():
             return None
-        if _parse(line) is None:
+        if parse_row(line) is None:
             dropped += 1
             return None
         return line

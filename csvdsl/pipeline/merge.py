@@ -12,13 +12,11 @@ from pathlib import Path
 from csvdsl.pipeline.folder import folder_lock
 from csvdsl.pipeline.gold import promote_verified
 from csvdsl.pipeline.jsonl import append_lines, not_a_row, numbered_rows, read_json, repair, write_atomic
-from csvdsl.pipeline.records import TASKS
+from csvdsl.pipeline.records import SUMMARY, SUMMARY_HINT, TASKS, write_summary
 from csvdsl.pipeline.shards import SOLUTION_FILES
 from csvdsl.pipeline.students import write_labels
 
 LEDGER = "merged.json"  # the sources merged so far, each with the summary it added (or null)
-SUMMARY = "summary.json"
-SUMMARY_HINT = "run generate again in that folder to write it afresh, or delete it"
 PROMOTED = {"program", "plan", "hint", "answer", "conversation", "difficulty"}  # what solving gives a gold task
 BATCH = 1000  # lines appended under one hold of a file's lock
 
@@ -60,7 +58,7 @@ def _merge(out: Path, directories: list[Path]) -> dict:
         counts["usage.jsonl"] += _append(out / "usage.jsonl", _new_usage(directory, seen))
     summaries = [summary for summary in ledger.values() if isinstance(summary, dict)]
     if summaries:
-        write_atomic(out / SUMMARY, json.dumps(_add(summaries), indent=2, sort_keys=True) + "\n")
+        write_summary(out, _add(summaries))
     if any(out.glob(SOLUTION_FILES)):
         promote_verified(out)  # the first record seen of a gold task may be a shard's unsolved copy
         write_labels(out)
@@ -73,10 +71,10 @@ def _ledger(out: Path, directories: list[Path]) -> dict:
     is counted once), null for the others. Written before anything is copied."""
     path = out / LEDGER
     ledger = read_json(path, "delete it; the next merge then counts the summaries of its sources afresh")
-    if isinstance(ledger, list):  # an older ledger: the folder's summary already holds those sources
-        ledger = {str(out.resolve()): read_json(out / SUMMARY, SUMMARY_HINT)} | dict.fromkeys(ledger)
-    if not isinstance(ledger, dict):  # the first merge into this folder: its own summary stays counted
-        ledger = {str(out.resolve()): read_json(out / SUMMARY, SUMMARY_HINT)}
+    if not isinstance(ledger, dict):
+        # The first merge into this folder: its own summary stays counted. An older ledger (a
+        # list) named sources the folder's summary already holds.
+        ledger = {str(out.resolve()): read_json(out / SUMMARY, SUMMARY_HINT)} | dict.fromkeys(ledger if isinstance(ledger, list) else [])
     fresh = {str(d.resolve()): d for d in directories if str(d.resolve()) not in ledger}
     if not fresh:
         return ledger

@@ -10,10 +10,17 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 import csvdsl
-from csvdsl.pipeline.jsonl import not_a_row, numbered_rows
+from csvdsl.pipeline.jsonl import not_a_row, numbered_rows, write_atomic
 from csvdsl.tables import TableInfo
 
 TASKS = "tasks.jsonl"  # the tasks file of a job's folder
+SUMMARY = "summary.json"  # what a generate run counted (csvdsl stats adds up those of merged runs)
+SUMMARY_HINT = "run generate again in that folder to write it afresh, or delete it"
+
+
+def write_summary(directory: Path, summary: dict) -> None:
+    """Write a folder's ``summary.json`` whole (a kill leaves the old one or the new)."""
+    write_atomic(directory / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
 class Difficulty(BaseModel):

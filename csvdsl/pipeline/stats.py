@@ -11,12 +11,11 @@ from pathlib import Path
 
 from csvdsl.errors import DataError
 from csvdsl.pipeline.jsonl import append_lines, not_a_row, numbered_rows, read_json
-from csvdsl.pipeline.records import NOT_A_TASK
+from csvdsl.pipeline.records import NOT_A_TASK, SUMMARY, SUMMARY_HINT
 
 BINS = [("0", lambda r: r == 0), ("(0, 0.25)", lambda r: 0 < r < 0.25), ("[0.25, 0.5)", lambda r: 0.25 <= r < 0.5),
         ("[0.5, 0.75)", lambda r: 0.5 <= r < 0.75), ("[0.75, 1)", lambda r: 0.75 <= r < 1), ("1", lambda r: r == 1)]
 USAGE_FIELDS = ("requests", "cached", "retries", "prompt_tokens", "completion_tokens")
-SUMMARY_HINT = "delete it, or run generate again to write it afresh"
 FIELD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, StopIteration)  # a field missing or of the wrong kind
 
 
@@ -68,11 +67,11 @@ def collect(directory: Path) -> dict:
         labelled += 1
         if bucket is not None:
             histogram[bucket] += 1
-    summary = read_json(directory / "summary.json", SUMMARY_HINT)
+    summary = read_json(directory / SUMMARY, SUMMARY_HINT)
     rejected = {} if summary is None else summary.get("rejected", {}) if isinstance(summary, dict) else None
     if not isinstance(rejected, dict) or not all(isinstance(v, (int, float)) for v in rejected.values()):
-        raise DataError("json-damaged", f"{directory / 'summary.json'} is not a generate summary",
-                        file=str(directory / "summary.json"), hint=SUMMARY_HINT)
+        raise DataError("json-damaged", f"{directory / SUMMARY} is not a generate summary",
+                        file=str(directory / SUMMARY), hint=SUMMARY_HINT)
     usage: dict = defaultdict(lambda: dict.fromkeys(USAGE_FIELDS, 0) | {"cost": None})
     path = directory / "usage.jsonl"
     for number, row in numbered_rows(path):

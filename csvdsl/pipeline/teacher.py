@@ -18,8 +18,8 @@ from csvdsl.models.agent import off_loop, solve
 from csvdsl.models.llm import REQUEST_ERRORS, ModelClient, ModelError
 from csvdsl.models.prompts import prompt_text, user_prompt
 from csvdsl.pipeline.generate import Summary, make_record, shard_tables, written_ids
-from csvdsl.pipeline.jsonl import append_line, repair, rows, write_atomic
-from csvdsl.pipeline.records import TASKS, TaskRecord
+from csvdsl.pipeline.jsonl import append_line, repair, rows
+from csvdsl.pipeline.records import TASKS, TaskRecord, write_summary
 from csvdsl.pipeline.synth import answer_rejection
 from csvdsl.reply import find_program
 from csvdsl.session import Session
@@ -188,5 +188,5 @@ async def generate_with_model(specs: list[str], out, per_table: int, seed: int, 
         raise failure.exceptions[0] from None
     finally:
         await client.aclose()
-        write_atomic(out / "summary.json", json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
+        write_summary(out, summary.as_dict())
     return summary
