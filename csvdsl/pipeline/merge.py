@@ -35,10 +35,10 @@ def merge(out: Path, directories: list[Path]) -> dict:
 def _distinct(out: Path, directories: list[Path]) -> list[Path]:
     """Each source once (by its resolved path), and never ``out`` itself: it adds nothing."""
     seen, kept = {out.resolve()}, []
-    for directory in directories:
-        if Path(directory).resolve() not in seen:
-            seen.add(Path(directory).resolve())
-            kept.append(Path(directory))
+    for directory in map(Path, directories):
+        if (where := directory.resolve()) not in seen:
+            seen.add(where)
+            kept.append(directory)
     return kept
 
 
@@ -46,9 +46,10 @@ def _merge(out: Path, directories: list[Path]) -> dict:
     for name in (TASKS, "teacher.jsonl", "solutions.jsonl", "usage.jsonl"):
         repair(out / name)  # a line cut off by a killed merge
     counts = Counter()
+    kept = {row["id"]: _digest(row) for row in _keyed(out, TASKS, "id")}  # the tasks already here
     # The summaries are decided and recorded before any line is copied, so a restart adds none twice.
-    ledger = _ledger(out, directories)
-    counts["duplicates"] = _merge_tasks(out, directories, counts)
+    ledger = _ledger(out, directories, set(kept))
+    counts["duplicates"] = _merge_tasks(out, directories, counts, kept)
     for name, files, key in (("teacher.jsonl", "teacher.jsonl", "table"), ("solutions.jsonl", SOLUTION_FILES, "key")):
         seen = {row[key] for row in _keyed(out, files, key)}
         for directory in directories:
@@ -65,10 +66,11 @@ def _merge(out: Path, directories: list[Path]) -> dict:
     return dict(counts)
 
 
-def _ledger(out: Path, directories: list[Path]) -> dict:
+def _ledger(out: Path, directories: list[Path], known: set[str]) -> dict:
     """``merged.json``, with the sources not merged before added: the summary of each that
     brings a task not already there (larger sources first, so a run merged with its own shards
-    is counted once), null for the others. Written before anything is copied."""
+    is counted once), null for the others; ``known``: the ids of the tasks already in ``out``.
+    Written before anything is copied."""
     path = out / LEDGER
     ledger = read_json(path, "delete it; the next merge then counts the summaries of its sources afresh")
     if not isinstance(ledger, dict):
@@ -78,7 +80,6 @@ def _ledger(out: Path, directories: list[Path]) -> dict:
     fresh = {str(d.resolve()): d for d in directories if str(d.resolve()) not in ledger}
     if not fresh:
         return ledger
-    known = {row["id"] for row in _keyed(out, TASKS, "id")}
     tasks = {name: {row["id"] for row in _keyed(d, TASKS, "id")} for name, d in fresh.items()}
     for name in sorted(fresh, key=lambda n: -len(tasks[n])):
         brings = not tasks[name] or not tasks[name] <= known  # a run that kept no task still counts its rejections
@@ -88,10 +89,10 @@ def _ledger(out: Path, directories: list[Path]) -> dict:
     return ledger
 
 
-def _merge_tasks(out: Path, directories: list[Path], counts: Counter) -> int:
-    """Append each source's tasks whose id is new; returns how many repeated ids were not the
-    same task (a gold task solved in one source and not in another is the same task)."""
-    kept = {row["id"]: _digest(row) for row in _keyed(out, TASKS, "id")}
+def _merge_tasks(out: Path, directories: list[Path], counts: Counter, kept: dict[str, str]) -> int:
+    """Append each source's tasks whose id is not in ``kept`` (id -> digest, grown as they are);
+    returns how many repeated ids were not the same task (a gold task solved in one source and
+    not in another is the same task)."""
     duplicates = 0
 
     def new(directory: Path):
