@@ -29,10 +29,11 @@ from planner.compile import Output, Plan, node_span
 from planner.execute import Budget, Execution, execute, frame_bytes, run_node, source_table, table_value
 from planner.oracle import connect
 from planner.sql import ROW, Unsupported, input_relation, node_select, quote, relation, with_clause
+from planner.sql_answer import answer_select, answer_value
 from planner.sql_order import ordered_nodes, row_bound
 
-# Computed on pandas from their inputs' rows: an answer reads a row or a column (the conversion
-# to typed values is the executor's own), describe summarizes a table it already has.
+# Computed on pandas from their inputs' rows: an answer planner/sql_answer.py leaves (a table, a
+# list, an input of many rows) reads a row or a column, describe summarizes a table it has.
 _ON_PANDAS = {"answer", "describe"}
 _ARROW_TYPES = {}  # filled below: Arrow text as pandas' own str dtype
 REGISTERED = 64  # results computed on pandas kept registered in DuckDB, per Engine
@@ -160,17 +161,21 @@ class DuckDBBackend:
             self.connection.execute(f"SET memory_limit = {setting}")
             self._memory_limit = wanted
 
-    def query(self, sql: str, deadline: Deadline, span=None, small: bool = False, prepare: bool = False):
+    def query(self, sql: str, deadline: Deadline, span=None, fetch: str = "arrow", prepare: bool = False):
         """Run one query within the deadline, DuckDB's failures as DslErrors or ``_Refused``;
-        ``small``: the result has few rows (fetched through numpy, not Arrow); ``prepare``: keep
-        the query prepared for the next run (it reads the loaded tables only)."""
+        ``fetch``: "arrow" (a frame), "numpy" (few rows: arrays), or "one" (the only row, or None);
+        ``prepare``: keep the query prepared for the next run (it reads the loaded tables only)."""
         duckdb = self._duckdb
         deadline.check("before a query", span)
         try:
             if prepare:
                 sql = self._statement(sql)
-            if small:
-                return self.connection.execute(sql).fetchnumpy()
+            if fetch != "arrow":
+                result = self.connection.execute(sql)
+                if fetch == "numpy":
+                    return result.fetchnumpy()
+                rows = result.fetchall()  # not fetchone: a result left unfinished blocks the connection
+                return rows[0] if rows else None
             relation = self.connection.sql(sql)
             # Through Arrow: 2-3x faster than .df() on wide results (the hooks read whole tables).
             table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
@@ -383,10 +388,7 @@ class _Run:
         sql, numpy, bounded = translations.remember(("fetch",) + key, lambda: self._fetch_sql(nid, names, kinds, limit))
         # Small as the plan bounds it, or as it came out before (the same query on the same tables).
         small = numpy and (bounded or translations.get(("rows",) + key, SMALL_RESULT + 1) <= SMALL_RESULT)
-        for needed in self.on_pandas - self.backend._registered.keys():  # evicted since: register again
-            self.backend.register(needed, self.frames[needed])
-        # A query over results registered from pandas is not kept prepared: they change from run to run.
-        result = self.backend.query(sql, self.deadline, node_span(attrs), small, prepare=not self.on_pandas)
+        result = self._query(sql, attrs, "numpy" if small else "arrow")
         result = numpy_frame(result, kinds) if small else typed_frame(result, kinds)
         if numpy and not bounded:
             translations.remember(("rows",) + key, lambda: len(result))
@@ -408,6 +410,12 @@ class _Run:
             sql += f" LIMIT {limit + 1}"
         return sql, bool(names) and all(kinds[n] in _NUMPY_KINDS for n in names), bound is not None and bound <= SMALL_RESULT
 
+    def _query(self, sql: str, attrs, fetch: str):
+        for needed in self.on_pandas - self.backend._registered.keys():  # evicted since: register again
+            self.backend.register(needed, self.frames[needed])
+        # A query over results registered from pandas is not kept prepared: they change from run to run.
+        return self.backend.query(sql, self.deadline, node_span(attrs), fetch, prepare=not self.on_pandas)
+
     def _with(self, nid: str) -> str:
         """The CTEs ``nid`` reads: its ancestors back to the tables or to results registered from
         pandas, each keeping its row order only where a later step reads it."""
@@ -422,9 +430,23 @@ class _Run:
                            lambda plan, n, ordered: self._translation(n, ordered))
 
     def _answer(self, nid: str):
-        """The answer, computed as the pandas executor computes it from the rows it reads (its
-        own node runner: the same errors, without building a plan around one node)."""
+        """The answer: one cell from DuckDB where planner/sql_answer.py can, else computed as the
+        pandas executor computes it from the rows it reads (its own node runner: the same
+        errors, without building a plan around one node)."""
         attrs = self.plan.node(nid)
+        def translate():
+            select = answer_select(self.plan, nid)
+            return None if select is None else self._with(nid) + select
+
+        sql = self.backend.translations.remember(("answer", nid, frozenset(self.on_pandas)), translate)
+        if sql is not None:
+            try:
+                with self.active():
+                    row = self._query(sql, attrs, "one")
+                if row is not None:  # else an input has no rows: pandas reads its values as null
+                    return answer_value(row[0], attrs["schema"])
+            except _Refused:
+                pass  # an integer overflow, say: the pandas executor's error to report
         frames = self._input_frames(attrs)
         self.deadline.check(f"before answer node {nid[:8]}", node_span(attrs))
         return run_node(nid, attrs, {}, frames, self._pandas_limits(), None)

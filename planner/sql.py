@@ -61,12 +61,14 @@ def input_relation(plan: Plan, node: str) -> str:
 
 class _Expr:
     """Expressions of one node; ``inputs`` are the CTE names of the node's inputs, ``types``
-    the static types of the table the expressions read and of the inputs."""
+    the static types of the table the expressions read and of the inputs; ``read(index,
+    column)`` writes an input's value (default: a scalar subquery of its first row)."""
 
-    def __init__(self, inputs: list[str], table=None, input_types: tuple = ()):
+    def __init__(self, inputs: list[str], table=None, input_types: tuple = (), read=None):
         self.inputs = inputs
         self.table = table
         self.input_types = input_types
+        self.read = read or (lambda index, column: f"(SELECT {quote(column)} FROM {inputs[index]})")
 
     def type_of(self, expr) -> str:
         return expression_type(expr, self.table, self.input_types)
@@ -83,7 +85,7 @@ class _Expr:
     def input_ref(self, e):
         if e.column is None:
             raise Unsupported("a whole table inside an expression", e.span)
-        return f"(SELECT {quote(e.column)} FROM {self.inputs[e.index]})"
+        return self.read(e.index, e.column)
 
     def against(self, operand, other) -> str:
         """``other``, compared with ``operand``: a string constant compared with a date or a
@@ -571,8 +573,14 @@ def node_select(plan: Plan, node: str, ordered: bool = True) -> str:
 
 def answer_sql(plan: Plan, expr=None) -> str:
     """A query whose single row holds the answer (for scalar answers; ``expr``: one part of a record)."""
-    attrs = plan.node(plan.root)
+    return (_with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root]))
+            + f"SELECT {answer_expression(plan, plan.root, expr)} AS answer")
+
+
+def answer_expression(plan: Plan, node: str, expr=None, read=None) -> str:
+    """Answer node ``node``'s expression (or ``expr``) over its inputs' relations, each value
+    read by ``read`` as in ``_Expr`` (raises ``Unsupported``)."""
+    attrs = plan.node(node)
     inputs = [input_relation(plan, i) for i in attrs["inputs"]]
     types = tuple(plan.node(i)["schema"] for i in attrs["inputs"])
-    expr = _Expr(inputs, None, types)(attrs["spec"].expr if expr is None else expr)
-    return _with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root])) + f"SELECT {expr} AS answer"
+    return _Expr(inputs, None, types, read)(attrs["spec"].expr if expr is None else expr)

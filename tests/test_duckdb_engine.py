@@ -15,11 +15,10 @@ from csvdsl.errors import LimitError
 from csvdsl.limits import Limits
 from csvdsl.render import to_json
 from csvdsl.tables import Catalog, table_from_frame
-from test_fixtures import FIXTURES, load_fixture, same
+from test_fixtures import FIXTURES, check_fixture, load_fixture
 
 pytest.importorskip("duckdb")
 
-EXPECTING = [p for p in FIXTURES if load_fixture(p)["expect"] is not None]
 # Fixtures DuckDB cannot pass, each with the documented reason (strict: one that starts passing fails).
 KNOWN = {}
 
@@ -37,14 +36,13 @@ def engines(catalogs):
     return get
 
 
-@pytest.mark.parametrize("path", EXPECTING, ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_on_duckdb(path, engines, request):
+    """Every fixture: its answer, or its error at its position."""
     if path.stem in KNOWN:
         request.applymarker(pytest.mark.xfail(reason=KNOWN[path.stem], strict=True))
     fixture = load_fixture(path)
-    run = engines(fixture["csv"]).run(fixture["program"])
-    expected, actual = json.loads(fixture["expect"]), to_json(run.answer)
-    assert same(expected, actual), f"expected {expected}\n     got {actual}"
+    check_fixture(fixture, engines(fixture["csv"]).run)
 
 
 FRAME = pd.DataFrame({"g": ["a", "b", "a", "b", "a", None], "x": [1, 2, 2, 3, 2, 5],
@@ -68,6 +66,23 @@ def test_steps_after_a_pandas_node_run_on_duckdb_over_its_result():
     program = "m = t | group g aggregate top = mode(x) | filter top > 1 | derive z = top * 10 | sort z desc\nanswer m.z"
     ours, theirs = _both(program)
     assert to_json(theirs.answer) == to_json(ours.answer) == {"type": "list", "value": [50, 20, 20]}
+
+
+@pytest.mark.parametrize("program", [
+    "a = t | aggregate n = count()\nb = t | filter x > 1 | aggregate n = count(), m = mean(y)\nanswer round(a.n - b.n + b.m, 2)",
+    'top = t | sort x desc | take 1\nanswer top.g is null and top.y > 0.5 and top.x in [5, 6]',
+])
+def test_an_answer_over_one_row_inputs_is_computed_by_duckdb(program, monkeypatch):
+    """planner/sql_answer.py: the answer is one cell of a query, not computed on pandas."""
+    import planner.duckdb_backend
+
+    pandas = Engine({"t": FRAME}).run(program)
+
+    def on_pandas(*args, **kwargs):
+        raise AssertionError("the answer was computed on pandas")
+
+    monkeypatch.setattr(planner.duckdb_backend, "run_node", on_pandas)
+    assert to_json(Engine({"t": FRAME}, backend="duckdb").run(program).answer) == to_json(pandas.answer)
 
 
 def test_intermediate_results_are_fetched_when_read_and_equal_the_executors():

@@ -45,24 +45,27 @@ def same(expected, actual) -> bool:
     return type(expected) is type(actual) and expected == actual
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_fixture(path, catalogs):
-    fixture = load_fixture(path)
-    catalog = catalogs(fixture["csv"])
+def check_fixture(fixture: dict, run) -> None:
+    """``run(program)`` gives the fixture's answer, or raises its error at its position."""
     if fixture["expect"] is not None:
-        run = run_program(fixture["program"], catalog)
-        expected = json.loads(fixture["expect"])
-        actual = to_json(run.answer)
+        expected, actual = json.loads(fixture["expect"]), to_json(run(fixture["program"]).answer)
         assert same(expected, actual), f"expected {expected}\n     got {actual}"
         return
     code, position, hint = fixture["error"].split(" ", 2)
     line, column = map(int, position.split(":"))
     with pytest.raises(DslError) as caught:
-        run_program(fixture["program"], catalog)
+        run(fixture["program"])
     error = caught.value
     assert (error.code, error.line, error.column) == (code, line, column), error.render()
     assert hint in (error.hint or ""), error.render()
     assert "^" in error.render()
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_fixture(path, catalogs):
+    fixture = load_fixture(path)
+    catalog = catalogs(fixture["csv"])
+    check_fixture(fixture, lambda program: run_program(program, catalog))
 
 
 @pytest.mark.parametrize("path", [p for p in FIXTURES if load_fixture(p)["expect"]], ids=lambda p: p.stem)
