@@ -412,6 +412,25 @@ def test_a_large_read_restores_the_allocators_even_when_it_fails(tmp_path, readi
     assert libc.calls == (set_and_reset if reading_path == "eager" else [])
 
 
+@pytest.mark.parametrize("release_from", [0, 2**40])
+def test_a_large_file_returns_freed_pages_after_each_column(tmp_path, reading_path, monkeypatch, release_from):
+    """csvdsl/tables/memory.py: Arrow's freed pages go back after each batch of columns (one
+    column each here) from RELEASE_FROM bytes on; else once, after typing."""
+    if reading_path == "eager":
+        pytest.skip("an eager read swaps Arrow's pool itself, which a stand-in pool cannot be")
+    released = []
+
+    class Pool:
+        def release_unused(self):
+            released.append(True)
+
+    monkeypatch.setattr(read_module, "RELEASE_FROM", release_from)
+    monkeypatch.setattr(read_module.pa, "default_memory_pool", Pool)
+    table = read_table(write(tmp_path, "a,b,c\n1,x,2024-01-01\n2,y,2024-01-02\n"))
+    assert table.schema == {"a": "int", "b": "string", "c": "date"}
+    assert len(released) == (4 if release_from == 0 else 1)
+
+
 def test_a_frame_read_from_a_csv_views_arrows_buffers_and_its_copy_can_change(tmp_path):
     """Typed columns are read-only views of the arrays Arrow cast them into (not copied again);
     a copy of the frame is the user's to change."""

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 from csvdsl.errors import DataError, Span, did_you_mean
 from csvdsl.tables.columns import convert_column
 from csvdsl.tables.diagnose import diagnose, field_starts, source_line
-from csvdsl.tables.memory import returning_memory
+from csvdsl.tables.memory import RELEASE_FROM, returning_memory
 from csvdsl.tables.table import Table, table_name_from_path
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -34,9 +34,10 @@ _SNIFF_LINES = 50
 def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     """Read one CSV file into a typed :class:`Table` named ``name`` (default: the file stem)."""
     shown = os.fspath(path)
-    with returning_memory(_size(shown)) as eager:
+    size = _size(shown)
+    with returning_memory(size) as eager:
         columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
-        converted = _convert_columns(columns, eager)
+        converted = _convert_columns(columns, release=eager or size >= RELEASE_FROM)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
     # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
     frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
@@ -173,23 +174,23 @@ def _decode_head(head: bytes) -> str | None:
     return None
 
 
-def _convert_columns(columns: list, eager: bool = False) -> list:
+def _convert_columns(columns: list, release: bool = False) -> list:
     """Each column's type and values; ``columns`` is emptied as they are converted, so each
     column of strings is freed once typed (with its header row). Arrow's kernels release the
     GIL, so columns convert in parallel, in batches (a future per column of a very wide table
     costs more than it saves), the largest first so that none is left to run alone at the end.
-    Arrow's allocator keeps freed blocks: an ``eager`` read (csvdsl/tables/memory.py) returns
-    them after each batch, any other once at the end, since taking back pages that are then
-    faulted in again costs time (a sixth of a read of flights.csv)."""
+    Arrow's allocator keeps freed blocks: a read that must ``release`` them (csvdsl/tables/memory.py)
+    does after each batch, any other once at the end."""
     if not columns:
         return []
     converted = [None] * len(columns)
 
     def convert(indices: list[int]) -> None:
         for index in indices:
-            converted[index] = convert_column(_one_chunk(columns[index].slice(1)))
-            columns[index] = None
-        if eager:
+            column, columns[index] = _one_chunk(columns[index].slice(1)), None  # the blocks go once combined
+            converted[index] = convert_column(column)
+            del column
+        if release:
             pa.default_memory_pool().release_unused()
 
     workers = min(len(columns), os.cpu_count() or 1, 8)
