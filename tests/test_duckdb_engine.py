@@ -154,26 +154,31 @@ def test_cli_run_with_engine_duckdb_and_verbose(tmp_path):
     assert bad.returncode == 2
 
 
-def test_generated_programs_agree_on_both_engines():
-    """Generated programs on generated tables (the fuzzer's strategies): the DuckDB engine gives
-    the pandas engine's answer, or a DslError where pandas gives one; intermediate results have
-    the same shape."""
+@pytest.mark.parametrize("strategy", ["programs", "one_value_programs"])
+def test_generated_programs_agree_on_both_engines(strategy):
+    """Generated programs on generated tables (the fuzzer's strategies; one_value_programs for
+    answers DuckDB computes itself): the DuckDB engine gives the pandas engine's answer, or the
+    DslError pandas gives; intermediate results have the same shape."""
     from hypothesis import given
 
     from csvdsl.errors import DslError
+    from csvdsl.testing import strategies
     from csvdsl.testing.fuzz import LIMITS, TOLERANCE
-    from csvdsl.testing.strategies import SCHEMA, programs, tables
     from verifier.answers import compare
 
-    @given(frame=tables(), program=programs(SCHEMA))
+    @given(frame=strategies.tables(), program=getattr(strategies, strategy)(strategies.SCHEMA))
     def agree(frame, program):
         table = table_from_frame("t", frame)
-        catalog = Catalog([type(table)(table.name, None, table.frame, dict(SCHEMA))])
+        catalog = Catalog([type(table)(table.name, None, table.frame, dict(strategies.SCHEMA))])
+        duckdb = Engine(catalog, cache_bytes=0, limits=LIMITS, backend="duckdb")
         try:
             ours = Engine(catalog, cache_bytes=0, limits=LIMITS).run(program)
-        except DslError:
+        except DslError as error:
+            with pytest.raises(DslError) as theirs:
+                duckdb.run(program)
+            assert theirs.value.code == error.code, program
             return
-        theirs = Engine(catalog, cache_bytes=0, limits=LIMITS, backend="duckdb").run(program)
+        theirs = duckdb.run(program)
         match = compare(to_json(ours.answer), to_json(theirs.answer), TOLERANCE)
         assert match.score == 1, f"{match.reason}\n{program}\npandas: {to_json(ours.answer)}\nduckdb: {to_json(theirs.answer)}"
         for node, frame_ in ours.execution.frames.items():

@@ -266,6 +266,15 @@ def _types_after(columns: dict[str, str], name: str, kind: str) -> dict[str, str
     return {**columns, name: kind}
 
 
+# Answers of one value over a number read from a binding of one row (`{ref}`).
+SCALAR_ANSWERS = (
+    "{ref} * 2 - 1", "round({ref} / 3, 2)", "coalesce({ref}, 0) + 1", "{ref} > 1 and {ref} is not null",
+    "abs(-{ref}) <= 2.5", 'case when {ref} >= 1 then "many" when {ref} is null then "none" else "few" end',
+    "{ref} between -1 and 3", "{ref} % 2", "sqrt(abs({ref}))", "floor({ref} * 1.5)", "{ref} in [0, 1, 2]",
+    "{ref} + {ref} * {ref}", "-{ref} / ({ref} - 1)", "not ({ref} < 0.5)", "int({ref}) + 1",
+)
+
+
 @st.composite
 def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps: int = 5):
     """A well-typed program over one table: a few bindings, then an answer."""
@@ -352,7 +361,11 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
     if current == table:
         lines.append(f"s = {table} | take 3")
         current = "s"
-    if single and columns and draw(st.booleans()):
+    numbers = [c for c, k in columns.items() if k in ("int", "float")]
+    if single and numbers and draw(st.booleans()):  # one value computed from the row's values
+        ref = f"{current}.{quote_name(draw(st.sampled_from(numbers)))}"
+        lines.append("answer " + draw(st.sampled_from(SCALAR_ANSWERS)).format(ref=ref))
+    elif single and columns and draw(st.booleans()):
         column = draw(st.sampled_from(list(columns)))
         lines.append(f"answer {current}.{quote_name(column)}")
     elif single and columns and draw(st.booleans()):  # a record: several parts, a list among them
@@ -364,4 +377,19 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
         lines.append(f"answer {current}.{quote_name(draw(st.sampled_from(list(columns))))}")
     else:
         lines.append(f"answer {current}")
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def one_value_programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t"):
+    """A program whose answer is one value computed from bindings of one row each (one of them
+    made from the others' last binding), as the DuckDB engine computes such answers in SQL."""
+    lines = draw(programs(schema, table)).strip().split("\n")[:-1]  # its answer goes
+    last = lines[-1].split(" = ")[0]
+    numbers = [c for c, k in schema.items() if k in ("int", "float")]
+    first, second = draw(st.sampled_from(numbers)), draw(st.sampled_from(numbers))
+    lines += [f"z_ = {last} | aggregate v = count()",
+              f"q_ = {table} | filter {quote_name(first)} > 1 | aggregate m = mean({quote_name(first)}), s = sum({quote_name(second)})"]
+    ref = draw(st.sampled_from(["z_.v", "q_.m", "q_.s", "(z_.v - q_.s)", "(q_.m * z_.v)"]))
+    lines.append("answer " + draw(st.sampled_from(SCALAR_ANSWERS)).format(ref=ref))
     return "\n".join(lines) + "\n"
