@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from csvdsl.tables import columns as C
@@ -53,6 +53,21 @@ def columns(draw) -> pa.ChunkedArray:
             part = pa.array(["junk", *part, "junk"], pa.string()).slice(1, len(part))
         chunks.append(pa.array(part, pa.string()) if isinstance(part, list) else part)
     return pa.chunked_array(chunks, pa.string())
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(VALUE, st.text(st.sampled_from("0123456789+-.:TZ eEiInNfFtrueals\n\t\v\u0663\u017fK\u0130\u0131\u00a0\uff11\u212a\ufb00\u01c5\u00df\u1e9e"),
+                                         max_size=10)), min_size=1, max_size=C._FEW))
+@example(["12\n"])
+@example(["2013-01-01\n"])
+@example(["\uff11999-01-01"])
+@example(["fal\u017fe"])
+def test_a_short_sample_is_matched_in_python_as_arrow_matches_it(values):
+    """The sample checks run Python's re on a few values: the same verdict as Arrow's RE2 (\\d and
+    \\s ASCII only, $ the very end), on digits and case folds from beyond ASCII too."""
+    sample = pa.chunked_array([pa.array(values, pa.string())])
+    for pattern in [C._ANY_KIND, *(pattern for _, pattern in C._KIND_PATTERNS)]:
+        assert C._sample_matches(sample, pattern) == C._all_match(sample, pattern), (values, pattern)
 
 
 def assert_same_typing(got: tuple[str, pd.Series], want: tuple[str, pd.Series]) -> None:

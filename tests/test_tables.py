@@ -25,9 +25,11 @@ BAD = Path(__file__).parent / "data" / "bad_csv"
 def reading_path(request, monkeypatch):
     """Every test runs three times: large files are read by Arrow straight from disk, falling
     back to the general path for anything in doubt; with the threshold at 0 every file tries
-    that path; "eager" also gives memory back as a read of a very large file does."""
+    that path, and its columns are typed on threads as long ones are; "eager" also gives memory
+    back as a read of a very large file does."""
     if request.param in ("direct", "eager"):
         monkeypatch.setattr(read_module, "DIRECT_MIN_BYTES", 0)
+        monkeypatch.setattr(read_module, "_THREADED_ROWS", 0)
     monkeypatch.setenv(memory.VARIABLE, "1" if request.param == "eager" else "0")  # not by the memory free now
     return request.param
 
