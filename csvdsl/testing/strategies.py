@@ -335,6 +335,7 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
             if "k" not in columns:
                 continue
             columns = _types_after(columns, f"kk{index}", "float")
+            single = False  # as the checker sees a join: any number of rows
         elif kind == "split" and exprs.of(("string",)):
             column = draw(st.sampled_from(exprs.of(("string",))))
             step = f"split {column} on {_lit(draw(st.sampled_from(SEPARATORS)))}"
@@ -347,6 +348,7 @@ def programs(draw, schema: dict[str, str] = SCHEMA, table: str = "t", max_steps:
                 columns = _types_after(columns, new, schema.get(right, right_kind))
                 taken.add(new)
             step = f"join cross u{index}"
+            single = False  # u may hold two rows
         elif kind == "scalar_filter" and _Exprs(draw, schema).of(("int", "float")):
             number = draw(st.sampled_from(_Exprs(draw, schema).of(("int", "float"))))
             lines.append(f"m{index} = {table} | aggregate v = mean({number})")
