@@ -434,6 +434,7 @@ class _Run:
         pandas executor computes it from the rows it reads (its own node runner: the same
         errors, without building a plan around one node)."""
         attrs = self.plan.node(nid)
+
         def translate():
             select = answer_select(self.plan, nid)
             return None if select is None else self._with(nid) + select

@@ -26,7 +26,8 @@ def answer_select(plan: Plan, node: str) -> str | None:
     answer = attrs["schema"]
     if answer.kind in ("table", "list", "record") or answer.dtype not in _TYPES:
         return None
-    if any(row_bound(plan, source) is None or row_bound(plan, source) > 1 for source in set(attrs["inputs"])):
+    bounds = [row_bound(plan, source) for source in set(attrs["inputs"])]
+    if any(bound is None or bound > 1 for bound in bounds):
         return None
     for part in ast.walk(attrs["spec"].expr):
         if (isinstance(part, ast.InputRef) and part.column is None) or (isinstance(part, ast.Call) and part.name in _TEXT_OF_NUMBERS):

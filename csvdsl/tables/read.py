@@ -177,8 +177,9 @@ def _decode_head(head: bytes) -> str | None:
 def _convert_columns(columns: list, release: bool = False) -> list:
     """Each column's type and values; ``columns`` is emptied as they are converted, so each
     column of strings is freed once typed (with its header row). Arrow's kernels release the
-    GIL, so columns convert in parallel, in batches (a future per column of a very wide table
-    costs more than it saves), the largest first so that none is left to run alone at the end.
+    GIL, so long columns convert in parallel, in batches (a future per column of a very wide
+    table costs more than it saves), the largest first so that none is left to run alone at the
+    end.
     Arrow's allocator keeps freed blocks: a read that must ``release`` them (csvdsl/tables/memory.py)
     does after each batch, any other once at the end."""
     if not columns:
