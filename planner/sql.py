@@ -571,10 +571,11 @@ def node_select(plan: Plan, node: str, ordered: bool = True) -> str:
         raise
 
 
-def answer_sql(plan: Plan, expr=None) -> str:
-    """A query whose single row holds the answer (for scalar answers; ``expr``: one part of a record)."""
-    return (_with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root]))
-            + f"SELECT {answer_expression(plan, plan.root, expr)} AS answer")
+def answer_sql(plan: Plan, expr=None, select: str | None = None) -> str:
+    """A query whose single row holds the answer (for scalar answers; ``expr``: one part of a
+    record; ``select``: the SELECT to run over the steps instead, as planner/sql_answer.py's)."""
+    select = select or f"SELECT {answer_expression(plan, plan.root, expr)} AS answer"
+    return _with(plan, lambda n: n != plan.root, ordered_nodes(plan, [plan.root])) + select
 
 
 def answer_expression(plan: Plan, node: str, expr=None, read=None) -> str:
