@@ -267,9 +267,9 @@ def _types_after(columns: dict[str, str], name: str, kind: str) -> dict[str, str
 
 
 # Answers of one value over a number read from a binding of one row (`{ref}`). Those that jump
-# (comparisons, rounding, a division by what may be near 0) take whole numbers only: pandas and DuckDB may compute a float
-# statistic a bit apart (corr(y, y) of two rows: 0.9999999999999999 against 1.0), which the
-# numeric tolerance allows but `>= 1` would turn into two answers.
+# (comparisons, rounding, a division by what may be near 0) take whole numbers only: pandas and
+# DuckDB may compute a float statistic a bit apart (corr(y, y) of two rows: 0.9999999999999999
+# against 1.0), which the numeric tolerance allows but `>= 1` would turn into two answers.
 SCALAR_ANSWERS = ("{ref} * 2 - 1", "coalesce({ref}, 0) + 1", "sqrt(abs({ref}))", "{ref} + {ref} * {ref}")
 WHOLE_ANSWERS = SCALAR_ANSWERS + (
     "-{ref} / ({ref} - 1)", "round({ref} / 3, 2)", "{ref} > 1 and {ref} is not null", "abs(-{ref}) <= 2.5",
