@@ -430,9 +430,9 @@ class _Run:
                            lambda plan, n, ordered: self._translation(n, ordered))
 
     def _answer(self, nid: str):
-        """The answer: one cell from DuckDB where planner/sql_answer.py can, else computed as the
-        pandas executor computes it from the rows it reads (its own node runner: the same
-        errors, without building a plan around one node)."""
+        """The answer: one cell from DuckDB where planner/sql_answer.py can and its value is
+        decided, else computed as the pandas executor computes it from the rows it reads (its
+        own node runner: the same errors, without building a plan around one node)."""
         attrs = self.plan.node(nid)
 
         def translate():
@@ -444,8 +444,10 @@ class _Run:
             try:
                 with self.active():
                     row = self._query(sql, attrs, "one")
-                if row is not None:  # else an input has no rows: pandas reads its values as null
-                    return answer_value(row[0], attrs["schema"])
+                # No row: an input has none, whose values pandas reads as null.
+                value = None if row is None else answer_value(row[0], attrs["schema"])
+                if value is not None:
+                    return value
             except _Refused:
                 pass  # an integer overflow, say: the pandas executor's error to report
         frames = self._input_frames(attrs)

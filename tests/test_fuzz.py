@@ -82,8 +82,17 @@ _SMALL = [p for p in FIXTURES if load_fixture(p)["expect"] and not set(load_fixt
           and "mode(" not in load_fixture(p)["program"]]
 
 
+# Fixtures the SQL translation gets wrong, each with why (strict: one that starts passing fails).
+_ORACLE_KNOWN = {
+    "answer_functions_the_engines_compute_otherwise": "DuckDB's trim, its casts of text and its exp differ from pandas "
+    "(planner/sql_answer.py); the DuckDB engine computes answers using them on pandas",
+}
+
+
 @pytest.mark.parametrize("path", _SMALL, ids=lambda p: p.stem)
-def test_the_oracle_agrees_with_every_semantics_fixture(path):
+def test_the_oracle_agrees_with_every_semantics_fixture(path, request):
+    if path.stem in _ORACLE_KNOWN:
+        request.applymarker(pytest.mark.xfail(reason=_ORACLE_KNOWN[path.stem], strict=True))
     from csvdsl.program import run_program
     from csvdsl.render import to_json
     from csvdsl.tables import Catalog

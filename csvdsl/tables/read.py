@@ -196,7 +196,7 @@ def _convert_columns(columns: list, release: bool = False) -> list:
 
     # Threads pay off where Arrow's kernels (which release the GIL) do most of the work: on
     # short columns the Python around them does, and threads only contend for the GIL.
-    workers = min(len(columns), os.cpu_count() or 1, 8) if len(columns[0]) > _THREADED_ROWS else 1
+    workers = min(len(columns), os.cpu_count() or 1, 8) if len(columns[0]) - 1 > _THREADED_ROWS else 1  # less the header
     size = max(1, len(columns) // (workers * 16))
     largest = sorted(range(len(columns)), key=lambda index: -columns[index].get_total_buffer_size())  # not nbytes: 10x slower
     batches = [largest[start:start + size] for start in range(0, len(columns), size)]
