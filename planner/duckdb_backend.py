@@ -430,29 +430,35 @@ class _Run:
                            lambda plan, n, ordered: self._translation(n, ordered))
 
     def _answer(self, nid: str):
-        """The answer: one cell from DuckDB where planner/sql_answer.py can and its value is
-        decided, else computed as the pandas executor computes it from the rows it reads (its
-        own node runner: the same errors, without building a plan around one node)."""
+        """The answer: one cell from DuckDB where ``_answer_in_sql`` decides it, else computed as
+        the pandas executor computes it from the rows it reads (its own node runner: the same
+        errors, without building a plan around one node)."""
         attrs = self.plan.node(nid)
+        value = self._answer_in_sql(nid, attrs)
+        if value is not None:
+            return value
+        frames = self._input_frames(attrs)
+        self.deadline.check(f"before answer node {nid[:8]}", node_span(attrs))
+        return run_node(nid, attrs, {}, frames, self._pandas_limits(), None)
+
+    def _answer_in_sql(self, nid: str, attrs):
+        """The answer as planner/sql_answer.py computes it, or None where pandas decides: no such
+        SELECT, an input with no rows (whose values pandas reads as null), a value pandas refuses
+        (``answer_value``), or DuckDB refusing the query (an integer overflow, say)."""
 
         def translate():
             select = answer_select(self.plan, nid)
             return None if select is None else self._with(nid) + select
 
         sql = self.backend.translations.remember(("answer", nid, frozenset(self.on_pandas)), translate)
-        if sql is not None:
-            try:
-                with self.active():
-                    row = self._query(sql, attrs, "one")
-                # No row: an input has none, whose values pandas reads as null.
-                value = None if row is None else answer_value(row[0], attrs["schema"])
-                if value is not None:
-                    return value
-            except _Refused:
-                pass  # an integer overflow, say: the pandas executor's error to report
-        frames = self._input_frames(attrs)
-        self.deadline.check(f"before answer node {nid[:8]}", node_span(attrs))
-        return run_node(nid, attrs, {}, frames, self._pandas_limits(), None)
+        if sql is None:
+            return None
+        try:
+            with self.active():
+                row = self._query(sql, attrs, "one")
+        except _Refused:
+            return None
+        return None if row is None else answer_value(row[0], attrs["schema"])
 
     def _pandas_node(self, nid: str):
         """Run one node on pandas over its inputs' rows (fetched, or the tables themselves)."""
