@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from csvdsl import ast
 from csvdsl.errors import CheckError, did_you_mean, name_hint, quote_name
 from csvdsl.format import format_expr
+from csvdsl.tables.shapes import TIME_TEXT_RE, WHITESPACE, ZONE_SPACE_RE, ZONE_SPACE_REWRITE
 from csvdsl.signatures import (
     BOOL,
     DATE,
@@ -308,20 +309,22 @@ def comparable(a: str, b: str) -> bool:
     return NULL in (a, b) or any(a in family and b in family for family in _FAMILIES)
 
 
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\Z")
+_ISO_TIME = re.compile(TIME_TEXT_RE, re.ASCII)
 
 
 def _parses_as_date(text: str) -> bool:
-    """True for an ISO 8601 date or time that exists (not "June", not 2013-02-30)."""
+    """True for an ISO 8601 date or time that exists (not "June", not 2013-02-30), of the shape
+    `datetime` reads (csvdsl/tables/shapes.py)."""
     import pandas as pd
 
-    if not _ISO_TIME.match(text.strip()):
+    text = text.strip(WHITESPACE)
+    if not _ISO_TIME.fullmatch(text):
         return False
     try:
-        pd.Timestamp(text)
-        return True
+        stamp = pd.Timestamp(re.sub(ZONE_SPACE_RE, ZONE_SPACE_REWRITE, text))
     except (ValueError, TypeError):
         return False
+    return stamp is not pd.NaT
 
 
 def _a(kind: str) -> str:

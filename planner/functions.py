@@ -122,16 +122,20 @@ def _concat(*parts):
 
 
 def _parse_times(x, fmt):
-    """Strings to naive UTC times: with ``fmt`` exactly; without, ISO 8601 (else null)."""
+    """Strings to naive UTC times in microseconds: with ``fmt`` exactly; without, ISO 8601
+    (planner.text.times). Null where unreadable."""
     if pd.api.types.is_datetime64_any_dtype(x):
         return x
+    if fmt is None:
+        return text.times(x)
     try:
-        return pd.to_datetime(x, errors="coerce", format=fmt or "ISO8601", utc=True).dt.tz_convert(None)
+        parsed = pd.to_datetime(x, errors="coerce", format=fmt, utc=True).dt.tz_convert(None)
     except Exception as error:  # noqa: BLE001 - pandas turns some formats into a bad regex (re.error): "%Y%Y"
         from csvdsl.errors import ExecutionError
 
         raise ExecutionError("bad-argument", f"{fmt!r} is not a date format pandas can read: {error}",
                              hint='use each of %Y %m %d %H %M %S once, e.g. "%d/%m/%Y"') from None
+    return text.within_years(parsed.astype("datetime64[us]"))
 
 
 def _exp(x):
@@ -152,12 +156,12 @@ def _whole_numbers(x: pd.Series) -> pd.Series:
     (infinity, 1e300), as SQL's TRY_CAST to BIGINT gives, rather than a wrapped-around one."""
     with np.errstate(invalid="ignore"):
         fits = (x >= -(2.0**63)) & (x < 2.0**63)  # NaN fails both, an infinity one
-    return x.where(fits)
+    return x.where(fits) + 0.0  # -0.0 is 0
 
 
 def _to_int(x):
-    if pd.api.types.is_string_dtype(x) or x.dtype == object:
-        x = pd.to_numeric(x, errors="coerce")
+    if pd.api.types.is_string_dtype(x):  # an object column holding only text counts too
+        x = text.numbers(x)
     if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
         return x.astype("float").where(x.notna())
     # Through a float, as the DuckDB engine's TRY_CAST(... AS DOUBLE) reads it.
@@ -165,8 +169,8 @@ def _to_int(x):
 
 
 def _to_float(x):
-    if pd.api.types.is_string_dtype(x) or x.dtype == object:
-        return pd.to_numeric(x, errors="coerce").astype(float)
+    if pd.api.types.is_string_dtype(x):
+        return text.numbers(x)
     return x.astype(float)
 
 

@@ -8,14 +8,13 @@ a node's order (planner/sql_order.py) its ``__rn`` is null and costs no window."
 
 from __future__ import annotations
 
-import math
 
 from csvdsl import ast
 from csvdsl.check import expression_type, join_column_name
 from planner.compile import Plan, node_span
 from planner.functions import FUNCTIONS
 from planner.sql_order import ordered_nodes, sort_ties, top_of_sort
-from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
+from planner.sql_text import extract, literal, number, number_of_text, quote, strip, substring, timestamp
 
 ROW = "__rn"
 _NO_ORDER = f"CAST(NULL AS BIGINT) AS {ROW}"  # nothing reads this node's order
@@ -28,24 +27,6 @@ class Unsupported(Exception):
     def __init__(self, why: str, span=None):
         super().__init__(why)
         self.span = span
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return f"CAST({value} AS BIGINT)"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "CAST('inf' AS DOUBLE)" if value > 0 else "CAST('-inf' AS DOUBLE)"
-        return f"CAST({value!r} AS DOUBLE)"
-    return "'" + value.replace("'", "''") + "'"
 
 
 def relation(node: str) -> str:
@@ -92,7 +73,7 @@ class _Expr:
         datetime is read as one, its UTC offset applied (as on pandas); DuckDB's own cast of
         the string to the column's TIMESTAMP would drop the offset."""
         if isinstance(other, ast.Literal) and isinstance(other.value, str) and self.type_of(operand) in ("date", "datetime"):
-            return _timestamp(literal(other.value))
+            return timestamp(literal(other.value))
         return self(other)
 
     def binary(self, e):
@@ -156,7 +137,7 @@ class _Expr:
         partition = ", ".join(quote(c.name) for c in e.over)
         if function.kind == "aggregate":  # the builder appends this: an OVER clause for a window aggregate
             partition = f" OVER ({'PARTITION BY ' + partition if partition else ''})" if e.window else ""
-        if e.name in ("str", "concat"):  # text depends on the static type of each part
+        if e.name in _TYPED:
             return _FUNCTIONS[e.name]([(a, self.type_of(x)) for a, x in zip(args, e.args)], partition)
         result = _FUNCTIONS[e.name](args, partition)
         return nan_null(result) if e.name in _MAY_BE_NAN and self.type_of(e) == "float" else result
@@ -168,6 +149,8 @@ def _clamped_correlation(sql: str) -> str:
     return f"(CASE WHEN isnan({sql}) THEN {NAN} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
 
 
+# Functions whose SQL depends on the static type of each argument: text of a number, number of a text.
+_TYPED = ("str", "concat", "int", "float")
 _OPERATORS = {"==": "=", "!=": "<>"}
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 # In the language NaN is null; DuckDB keeps NaN (corr of one row, inf - inf, ...).
@@ -259,46 +242,14 @@ def _finite_only(function: str, x: str, over: str = "") -> str:
             f"ELSE {function}({value}) FILTER (WHERE NOT isinf({value})){over} END)")
 
 
-def _clamped(x: str) -> str:
-    # Positions past a billion change nothing (limits bound strings far below) and would overflow.
-    return f"CAST(least(greatest({x}, -1000000000), 1000000000) AS BIGINT)"
+def _double(x: str, kind: str) -> str:
+    return number_of_text(x) if kind == "string" else f"TRY_CAST({x} AS DOUBLE)"
 
 
-def _substring(args) -> str:
-    """SQL-standard positions (as Postgres): a start before 1 eats into the length; DuckDB
-    would count a negative start from the end. Positions may be computed per row."""
-    text, start = args[0], _clamped(args[1])
-    first = f"greatest({start}, 1)"
-    if len(args) < 3:
-        return f"(CASE WHEN {args[1]} IS NOT NULL THEN substring({text}, {first}) END)"
-    length = f"greatest({start} + greatest({_clamped(args[2])}, 0) - {first}, 0)"
-    return f"(CASE WHEN {args[1]} IS NOT NULL AND {args[2]} IS NOT NULL THEN substring({text}, {first}, {length}) END)"
-
-
-def _extract(args) -> str:
-    text, pattern = args[0], args[1]
-    wrapped, rewrite = whole_match_pattern(pattern, int(args[2]) if len(args) > 2 else 0)
-    return f"(CASE WHEN regexp_matches({text}, {literal(pattern)}) THEN regexp_replace({text}, {literal(wrapped)}, {literal(rewrite)}) END)"
-
-
-def _number(args) -> str:
-    """number() in SQL: the same RE2 pattern and the same rules as planner.text.number."""
-    text = args[0]
-    group = lambda i: f"regexp_extract({text}, {literal(NUMBER_PATTERN)}, {i})"  # noqa: E731
-    sign, currency, sign2, whole, fraction, exponent, suffix = (group(i) for i in range(1, 8))
-    listed = lambda values: ", ".join(literal(v) for v in values)  # noqa: E731
-    valid = (f"regexp_matches({text}, {literal(NUMBER_PATTERN)}) AND ({whole} <> '' OR {fraction} <> '') "
-             f"AND NOT ({sign} <> '' AND {sign2} <> '') AND NOT ({currency} <> '' AND {suffix} IN ({listed(CURRENCIES)})) "
-             f"AND NOT (lower({suffix}) IN ({listed(ORDINALS)}) AND ({fraction} <> '' OR {exponent} <> '' OR {whole} = ''))")
-    negative = f"({sign} IN ({listed(MINUSES)}) OR {sign2} IN ({listed(MINUSES)}))"
-    value = f"TRY_CAST(replace({whole}, ',', '') || {fraction} || {exponent} AS DOUBLE)"
-    return f"(CASE WHEN {valid} THEN (CASE WHEN {negative} THEN -{value} ELSE {value} END) END)"
-
-
-def _timestamp(text: str) -> str:
-    # Through TIMESTAMPTZ, so "...-05:00" is converted to UTC as on pandas (the connection's
-    # TimeZone is UTC: planner/oracle.connect); a TIMESTAMP cast would drop the offset.
-    return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+def _time(args) -> str:
+    if len(args) > 1 and "%z" in args[1]:
+        raise Unsupported("a date format with %z (DuckDB does not read Z as an offset)")
+    return timestamp(args[0], args[1] if len(args) > 1 else None)
 
 
 def _round(x: str, scale: str) -> str:
@@ -315,18 +266,18 @@ _FUNCTIONS = {
     "lower": _plain("lower"),
     "upper": _plain("upper"),
     "length": _plain("length"),
-    "strip": lambda a, p: f"trim({a[0]})",
+    "strip": lambda a, p: strip(a[0]),
     "contains": lambda a, p: f"contains({a[0]}, {literal(a[1])})",
     "starts_with": lambda a, p: f"starts_with({a[0]}, {literal(a[1])})",
     "ends_with": lambda a, p: f"suffix({a[0]}, {literal(a[1])})",
     "replace": lambda a, p: f"replace({a[0]}, {literal(a[1])}, {literal(a[2])})",
-    "substr": lambda a, p: _substring(a),
+    "substr": lambda a, p: substring(a),
     "split_part": lambda a, p: f"split_part({a[0]}, {literal(a[1])}, {int(a[2])})",
     "position": lambda a, p: f"strpos({a[0]}, {literal(a[1])})",
     "matches": lambda a, p: f"regexp_matches({a[0]}, {literal(a[1])})",
-    "extract": lambda a, p: _extract(a),
+    "extract": lambda a, p: extract(a),
     "regex_replace": lambda a, p: f"regexp_replace({a[0]}, {literal(a[1])}, {literal(a[2])}, 'g')",
-    "number": lambda a, p: _number(a),
+    "number": lambda a, p: number(a),
     "concat": lambda a, p: "(" + " || ".join(_text_of(x, kind) for x, kind in a) + ")",
     "year": _plain("year"),
     "month": _plain("month"),
@@ -334,9 +285,8 @@ _FUNCTIONS = {
     "hour": _plain("hour"),
     "minute": _plain("minute"),
     "weekday": _plain("dayname"),
-    "date": lambda a, p: (f"CAST(try_strptime({a[0]}, {literal(a[1])}) AS DATE)" if len(a) > 1
-                          else f"CAST({_timestamp(a[0])} AS DATE)"),
-    "datetime": lambda a, p: (f"try_strptime({a[0]}, {literal(a[1])})" if len(a) > 1 else _timestamp(a[0])),
+    "date": lambda a, p: f"CAST({_time(a)} AS DATE)",
+    "datetime": lambda a, p: _time(a),
     "date_diff": lambda a, p: f"date_diff('day', {a[1]}, {a[0]})",
     "abs": _plain("abs"),
     "round": lambda a, p: _round(f"CAST({a[0]} AS DOUBLE)", literal(10.0 ** int(a[1] if len(a) > 1 else 0))),
@@ -347,8 +297,8 @@ _FUNCTIONS = {
                          else f"(CASE WHEN {a[0]} > 0 THEN ln({a[0]}) / ln({literal(float(a[1]))}) END)"),
     "exp": lambda a, p: f"exp(CAST({a[0]} AS DOUBLE))",
     "coalesce": _plain("coalesce"),
-    "int": lambda a, p: f"TRY_CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS BIGINT)",  # int(inf) is null
-    "float": lambda a, p: f"TRY_CAST({a[0]} AS DOUBLE)",
+    "int": lambda a, p: f"TRY_CAST(trunc({_double(*a[0])}) AS BIGINT)",  # int(inf) is null
+    "float": lambda a, p: _double(*a[0]),
     "str": _cast_text,
     # aggregates: `p` is the OVER clause of a window aggregate, or empty
     "count": lambda a, p: f"count({a[0]}){p}" if a else f"count(*){p}",

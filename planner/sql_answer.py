@@ -6,9 +6,7 @@ per value read) is materialized and scanned twice, which costs DuckDB up to a mi
 
 Only what both engines compute alike goes to DuckDB: the operators, and the functions in
 ``_ALIKE``. Left to pandas: ``str`` and ``concat`` (DuckDB writes some floats otherwise), ``exp``
-(its last digit can differ), ``strip`` (DuckDB's trims only spaces), the parsing of text by
-``int``, ``float``, ``number``, ``date`` and ``datetime`` (DuckDB reads "1_000" and "20200105"),
-and the regular expressions (RE2 is not Python's re)."""
+(its last digit can differ), and the statistics DuckDB does not have."""
 
 from __future__ import annotations
 
@@ -21,7 +19,9 @@ from planner.sql_order import row_bound
 
 _TYPES = {INT, FLOAT, BOOL, STRING}  # a date's conversion is the executor's own
 _ALIKE = {"abs", "round", "floor", "ceil", "sqrt", "log", "coalesce", "lower", "upper", "length", "position", "substr",
-          "contains", "starts_with", "ends_with", "year", "month", "day", "hour", "minute", "weekday", "date_diff"}
+          "contains", "starts_with", "ends_with", "year", "month", "day", "hour", "minute", "weekday", "date_diff",
+          # text read as both engines read it (planner/sql_text.py); both match patterns with RE2
+          "strip", "int", "float", "number", "date", "datetime", "replace", "split_part", "matches", "extract", "regex_replace"}
 
 
 def answer_select(plan: Plan, node: str) -> str | None:

@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from csvdsl.tables import columns as C
+from csvdsl.tables.shapes import LEADING_ZERO_RE
 from csvdsl.tables.table import NA_VALUES
 
 # Values near every edge the shortcuts decide on: signs and leading zeros, hexadecimal (0xFFFFF has
@@ -129,8 +130,8 @@ def strings(values: list[str], cut: int, offset: bool) -> pa.ChunkedArray:
 @given(st.lists(VALUE, min_size=1, max_size=20), st.integers(0, 20), st.booleans(), st.booleans())
 def test_leading_zero_is_the_pattern(values, cut, offset, or_plus):
     """``_leading_zero``, which reads a third byte only where two leave it in doubt, against
-    ``_LEADING_ZERO_RE`` (and a leading '+') applied to each value."""
-    want = any(re.match(C._LEADING_ZERO_RE, v) or (or_plus and v.startswith("+")) for v in values)
+    ``LEADING_ZERO_RE`` (and a leading '+') applied to each value."""
+    want = any(re.match(LEADING_ZERO_RE, v) or (or_plus and v.startswith("+")) for v in values)
     assert C._leading_zero(C._Edges(strings(values, cut, offset)), or_plus=or_plus) == want
 
 

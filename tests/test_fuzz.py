@@ -84,8 +84,8 @@ _SMALL = [p for p in FIXTURES if load_fixture(p)["expect"] and not set(load_fixt
 
 # Fixtures the SQL translation gets wrong, each with why (strict: one that starts passing fails).
 _ORACLE_KNOWN = {
-    "answer_functions_the_engines_compute_otherwise": "DuckDB's trim, its casts of text and its exp differ from pandas "
-    "(planner/sql_answer.py); the DuckDB engine computes answers using them on pandas",
+    "answer_functions_the_engines_compute_otherwise": "DuckDB's exp differs from numpy's in the last digit "
+    "(planner/sql_answer.py); the DuckDB engine computes answers using it on pandas",
 }
 
 

@@ -14,20 +14,13 @@ import pyarrow.compute as pc
 
 from csvdsl.errors import DataError
 from csvdsl.tables.table import NA_VALUES, Table
+from csvdsl.tables.shapes import DATE_RE, DATETIME_RE, FLOAT_RE, INT_RE
 
 # Parsed datetimes get one resolution so columns from different files compare and concatenate
 # alike; microseconds (not nanoseconds) so sentinel dates such as 9999-12-31 still fit.
 _TIME_UNIT = "datetime64[us]"
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # "str", without looking the name up per column
 
-# Patterns are matched against trimmed, non-missing values.
-_INT_RE = r"^[+-]?\d+$"
-_FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?([iI][nN][fF]|[iI][nN][fF][iI][nN][iI][tT][yY])$"
-# A numeric-looking value with a leading zero (zip codes, ids) would lose the zero as a number;
-# Arrow's integer cast also reads hexadecimal (0x1F), which is text here.
-_LEADING_ZERO_RE = r"^[+-]?0[\dxX]"
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-_DATETIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 _SAMPLE = 256
 
 
@@ -299,7 +292,7 @@ def _time_shaped(edges: _Edges, length: int) -> bool:
 
 
 def _leading_zero(edges: _Edges, or_plus: bool = False) -> bool:
-    """Whether some value matches ``_LEADING_ZERO_RE`` (a zero, after an optional sign, before a
+    """Whether some value matches ``LEADING_ZERO_RE`` (a zero, after an optional sign, before a
     digit or x), or with ``or_plus`` starts with '+'. Whole-column passes look at two bytes of
     each value; the third byte is read only where the first two leave a match possible."""
     first, second, length = edges.first, edges.second, edges.length
@@ -376,7 +369,7 @@ def _to_int(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool
             ints = pc.cast(pc.replace_substring_regex(values, r"^\+", ""), pa.int64())
         except pa.ArrowInvalid:
             # Integers out of int64 range (long ids) stay text rather than being rounded as floats.
-            return _STRING if _all_match(present, _INT_RE) else None
+            return _STRING if _all_match(present, INT_RE) else None
     if _has_leading_zero(present):
         return None
     if has_missing:
@@ -396,13 +389,13 @@ def _to_float(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bo
 
 
 def _to_date(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
-    if not _all_match(present, _DATE_RE):
+    if not _all_match(present, DATE_RE):
         return None
     return _parse_times(values, "%Y-%m-%d", utc=False)
 
 
 def _to_datetime(values: pa.ChunkedArray, present: pa.ChunkedArray, has_missing: bool) -> pd.Series | None:
-    if not _all_match(present, _DATETIME_RE):
+    if not _all_match(present, DATETIME_RE):
         return None
     return _parse_times(values, "ISO8601", utc=True)
 
@@ -435,8 +428,8 @@ def _time_shape(pattern: str) -> tuple[list[int], np.ndarray]:
     return fixed, np.frombuffer(pattern.encode(), np.uint8)[fixed]
 
 
-# By length; '?' is the date-time separator, a space or a T. These are the shapes of _DATE_RE and
-# of _DATETIME_RE without seconds' fractions or a zone.
+# By length; '?' is the date-time separator, a space or a T. These are the shapes of DATE_RE and
+# of DATETIME_RE without seconds' fractions or a zone.
 _TIME_SHAPES = {len(p): _time_shape(p) for p in ("dddd-dd-dd", "dddd-dd-dd?dd:dd", "dddd-dd-dd?dd:dd:dd",
                                                   "dddd-dd-dd?dd:ddZ", "dddd-dd-dd?dd:dd:ddZ")}
 _PLUS, _MINUS, _ZERO, _SPACE, _T, _BANG, _X = b"+-0 T!x"
@@ -460,10 +453,10 @@ _BOOL_ARRAY = pa.array(["true", "false"], pa.string())
 # In the order tried: the first type a column fits is its type.
 _KIND_PATTERNS = (
     ("bool", r"^(?i:true|false)$"),
-    ("int", _INT_RE),
-    ("float", _FLOAT_RE),
-    ("date", _DATE_RE),
-    ("datetime", _DATETIME_RE),
+    ("int", INT_RE),
+    ("float", FLOAT_RE),
+    ("date", DATE_RE),
+    ("datetime", DATETIME_RE),
 )
 _ANY_KIND = "|".join(f"(?:{pattern})" for _, pattern in _KIND_PATTERNS)
 _CONVERTERS = {"bool": _to_bool, "int": _to_int, "float": _to_float, "date": _to_date, "datetime": _to_datetime}

@@ -1,0 +1,89 @@
+"""How SQL spells names and values, and the functions that read text (planner/text.py) in
+DuckDB's SQL, held to what pandas reads."""
+
+from __future__ import annotations
+
+import math
+
+from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, WHITESPACE, ZONE_SPACE_RE, ZONE_SPACE_REWRITE
+from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, format_shape, whole_match_pattern
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return f"CAST({value} AS BIGINT)"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "CAST('inf' AS DOUBLE)" if value > 0 else "CAST('-inf' AS DOUBLE)"
+        return f"CAST({value!r} AS DOUBLE)"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _clamped(x: str) -> str:
+    # Positions past a billion change nothing (limits bound strings far below) and would overflow.
+    return f"CAST(least(greatest({x}, -1000000000), 1000000000) AS BIGINT)"
+
+
+def substring(args) -> str:
+    """SQL-standard positions (as Postgres): a start before 1 eats into the length; DuckDB
+    would count a negative start from the end. Positions may be computed per row."""
+    text, start = args[0], _clamped(args[1])
+    first = f"greatest({start}, 1)"
+    if len(args) < 3:
+        return f"(CASE WHEN {args[1]} IS NOT NULL THEN substring({text}, {first}) END)"
+    length = f"greatest({start} + greatest({_clamped(args[2])}, 0) - {first}, 0)"
+    return f"(CASE WHEN {args[1]} IS NOT NULL AND {args[2]} IS NOT NULL THEN substring({text}, {first}, {length}) END)"
+
+
+def extract(args) -> str:
+    text, pattern = args[0], args[1]
+    wrapped, rewrite = whole_match_pattern(pattern, int(args[2]) if len(args) > 2 else 0)
+    return f"(CASE WHEN regexp_matches({text}, {literal(pattern)}) THEN regexp_replace({text}, {literal(wrapped)}, {literal(rewrite)}) END)"
+
+
+def number(args) -> str:
+    """number() in SQL: the same RE2 pattern and the same rules as planner.text.number."""
+    text = args[0]
+    group = lambda i: f"regexp_extract({text}, {literal(NUMBER_PATTERN)}, {i})"  # noqa: E731
+    sign, currency, sign2, whole, fraction, exponent, suffix = (group(i) for i in range(1, 8))
+    listed = lambda values: ", ".join(literal(v) for v in values)  # noqa: E731
+    valid = (f"regexp_matches({text}, {literal(NUMBER_PATTERN)}) AND ({whole} <> '' OR {fraction} <> '') "
+             f"AND NOT ({sign} <> '' AND {sign2} <> '') AND NOT ({currency} <> '' AND {suffix} IN ({listed(CURRENCIES)})) "
+             f"AND NOT (lower({suffix}) IN ({listed(ORDINALS)}) AND ({fraction} <> '' OR {exponent} <> '' OR {whole} = ''))")
+    negative = f"({sign} IN ({listed(MINUSES)}) OR {sign2} IN ({listed(MINUSES)}))"
+    value = f"TRY_CAST(replace({whole}, ',', '') || {fraction} || {exponent} AS DOUBLE)"
+    return f"(CASE WHEN {valid} THEN (CASE WHEN {negative} THEN -{value} ELSE {value} END) END)"
+
+
+def strip(text: str) -> str:
+    return f"trim({text}, {literal(WHITESPACE)})"  # DuckDB's trim() alone keeps tabs
+
+
+def number_of_text(text: str) -> str:
+    """`int` and `float` of text: what planner.text.numbers reads (DuckDB alone would read
+    "1_000" and " inf")."""
+    trimmed = strip(text)
+    return f"(CASE WHEN regexp_matches({trimmed}, {literal(FLOAT_RE)}) THEN TRY_CAST({trimmed} AS DOUBLE) END)"
+
+
+def timestamp(text: str, fmt: str | None = None) -> str:
+    """`datetime` of text as planner.text.times (or pandas with ``fmt``) reads it: null for
+    text of another shape and for times outside years 1 to 9999."""
+    if fmt is None:
+        trimmed = strip(text)
+        shaped = f"regexp_matches({trimmed}, {literal(TIME_TEXT_RE)})"
+        # Through TIMESTAMPTZ, so "...-05:00" is converted to UTC as on pandas (the connection's
+        # TimeZone is UTC: planner/oracle.connect); a TIMESTAMP cast would drop the offset.
+        unzoned = f"regexp_replace({trimmed}, {literal(ZONE_SPACE_RE)}, {literal(ZONE_SPACE_REWRITE)})"
+        parsed = f"CAST(TRY_CAST({unzoned} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    else:
+        shaped, parsed = f"regexp_matches({text}, {literal(format_shape(fmt))})", f"try_strptime({text}, {literal(fmt)})"
+    within = f"{parsed} BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}'"
+    return f"(CASE WHEN {shaped} AND {within} THEN {parsed} END)"
