@@ -6,7 +6,7 @@ reuse: mimalloc (Arrow's default) keeps a thread's freed pages for that thread, 
 typed on one thread do not reuse what another freed, and the peak grows towards the sum of
 everything allocated rather than of what is alive.
 
-- A file of ``RELEASE_FROM`` bytes or more has mimalloc's freed pages returned after each batch
+- A file of ``RELEASE_FROM`` bytes or more (a pipe: its columns' bytes, once read) has mimalloc's freed pages returned after each batch
   of columns is typed (one column, unless the table is wide): 2.94-2.95x a 1 GB file (3.14-3.16x
   without), 3.2-3.3x at 256 MB (3.7-4.0x), at no cost in time measured there. On flights.csv
   (34 MB) it cut the peak from 5.4x to 4.3x but took 10-15% longer, so smaller files return

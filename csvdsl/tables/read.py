@@ -37,7 +37,9 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> Table:
     size = _size(shown)
     with returning_memory(size) as eager:
         columns, header, encoding, delimiter = _read_direct(shown) or _read_general(shown)
-        converted = _convert_columns(columns, release=eager or size >= RELEASE_FROM)
+        # A pipe's size is known once it is read: its columns' bytes stand for it.
+        read = size or sum(column.get_total_buffer_size() for column in columns)
+        converted = _convert_columns(columns, release=eager or read >= RELEASE_FROM)
     schema = {column_name: kind for column_name, (kind, _) in zip(header, converted)}
     # The columns' arrays, not Series: a Series would be aligned on its index, one by one.
     frame = pd.DataFrame({column_name: series.array for column_name, (_, series) in zip(header, converted)}, copy=False)
