@@ -3,7 +3,8 @@ inference plus the ISO datetime column), though without our ragged-row and encod
 (bench_engines times pandas' pyarrow engine, Polars and DuckDB reading the same file); the
 peak memory of a read against the file's size (aim: under 3x); and a table 100,000 columns wide
 (issue 15: 43 s before; each column is typed on its own, so the time is linear in the columns),
-with 25,000 columns for the ratio."""
+with 25,000 columns for the ratio; and a small table (20 rows, 8 columns), the size of the
+tables a QA dataset brings by the thousand (csvdsl import), where the fixed cost of a read shows."""
 
 from __future__ import annotations
 
@@ -49,6 +50,20 @@ def main(directory: Path):
     peer = median_seconds(lambda: pd.read_csv(directory / "wide_100000.csv"), repeat=1, warmup=0)
     report("read + type 100,000 columns x 2 rows", wide[100_000], wide[25_000], "25,000 columns")
     print(f"{'':46} pandas.read_csv of the 100,000 columns: {peer * 1000:.0f} ms")
+    small = _small_table(directory)
+    ours = median_seconds(lambda: read_table(small), repeat=200, warmup=5)
+    for engine in ("c", "pyarrow"):
+        peer = median_seconds(lambda engine=engine: pd.read_csv(small, engine=engine), repeat=200, warmup=5)
+        report("read + type a table of 20 rows x 8 columns", ours, peer, f"pandas {engine}")
+
+
+def _small_table(directory: Path) -> Path:
+    path = directory / "small_20x8.csv"
+    if not path.exists():
+        rows = [f"Player {i},{'ABC'[i % 3]},{1990 + i},{(i - 9) / 7:.2f},2020-01-{i + 1:02d},{'' if i == 19 else 'x'},{i}%,{i + 1}"
+                for i in range(20)]
+        path.write_text("name,team,year,score,date,notes,pct,rank\n" + "\n".join(rows) + "\n")
+    return path
 
 
 if __name__ == "__main__":

@@ -198,24 +198,27 @@ def _plain_numbers(col: pa.ChunkedArray, edges: _Edges) -> tuple[str, pd.Series]
     cannot decide) None leaves the column to the general path, which types it the same way."""
     if not _NUMBER_START[edges.first[:_SAMPLE][edges.length[:_SAMPLE] != 0]].all():
         return None  # the head's casts would fail: on a short column they cost more than this
+    empty = edges.length == 0
     head = col.slice(0, _SAMPLE)
-    head = pc.filter(head, pc.not_equal(head, ""))
-    kinds = [(kind, target) for kind, target in (("int", pa.int64()), ("float", pa.float64())) if _casts(head, target)]
+    if empty[:_SAMPLE].any():
+        head = pc.filter(head, pc.not_equal(head, ""))
+    # The head's cast rules kinds out; the whole column's cast is the check (a column no longer
+    # than the head without an empty value is the head, whose cast is kept).
+    ints = _cast(head, pa.int64())
+    kinds = [("int", pa.int64()), ("float", pa.float64())] if ints is not None else \
+        [("float", pa.float64())] if _cast(head, pa.float64()) is not None else []
     # A '+' or a leading zero is the general path's to decide; so is hexadecimal, which Arrow's
     # integer cast reads: it starts with 0x, after a sign.
     if not kinds or _leading_zero(edges, or_plus=True):
         return None
-    empty = edges.length == 0
     missing = int(np.count_nonzero(empty))
     if missing == len(col):
         return None
     values = _without_empty(col, empty) if missing else col
     for kind, target in kinds:
-        try:
-            numbers = pc.cast(values, target)
-        except pa.ArrowInvalid:
-            continue
-        return _plain_ints(numbers, missing) if kind == "int" else _plain_floats(numbers, edges, missing)
+        numbers = ints if kind == "int" and len(col) <= _SAMPLE and not missing else _cast(values, target)
+        if numbers is not None:
+            return _plain_ints(numbers, missing) if kind == "int" else _plain_floats(numbers, edges, missing)
     return None
 
 
@@ -313,12 +316,11 @@ def _leading_zero(edges: _Edges, or_plus: bool = False) -> bool:
     return bool(_DIGIT_OR_X[edges.byte(signed, 2)].any())
 
 
-def _casts(values: pa.ChunkedArray, target: pa.DataType) -> bool:
+def _cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
     try:
-        pc.cast(values, target)
+        return pc.cast(values, target)
     except pa.ArrowInvalid:
-        return False
-    return True
+        return None
 
 
 def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
