@@ -3,14 +3,12 @@ checked, and where aggregates and window functions may appear (the checker's exp
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from csvdsl import ast
 from csvdsl.errors import CheckError, did_you_mean, name_hint, quote_name
 from csvdsl.format import format_expr
-from csvdsl.tables.shapes import TIME_TEXT_RE, WHITESPACE, ZONE_SPACE_RE, ZONE_SPACE_REWRITE
 from csvdsl.signatures import (
     BOOL,
     DATE,
@@ -309,22 +307,14 @@ def comparable(a: str, b: str) -> bool:
     return NULL in (a, b) or any(a in family and b in family for family in _FAMILIES)
 
 
-_ISO_TIME = re.compile(TIME_TEXT_RE, re.ASCII)
-
-
 def _parses_as_date(text: str) -> bool:
-    """True for an ISO 8601 date or time that exists (not "June", not 2013-02-30), of the shape
-    `datetime` reads (csvdsl/tables/shapes.py)."""
+    """True for an ISO 8601 date or time that exists (not "June", not 2013-02-30), as `datetime`
+    reads it on both engines (csvdsl/tables/shapes.py)."""
     import pandas as pd
 
-    text = text.strip(WHITESPACE)
-    if not _ISO_TIME.fullmatch(text):
-        return False
-    try:
-        stamp = pd.Timestamp(re.sub(ZONE_SPACE_RE, ZONE_SPACE_REWRITE, text))
-    except (ValueError, TypeError):
-        return False
-    return stamp is not pd.NaT
+    from csvdsl.tables.shapes import time_of
+
+    return not pd.isna(time_of(text))
 
 
 def _a(kind: str) -> str:

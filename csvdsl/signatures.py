@@ -186,7 +186,7 @@ SIGNATURES: dict[str, Signature] = {s.name: s for s in (
     Signature('lower', 'scalar', ('s',), (TEXT,), _const(STRING), '{0} in lower case'),
     Signature('upper', 'scalar', ('s',), (TEXT,), _const(STRING), '{0} in upper case'),
     Signature('length', 'scalar', ('s',), (TEXT,), _const(INT), 'the length of {0}'),
-    Signature('strip', 'scalar', ('s',), (TEXT,), _const(STRING), '{0} without surrounding spaces'),
+    Signature('strip', 'scalar', ('s',), (TEXT,), _const(STRING), '{0} without surrounding whitespace'),
     Signature('contains', 'scalar', ('s', 'part'), (TEXT, TEXT), _const(BOOL), '{0} contains {1}', constant=(1,)),
     Signature('starts_with', 'scalar', ('s', 'prefix'), (TEXT, TEXT), _const(BOOL), '{0} starts with {1}', constant=(1,)),
     Signature('ends_with', 'scalar', ('s', 'suffix'), (TEXT, TEXT), _const(BOOL), '{0} ends with {1}', constant=(1,)),

@@ -55,7 +55,7 @@ def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty:
         expression = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=schema, dialect="duckdb",
                              quote_identifiers=True, validate_qualify_columns=True)
         if dialect != "duckdb":
-            expression = _portable_list_items(_portable_nan_nulls(expression))
+            expression = _portable_rewrites(_portable_list_items(_portable_nan_nulls(expression)))
         return expression.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.SqlglotError as error:
         raise ExecutionError("sql-unsupported", f"sqlglot cannot write this plan's SQL for {dialect}: "
@@ -92,6 +92,23 @@ def _portable_list_items(expression):
         return node
 
     return expression.transform(spell_out)
+
+
+def _portable_rewrites(expression):
+    """A ``regexp_replace`` rewrite in Java's syntax, which Spark and Trino use: RE2's ``\\1``
+    is ``$1`` there (Java reads ``\\1`` as a plain 1), and a ``$`` is escaped."""
+    import re
+
+    from sqlglot import exp
+
+    def java(match):
+        return "$" + match.group(1) if match.group(1) else ("\\$" if match.group(0) == "$" else match.group(0))
+
+    for node in expression.find_all(exp.RegexpReplace):
+        rewrite = node.args.get("replacement")
+        if isinstance(rewrite, exp.Literal) and rewrite.is_string:
+            node.set("replacement", exp.Literal.string(re.sub(r"\\(\d)|\\\\|\$", java, rewrite.this)))
+    return expression
 
 
 def program_sql(plan: Plan, tables: dict[str, dict[str, str]], dialect: str = "duckdb") -> str:

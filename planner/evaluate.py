@@ -12,7 +12,7 @@ import pandas as pd
 
 from csvdsl import ast
 from csvdsl.errors import ExecutionError
-from planner import text
+from csvdsl.tables import shapes
 from planner.functions import FUNCTIONS, bool_series, check_int64
 
 
@@ -106,7 +106,7 @@ def _coerce_dates(a, b):
     offset applied."""
     for x, y, swap in ((a, b, False), (b, a, True)):
         if _temporal(x) and isinstance(y, str):
-            y = text.time_of(y)
+            y = shapes.time_of(y)
             return (y, x) if swap else (x, y)
     return a, b
 
@@ -238,7 +238,7 @@ def _membership(operand, values: list, negated: bool):
 
     def run(s):
         if pd.api.types.is_datetime64_any_dtype(s):
-            members_ = [text.time_of(m) if isinstance(m, str) else m for m in members]
+            members_ = [shapes.time_of(m) if isinstance(m, str) else m for m in members]
         else:
             members_ = members
         found = s.isin(members_).to_numpy()

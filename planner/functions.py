@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from csvdsl.signatures import SIGNATURES, Signature
+from csvdsl.tables import shapes
 from planner import stats, text
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -122,20 +123,17 @@ def _concat(*parts):
 
 
 def _parse_times(x, fmt):
-    """Strings to naive UTC times in microseconds: with ``fmt`` exactly; without, ISO 8601
-    (planner.text.times). Null where unreadable."""
+    """Strings to naive UTC times in microseconds (csvdsl/tables/shapes.py); dates and times
+    stay as they are."""
     if pd.api.types.is_datetime64_any_dtype(x):
         return x
-    if fmt is None:
-        return text.times(x)
     try:
-        parsed = pd.to_datetime(x, errors="coerce", format=fmt, utc=True).dt.tz_convert(None)
-    except Exception as error:  # noqa: BLE001 - pandas turns some formats into a bad regex (re.error): "%Y%Y"
+        return shapes.times(x, fmt)
+    except Exception as error:  # noqa: BLE001 - a format Python's or pandas' strptime cannot read
         from csvdsl.errors import ExecutionError
 
         raise ExecutionError("bad-argument", f"{fmt!r} is not a date format pandas can read: {error}",
                              hint='use each of %Y %m %d %H %M %S once, e.g. "%d/%m/%Y"') from None
-    return text.within_years(parsed.astype("datetime64[us]"))
 
 
 def _exp(x):
@@ -160,8 +158,8 @@ def _whole_numbers(x: pd.Series) -> pd.Series:
 
 
 def _to_int(x):
-    if pd.api.types.is_string_dtype(x):  # an object column holding only text counts too
-        x = text.numbers(x)
+    if pd.api.types.is_string_dtype(x) or x.dtype == object:  # text, or text with nulls as objects
+        x = shapes.numbers(x)
     if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
         return x.astype("float").where(x.notna())
     # Through a float, as the DuckDB engine's TRY_CAST(... AS DOUBLE) reads it.
@@ -169,8 +167,8 @@ def _to_int(x):
 
 
 def _to_float(x):
-    if pd.api.types.is_string_dtype(x):
-        return text.numbers(x)
+    if pd.api.types.is_string_dtype(x) or x.dtype == object:
+        return shapes.numbers(x)
     return x.astype(float)
 
 

@@ -8,6 +8,7 @@ a node's order (planner/sql_order.py) its ``__rn`` is null and costs no window."
 
 from __future__ import annotations
 
+import re
 
 from csvdsl import ast
 from csvdsl.check import expression_type, join_column_name
@@ -18,6 +19,9 @@ from planner.sql_text import extract, literal, number, number_of_text, quote, st
 
 ROW = "__rn"
 _NO_ORDER = f"CAST(NULL AS BIGINT) AS {ROW}"  # nothing reads this node's order
+# An expression's SQL past this many characters is left to pandas: nested functions that write
+# their argument twice (str of a number) would double it at each level.
+MAX_EXPRESSION_SQL = 100_000
 
 
 class Unsupported(Exception):
@@ -55,7 +59,10 @@ class _Expr:
         return expression_type(expr, self.table, self.input_types)
 
     def __call__(self, expr) -> str:
-        return _EXPRESSIONS[type(expr)](self, expr)
+        sql = _EXPRESSIONS[type(expr)](self, expr)
+        if len(sql) > MAX_EXPRESSION_SQL:  # a nested str() writes its argument more than once
+            raise Unsupported(f"an expression longer than {MAX_EXPRESSION_SQL:,} characters in SQL", expr.span)
+        return sql
 
     def literal(self, e):
         return literal(e.value)
@@ -137,9 +144,22 @@ class _Expr:
         partition = ", ".join(quote(c.name) for c in e.over)
         if function.kind == "aggregate":  # the builder appends this: an OVER clause for a window aggregate
             partition = f" OVER ({'PARTITION BY ' + partition if partition else ''})" if e.window else ""
+        bound = {}
+        if function.kind == "scalar":  # an argument is written in its place once it is known how often
+            for position, arg in enumerate(args):
+                if position not in function.constant and not _SIMPLE.fullmatch(arg):
+                    bound[f"\x00{position}\x00"], args[position] = arg, f"\x00{position}\x00"
         if e.name in _TYPED:
-            return _FUNCTIONS[e.name]([(a, self.type_of(x)) for a, x in zip(args, e.args)], partition)
+            args = [(a, self.type_of(x)) for a, x in zip(args, e.args)]
         result = _FUNCTIONS[e.name](args, partition)
+        for marker, arg in bound.items():
+            if result.count(marker) > 1:
+                # Written twice, an argument nested in the same function would double the SQL at each
+                # level (str(float(str(float(...)))) took DuckDB minutes to bind): a lambda binds it.
+                name = f"__csvdsl_arg{marker[1:-1]}"
+                result = f"list_transform([{arg}], lambda {name}: {result.replace(marker, name)})[1]"
+            else:
+                result = result.replace(marker, arg)
         return nan_null(result) if e.name in _MAY_BE_NAN and self.type_of(e) == "float" else result
 
 
@@ -149,8 +169,10 @@ def _clamped_correlation(sql: str) -> str:
     return f"(CASE WHEN isnan({sql}) THEN {NAN} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
 
 
-# Functions whose SQL depends on the static type of each argument: text of a number, number of a text.
-_TYPED = ("str", "concat", "int", "float")
+# SQL that may be written more than once as it is: a column, a constant.
+_SIMPLE = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|CAST\([-+.0-9e]+ AS (?:BIGINT|DOUBLE)\)|NULL|TRUE|FALSE')
+# Functions whose SQL depends on the static type of each argument: text of a number, a number or time of text.
+_TYPED = ("str", "concat", "int", "float", "date", "datetime")
 _OPERATORS = {"==": "=", "!=": "<>"}
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 # In the language NaN is null; DuckDB keeps NaN (corr of one row, inf - inf, ...).
@@ -224,10 +246,10 @@ def _text_of(x: str, kind: str) -> str:
         return (f"(CASE WHEN {x} = trunc({x}) AND abs({x}) < 9.2e18 THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) "
                 f"ELSE CAST({x} AS VARCHAR) END)")
     if kind == "bool":
-        return f"(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END)"
-    if kind in ("date", "datetime"):
-        return (f"(CASE WHEN CAST({x} AS TIME) = TIME '00:00:00' THEN strftime({x}, '%Y-%m-%d') "
-                f"ELSE strftime({x}, '%Y-%m-%d %H:%M:%S') END)")
+        return f"(CASE {x} WHEN TRUE THEN 'true' WHEN FALSE THEN 'false' END)"
+    if kind in ("date", "datetime"):  # midnight is left out, and a fraction of a second; ``x`` written once
+        full = f"strftime({x}, '%Y-%m-%d %H:%M:%S.%f')"
+        return f"regexp_replace(regexp_replace({full}, ' 00:00:00[.]000000$', ''), '[.][0-9]{{6}}$', '')"
     return f"CAST({x} AS VARCHAR)"
 
 
@@ -247,9 +269,12 @@ def _double(x: str, kind: str) -> str:
 
 
 def _time(args) -> str:
-    if len(args) > 1 and "%z" in args[1]:
-        raise Unsupported("a date format with %z (DuckDB does not read Z as an offset)")
-    return timestamp(args[0], args[1] if len(args) > 1 else None)
+    (x, kind), fmt = args[0], args[1][0] if len(args) > 1 else None
+    if kind in ("date", "datetime"):
+        return f"CAST({x} AS TIMESTAMP)"  # a format is not used
+    if fmt is not None:
+        raise Unsupported("a date format (DuckDB's strptime reads other text than pandas')")
+    return timestamp(x)
 
 
 def _round(x: str, scale: str) -> str:

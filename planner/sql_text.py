@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, WHITESPACE, ZONE_SPACE_RE, ZONE_SPACE_REWRITE
-from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, format_shape, whole_match_pattern
+from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, WHITESPACE
+from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -67,23 +67,22 @@ def strip(text: str) -> str:
 
 
 def number_of_text(text: str) -> str:
-    """`int` and `float` of text: what planner.text.numbers reads (DuckDB alone would read
-    "1_000" and " inf")."""
-    trimmed = strip(text)
-    return f"(CASE WHEN regexp_matches({trimmed}, {literal(FLOAT_RE)}) THEN TRY_CAST({trimmed} AS DOUBLE) END)"
+    """`int` and `float` of text as csvdsl.tables.shapes.numbers reads it (DuckDB alone would
+    read "1_000" and "\tinfinity"); text of another shape extracts as '', which casts to null."""
+    return f"TRY_CAST(regexp_extract({strip(text)}, {literal(_whole(FLOAT_RE))}) AS DOUBLE)"
 
 
-def timestamp(text: str, fmt: str | None = None) -> str:
-    """`datetime` of text as planner.text.times (or pandas with ``fmt``) reads it: null for
-    text of another shape and for times outside years 1 to 9999."""
-    if fmt is None:
-        trimmed = strip(text)
-        shaped = f"regexp_matches({trimmed}, {literal(TIME_TEXT_RE)})"
-        # Through TIMESTAMPTZ, so "...-05:00" is converted to UTC as on pandas (the connection's
-        # TimeZone is UTC: planner/oracle.connect); a TIMESTAMP cast would drop the offset.
-        unzoned = f"regexp_replace({trimmed}, {literal(ZONE_SPACE_RE)}, {literal(ZONE_SPACE_REWRITE)})"
-        parsed = f"CAST(TRY_CAST({unzoned} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    else:
-        shaped, parsed = f"regexp_matches({text}, {literal(format_shape(fmt))})", f"try_strptime({text}, {literal(fmt)})"
-    within = f"{parsed} BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}'"
-    return f"(CASE WHEN {shaped} AND {within} THEN {parsed} END)"
+def timestamp(text: str) -> str:
+    """`datetime` of text as csvdsl.tables.shapes.times reads it without a format: null for text
+    of another shape and for times outside years 1 to 9999."""
+    shaped = f"regexp_extract({strip(text)}, {literal(_whole(TIME_TEXT_RE))})"
+    unzoned = f"regexp_replace({shaped}, ' ([Z+-])', '\\1')"  # DuckDB refuses a space before the zone
+    # Through TIMESTAMPTZ, so "...-05:00" is converted to UTC as on pandas (the connection's
+    # TimeZone is UTC: planner/oracle.connect); a TIMESTAMP cast would drop the offset.
+    parsed = f"CAST(TRY_CAST({unzoned} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"(CASE WHEN {parsed} BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}' THEN {parsed} END)"
+
+
+def _whole(pattern: str) -> str:
+    """``pattern`` (anchored alternatives) as one group matching the whole text."""
+    return f"^(?:{pattern})$"

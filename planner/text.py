@@ -1,5 +1,4 @@
-"""Text functions beyond the basics: regular expressions, parts, positions, lenient numbers,
-and the numbers and times `int`, `float`, `date` and `datetime` read from text.
+"""Text functions beyond the basics: regular expressions, parts, positions and lenient numbers.
 
 Patterns run in RE2 through ``pyarrow.compute``: linear time whatever the pattern, the same
 engine DuckDB uses. Python's ``re`` never sees a program's pattern (backtracking would let one
@@ -7,14 +6,10 @@ pattern stall a worker)."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, ZONE_SPACE_RE, ZONE_SPACE_REWRITE
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -136,44 +131,3 @@ def _value(sign, currency, sign2, whole, fraction, exponent, suffix) -> float:
     value = float(whole.replace(",", "") + fraction + exponent)
     return -value if (sign or sign2) in MINUSES else value
 
-
-# ---------------------------------------------------------------- int(), float(), date() of text
-
-
-def numbers(s) -> pd.Series:
-    """Text as floats where, trimmed, it has the shape the reader types as a number
-    (csvdsl/tables/shapes.py); null elsewhere. Arrow parses them, rounding correctly as DuckDB."""
-    trimmed = pc.utf8_trim_whitespace(_arrow(s))
-    numeric = pc.if_else(pc.match_substring_regex(trimmed, pattern=FLOAT_RE), trimmed, None)
-    return pd.Series(pc.cast(numeric, pa.float64()).to_numpy(zero_copy_only=False), index=s.index)
-
-
-def times(s) -> pd.Series:
-    """ISO 8601 text (shapes.TIME_TEXT_RE) as naive UTC datetimes in microseconds; null for
-    other text and for times outside years 1 to 9999."""
-    trimmed = pc.utf8_trim_whitespace(_arrow(s))
-    shaped = pc.match_substring_regex(trimmed, pattern=TIME_TEXT_RE)
-    text = pc.replace_substring_regex(trimmed, pattern=ZONE_SPACE_RE, replacement=ZONE_SPACE_REWRITE)
-    text = pc.replace_substring_regex(text, pattern=r"(\.\d{6})\d+", replacement=r"\1")
-    text = pd.Series(pc.if_else(shaped, text, None).to_numpy(zero_copy_only=False), index=s.index, dtype="str")
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").dt.tz_convert(None)
-    return within_years(parsed.astype("datetime64[us]"))
-
-
-def within_years(t: pd.Series) -> pd.Series:
-    return t.where((t >= np.datetime64(FIRST_TIME, "us")) & (t <= np.datetime64(LAST_TIME, "us")))
-
-
-def format_shape(fmt: str) -> str:
-    """The RE2 pattern of the text ``fmt`` reads: Python's strptime regex for it, as pandas
-    matches it, whole and ignoring case. DuckDB's strptime is laxer (a two-digit %Y, spaces
-    around), so both engines read only text of this shape."""
-    import _strptime  # the standard library's own format regexes; pandas keeps a copy
-
-    pattern = re.sub(r"\(\?P<\w+>", "(", _strptime.TimeRE().pattern(fmt))  # RE2 refuses repeated names
-    return f"^(?i:{pattern})$"
-
-
-def time_of(value: str):
-    """One text read as `times` reads it (a Timestamp, or NaT): a string compared with a date."""
-    return times(pd.Series([value], dtype="str")).iloc[0]

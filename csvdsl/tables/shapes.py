@@ -1,6 +1,16 @@
-"""The shapes a text value must have to be read as a number or a time, in RE2 syntax: the
-reader types columns by them, and `int`, `float`, `date` and `datetime` convert text by them
-on both engines (planner/functions.py, planner/sql.py), so a value reads alike everywhere."""
+"""The shapes a text value must have to be read as a number or a time, in RE2 syntax, and the
+reading of text by them: the reader types columns by them, and `int`, `float`, `date` and
+`datetime` convert text by them on both engines (planner/functions.py; planner/sql_text.py
+holds DuckDB to the same), so a value reads alike everywhere."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Surrounding whitespace, which the reader trims and `strip` removes: Python's str.isspace
 # characters, the set pyarrow's utf8_trim_whitespace trims.
@@ -15,12 +25,59 @@ LEADING_ZERO_RE = r"^[+-]?0[\dxX]"
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 # Text that `date` and `datetime` read without a format, once trimmed: DATETIME_RE with every
-# field in its range, since DuckDB reads hour 24 and offsets past 23:59 that pandas does not.
+# field in its range (DuckDB reads hour 24 and offsets past 23:59, which pandas does not) and
+# at most a space before the zone.
 TIME_TEXT_RE = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-                r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?\s?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?)?$")
-# Before reading: a space before the zone goes (DuckDB rejects it), and digits past the
-# microsecond (pandas would read every value of the column in nanoseconds, where 1600 is out of range).
-ZONE_SPACE_RE, ZONE_SPACE_REWRITE = r"\s([Z+-])", r"\1"
+                r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)? ?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?)?$")
 # Times are kept from year 1 to 9999 (Python's datetime range): an offset can carry 0001-01-01
 # into year 0, which no CSV writer in Python could print.
 FIRST_TIME, LAST_TIME = "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999"
+
+
+def numbers(s: pd.Series) -> pd.Series:
+    """Text as floats where, trimmed, it has the shape the reader types as a number; null
+    elsewhere. Arrow parses them, rounding correctly as DuckDB does."""
+    trimmed = pc.utf8_trim_whitespace(_arrow(s))
+    numeric = pc.if_else(pc.match_substring_regex(trimmed, pattern=FLOAT_RE), trimmed, None)
+    return pd.Series(pc.cast(numeric, pa.float64()).to_numpy(zero_copy_only=False), index=s.index)
+
+
+def times(s: pd.Series, fmt: str | None = None) -> pd.Series:
+    """Text as naive UTC datetimes in microseconds: ISO 8601 of TIME_TEXT_RE's shape, or with
+    ``fmt`` text of Python's strptime shape for it (pandas alone would read 7 to 9 digits of
+    %f, and then every value of the column in nanoseconds, where 1600 is out of range). Null
+    for other text and for times outside years 1 to 9999; pandas' errors on a bad ``fmt`` pass."""
+    text = _arrow(s)
+    if fmt is None:
+        text = pc.utf8_trim_whitespace(text)
+        shaped = pc.match_substring_regex(text, pattern=TIME_TEXT_RE)
+        # A space before the zone goes (as in the SQL), and digits past the microsecond.
+        text = pc.replace_substring_regex(text, pattern=r" ([Z+-])", replacement=r"\1")
+        text = pc.replace_substring_regex(text, pattern=r"(\.\d{6})\d+", replacement=r"\1")
+    else:
+        shaped = pc.match_substring_regex(text, pattern=format_shape(fmt))
+    text = pd.Series(pc.if_else(shaped, text, None).to_numpy(zero_copy_only=False), index=s.index, dtype="str")
+    parsed = pd.to_datetime(text, format=fmt or "ISO8601", utc=True, errors="coerce").dt.tz_convert(None)
+    return within_years(parsed.astype("datetime64[us]"))
+
+
+def within_years(t: pd.Series) -> pd.Series:
+    return t.where((t >= np.datetime64(FIRST_TIME, "us")) & (t <= np.datetime64(LAST_TIME, "us")))
+
+
+def time_of(value: str):
+    """One text read as ``times`` reads it (a Timestamp, or NaT): a string compared with a date."""
+    return times(pd.Series([value], dtype="str")).iloc[0]
+
+
+def format_shape(fmt: str) -> str:
+    """The RE2 pattern of the text ``fmt`` reads: Python's strptime regex for it, whole and
+    ignoring case (its digits ASCII)."""
+    import _strptime  # the standard library's own format regexes; pandas keeps a copy
+
+    pattern = re.sub(r"\(\?P<\w+>", "(", _strptime.TimeRE().pattern(fmt))  # RE2 refuses repeated names
+    return f"^(?i:{pattern})$"
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    return pa.array(s.astype("str").to_numpy(dtype=object, na_value=None), type=pa.string())
