@@ -47,6 +47,9 @@ CASES = [
     (table(["a", "b"], [[1, 2], [3, 4]]), table(["a", "b"], [[1, 4], [3, 2]]), 0.0, "not together"),
     (table(["a"], [[1], [2]]), table(["a"], [[1]]), 0.0, "expected 2 rows"),
     (table(["a", "b"], [[1, 1], [2, 2]]), table(["y", "x"], [[1, 1], [2, 2]]), 1.0, "rows"),
+    # Text that reads as a time near year 1 orders the cells without reading it as local time.
+    (lst(["0001-01-01T00:30+01:00", "b"]), lst(["b", "0001-01-01T00:30+01:00"]), 1.0, "same"),
+    (table(["v"], [[None], ["0001-01-01T00:30+01:00"]]), table(["v"], [["0001-01-01T00:30+01:00"], [None]]), 1.0, "rows"),
 ]
 
 

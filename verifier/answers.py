@@ -178,6 +178,9 @@ def _scalars(teacher, student, options):
     return AnswerMatch(0.0, f"expected {_show(a)}, got {_show(b)}")
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
 def _order_key(value) -> tuple:
     """A total order over cells of any type, so that equal multisets sort alike."""
     if value is None:
@@ -187,7 +190,9 @@ def _order_key(value) -> tuple:
         return (1, 0.0 if math.isnan(number) else number, "")
     if isinstance(value, str):
         parsed = _date(value.strip())
-        return (2, parsed.timestamp() if parsed else 0.0, value.strip())
+        # Seconds from a fixed time, not .timestamp(): that reads a naive time as local time,
+        # which fails for times near year 1 ("0001-01-01T00:30+01:00").
+        return (2, (parsed - _EPOCH).total_seconds() if parsed else 0.0, value.strip())
     return (3, 0.0, repr(value))
 
 

@@ -21,7 +21,10 @@ from csvdsl.format import format_expr
 from csvdsl import ast
 
 TEXT = st.sampled_from(["", " ", "a", "b", "A b", "ü", "é ö", "x y", "JFK", "lga", "a,b", "'q'", "z", "1,234", "−3.5",
-                        "45%", "$12", "10th", "a\nb", "(7 mi)", "a,,b,"])
+                        "45%", "$12", "10th", "a\nb", "(7 mi)", "a,,b,",
+                        # near-misses of the shapes int, float, date and datetime read text by
+                        " 12 ", "\t7\n", "1_000", "+.5e3", "-0", "inf", "nan", "2020-01-05", " 2013-06-01T08:00:00.1234567Z",
+                        "2020-01-05 10:11 +05:00", "2020-01-05 24:00", "2020-02-30", "20200105", "now", "0001-01-01T00:30+01:00"])
 PATTERNS = ["^a", "[a-z]+", "(a|b)", "\\s", "é", "^$", "x*", ",", "(\\w)(\\w)?", "\\d+", "(?i)jfk", "\\((\\d+) mi\\)"]
 REWRITES = ["", "-", "\\1", "<\\0>"]
 SEPARATORS = [",", " ", "\n", "ab"]
@@ -106,6 +109,8 @@ class _Exprs:
                 return f"round({self.number(depth + 1)}, {draw(st.integers(0, 3))})"
             if name == "exp":
                 return f"exp({self.number(depth + 1)} / 1000.0)"
+            if name in ("int", "float") and draw(st.booleans()):
+                return f"{name}({self.text(depth + 1)})"
             if name == "int":
                 return f"int({self.number(depth + 1)})"
             return f"{name}({self.number(depth + 1)})"
@@ -156,14 +161,17 @@ class _Exprs:
                 return f"coalesce({self.text(depth + 1)}, {_lit(draw(TEXT))})"
             return f"{name}({self.text(depth + 1)})"
         if choice == "str":
-            return f"str({self.number(depth + 1) if draw(st.booleans()) else self.boolean(depth + 1)})"
+            part = draw(st.sampled_from(["number", "boolean", "date"]))
+            return f"str({self.date() if part == 'date' and self.of(('date',)) else self.boolean(depth + 1) if part == 'boolean' else self.number(depth + 1)})"
         return _lit(draw(TEXT))
 
     def date(self) -> str:
         draw = self.draw
-        choice = draw(st.sampled_from(["column", "parse", "truncate"]))
+        choice = draw(st.sampled_from(["column", "parse", "truncate", "read"]))
         if choice == "parse":
             return f'date({_lit(str(draw(DATES)))})'
+        if choice == "read":
+            return f"date({self.text(1)})"
         if choice == "truncate" and self.of(("datetime",)):
             return f"date({draw(st.sampled_from(self.of(('datetime',))))})"
         return draw(st.sampled_from(self.of(("date",))))
