@@ -446,20 +446,26 @@ def test_a_large_read_restores_the_allocators_even_when_it_fails(tmp_path, readi
     assert libc.calls == (set_and_reset if reading_path == "eager" else [])
 
 
-@pytest.mark.parametrize("release_from", [0, 2**40])
-def test_a_large_file_returns_freed_pages_after_each_column(tmp_path, reading_path, monkeypatch, release_from):
-    """csvdsl/tables/memory.py: Arrow's freed pages go back after each batch of columns (one
-    column each here) from RELEASE_FROM bytes on; else once, after typing."""
+@pytest.fixture
+def released(reading_path, monkeypatch) -> list:
+    """Each return of Arrow's freed pages (csvdsl/tables/memory.py), counted by a stand-in pool."""
     if reading_path == "eager":
         pytest.skip("an eager read swaps Arrow's pool itself, which a stand-in pool cannot be")
-    released = []
+    calls = []
 
     class Pool:
         def release_unused(self):
-            released.append(True)
+            calls.append(True)
 
-    monkeypatch.setattr(read_module, "RELEASE_FROM", release_from)
     monkeypatch.setattr(read_module.pa, "default_memory_pool", Pool)
+    return calls
+
+
+@pytest.mark.parametrize("release_from", [0, 2**40])
+def test_a_large_file_returns_freed_pages_after_each_column(tmp_path, released, monkeypatch, release_from):
+    """csvdsl/tables/memory.py: Arrow's freed pages go back after each batch of columns (one
+    column each here) from RELEASE_FROM bytes on; else once, after typing."""
+    monkeypatch.setattr(read_module, "RELEASE_FROM", release_from)
     table = read_table(write(tmp_path, "a,b,c\n1,x,2024-01-01\n2,y,2024-01-02\n"))
     assert table.schema == {"a": "int", "b": "string", "c": "date"}
     assert len(released) == (4 if release_from == 0 else 1)
@@ -685,22 +691,13 @@ def test_a_pipe_without_a_writer_is_empty_and_a_device_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("release_from", [16, 2**40])
-def test_a_pipe_with_a_writer_is_read(tmp_path, reading_path, monkeypatch, release_from):
+def test_a_pipe_with_a_writer_is_read(tmp_path, released, monkeypatch, release_from):
     """A pipe has no size to decide by before it is read: its columns' bytes decide whether
     freed pages go back after each column (csvdsl/tables/memory.py)."""
-    if reading_path == "eager":
-        pytest.skip("an eager read swaps Arrow's pool itself, which a stand-in pool cannot be")
     import os
     import threading
 
-    released = []
-
-    class Pool:
-        def release_unused(self):
-            released.append(True)
-
     monkeypatch.setattr(read_module, "RELEASE_FROM", release_from)
-    monkeypatch.setattr(read_module.pa, "default_memory_pool", Pool)
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
 
