@@ -224,6 +224,8 @@ class ExpressionRules:
         return BOOL
 
     def in_ref(self, expr: ast.InRef, context):
+        if isinstance(expr.ref, ast.InputRef):  # a plan's, typed after the program was checked
+            return BOOL
         kind = self.expr(expr.operand, context)
         other = self.ref(expr.ref, context, as_list=True)
         self.comparable(expr.operand, kind, expr.ref, other, expr)

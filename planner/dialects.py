@@ -96,7 +96,8 @@ def _portable_list_items(expression):
 
 def _portable_rewrites(expression):
     """A ``regexp_replace`` rewrite in Java's syntax, which Spark and Trino use: RE2's ``\\1``
-    is ``$1`` there (Java reads ``\\1`` as a plain 1), and a ``$`` is escaped."""
+    is ``$1`` there (Java reads ``\\1`` as a plain 1), and a ``$`` is escaped. Both replace
+    every match without DuckDB's ``'g'``."""
     import re
 
     from sqlglot import exp
@@ -105,6 +106,8 @@ def _portable_rewrites(expression):
         return "$" + match.group(1) if match.group(1) else ("\\$" if match.group(0) == "$" else match.group(0))
 
     for node in expression.find_all(exp.RegexpReplace):
+        if node.args.get("modifiers") == exp.Literal.string("g"):
+            node.set("modifiers", None)  # both replace every match; Trino takes no fourth argument
         rewrite = node.args.get("replacement")
         if isinstance(rewrite, exp.Literal) and rewrite.is_string:
             node.set("replacement", exp.Literal.string(re.sub(r"\\(\d)|\\\\|\$", java, rewrite.this)))

@@ -157,18 +157,24 @@ def _whole_numbers(x: pd.Series) -> pd.Series:
     return x.where(fits) + 0.0  # -0.0 is 0
 
 
+def _text(x: pd.Series) -> bool:
+    """Text, or text with nulls held as objects (after `case` or `coalesce`), not bools so held."""
+    return x.dtype != object and pd.api.types.is_string_dtype(x) or x.dtype == object and \
+        pd.api.types.infer_dtype(x, skipna=True) in ("string", "empty")
+
+
 def _to_int(x):
-    if pd.api.types.is_string_dtype(x) or x.dtype == object:  # text, or text with nulls as objects
-        x = shapes.numbers(x)
     if pd.api.types.is_bool_dtype(x) or x.dtype == "boolean":
         return x.astype("float").where(x.notna())
     # Through a float, as the DuckDB engine's TRY_CAST(... AS DOUBLE) reads it.
-    return _whole_numbers(np.trunc(x.astype(float)))
+    return _whole_numbers(np.trunc(_to_float(x)))
 
 
 def _to_float(x):
-    if pd.api.types.is_string_dtype(x) or x.dtype == object:
+    if _text(x):
         return shapes.numbers(x)
+    if x.dtype == object:  # numbers or bools with nulls (pd.NA, which float() refuses)
+        return x.where(x.notna(), np.nan).astype(float)
     return x.astype(float)
 
 

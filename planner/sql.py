@@ -21,7 +21,7 @@ ROW = "__rn"
 _NO_ORDER = f"CAST(NULL AS BIGINT) AS {ROW}"  # nothing reads this node's order
 # An expression's SQL past this many characters is left to pandas: nested functions that write
 # their argument twice (str of a number) would double it at each level.
-MAX_EXPRESSION_SQL = 100_000
+MAX_EXPRESSION_SQL = 1_000_000
 
 
 class Unsupported(Exception):
@@ -148,16 +148,22 @@ class _Expr:
         if function.kind == "scalar":  # an argument is written in its place once it is known how often
             for position, arg in enumerate(args):
                 if position not in function.constant and not _SIMPLE.fullmatch(arg):
-                    bound[f"\x00{position}\x00"], args[position] = arg, f"\x00{position}\x00"
+                    marker = _unused(f"\x00{position}", args)
+                    bound[marker], args[position] = arg, marker
         if e.name in _TYPED:
             args = [(a, self.type_of(x)) for a, x in zip(args, e.args)]
         result = _FUNCTIONS[e.name](args, partition)
         for marker, arg in bound.items():
-            if result.count(marker) > 1:
-                # Written twice, an argument nested in the same function would double the SQL at each
-                # level (str(float(str(float(...)))) took DuckDB minutes to bind): a lambda binds it.
-                name = f"__csvdsl_arg{marker[1:-1]}"
-                result = f"list_transform([{arg}], lambda {name}: {result.replace(marker, name)})[1]"
+            body = result
+            for other, sql in bound.items():
+                body = body.replace(other, sql) if other != marker else body
+            # Written twice, an argument nested in the same function would double the SQL at each
+            # level (str(float(str(float(...)))) took DuckDB minutes to bind): a lambda binds it,
+            # unless the lambda's body would hold a subquery, which DuckDB refuses there.
+            if result.count(marker) > 1 and not _SUBQUERY.search(body):
+                name = _unused("__csvdsl_arg", [body.lower()])  # no column of the body is called so
+                result = result.replace(marker, name)
+                result = f"list_transform([{arg}], lambda {name}: {result})[1]"
             else:
                 result = result.replace(marker, arg)
         return nan_null(result) if e.name in _MAY_BE_NAN and self.type_of(e) == "float" else result
@@ -169,6 +175,15 @@ def _clamped_correlation(sql: str) -> str:
     return f"(CASE WHEN isnan({sql}) THEN {NAN} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
 
 
+def _unused(stem: str, texts) -> str:
+    """``stem``, numbered if need be, so that it occurs in none of ``texts``."""
+    name, n = stem, 0
+    while any(name in str(text) for text in texts):
+        name, n = f"{stem}_{n}", n + 1
+    return name if stem.startswith("__") else name + "\x00"
+
+
+_SUBQUERY = re.compile(r"\bSELECT\b", re.IGNORECASE)
 # SQL that may be written more than once as it is: a column, a constant.
 _SIMPLE = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|CAST\([-+.0-9e]+ AS (?:BIGINT|DOUBLE)\)|NULL|TRUE|FALSE')
 # Functions whose SQL depends on the static type of each argument: text of a number, a number or time of text.
@@ -247,9 +262,9 @@ def _text_of(x: str, kind: str) -> str:
                 f"ELSE CAST({x} AS VARCHAR) END)")
     if kind == "bool":
         return f"(CASE {x} WHEN TRUE THEN 'true' WHEN FALSE THEN 'false' END)"
-    if kind in ("date", "datetime"):  # midnight is left out, and a fraction of a second; ``x`` written once
+    if kind in ("date", "datetime"):  # midnight is left out, and a fraction of no microseconds
         full = f"strftime({x}, '%Y-%m-%d %H:%M:%S.%f')"
-        return f"regexp_replace(regexp_replace({full}, ' 00:00:00[.]000000$', ''), '[.][0-9]{{6}}$', '')"
+        return f"regexp_replace(regexp_replace({full}, ' 00:00:00[.]000000$', ''), '[.]000000$', '')"
     return f"CAST({x} AS VARCHAR)"
 
 

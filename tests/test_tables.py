@@ -322,6 +322,11 @@ def same(actual: list, expected: list) -> bool:
         ),
         (["2013-01-01", "NA"], "date", "datetime64[us]", [pd.Timestamp("2013-01-01"), None]),
         (["2013-02-30"], "string", "str", ["2013-02-30"]),
+        # Python's datetime holds years 1 to 9999: a time outside them (in UTC) stays text.
+        (["0000-01-01", "2013-01-01"], "string", "str", ["0000-01-01", "2013-01-01"]),
+        (["0001-01-01T00:30+01:00"], "string", "str", ["0001-01-01T00:30+01:00"]),
+        (["0001-01-01", "9999-12-31 23:59:59"], "datetime", "datetime64[us]",
+         [pd.Timestamp("0001-01-01").as_unit("us"), pd.Timestamp("9999-12-31 23:59:59").as_unit("us")]),
         (["2013-01-01T10:00:00Z"], "datetime", "datetime64[us]", [pd.Timestamp("2013-01-01 10:00:00")]),
         (["2013-01-01 10:00:00"], "datetime", "datetime64[us]", [pd.Timestamp("2013-01-01 10:00:00")]),
         (["2013-01-01T10:00:00+05:30"], "datetime", "datetime64[us]", [pd.Timestamp("2013-01-01 04:30:00")]),

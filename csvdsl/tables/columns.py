@@ -14,12 +14,13 @@ import pyarrow.compute as pc
 
 from csvdsl.errors import DataError
 from csvdsl.tables.table import NA_VALUES, Table
-from csvdsl.tables.shapes import DATE_RE, DATETIME_RE, FLOAT_RE, INT_RE
+from csvdsl.tables.shapes import DATE_RE, DATETIME_RE, FIRST_TIME, FLOAT_RE, INT_RE, LAST_TIME
 
 # Parsed datetimes get one resolution so columns from different files compare and concatenate
 # alike; microseconds (not nanoseconds) so sentinel dates such as 9999-12-31 still fit.
 _TIME_UNIT = "datetime64[us]"
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # "str", without looking the name up per column
+_FIRST, _LAST = np.datetime64(FIRST_TIME, "us"), np.datetime64(LAST_TIME, "us")  # Python's datetime range
 
 _SAMPLE = 256
 
@@ -412,7 +413,7 @@ def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | No
             continue
         # NaT is the least int64; the cast to int64 is a view of the same buffers.
         micros = _numpy(pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64()), np.iinfo(np.int64).min)
-        return pd.Series(micros.view(_TIME_UNIT), dtype=_TIME_UNIT, copy=False)
+        return _within_years(pd.Series(micros.view(_TIME_UNIT), dtype=_TIME_UNIT, copy=False))
     strings = pd.Series(pd.array(values, dtype=_TEXT))
     # utc=True converts each offset to UTC (values without one are taken as UTC already).
     parsed = pd.to_datetime(strings, format=fmt, utc=utc, errors="coerce")
@@ -420,7 +421,17 @@ def _parse_times(values: pa.ChunkedArray, fmt: str, utc: bool) -> pd.Series | No
         return None
     if utc:
         parsed = parsed.dt.tz_localize(None)
-    return parsed.astype(_TIME_UNIT)
+    return _within_years(parsed.astype(_TIME_UNIT))
+
+
+def _within_years(times: pd.Series) -> pd.Series | None:
+    """``times``, or None (text) if one is outside years 1 to 9999, which Python's datetime
+    cannot hold: "0000-01-01", or "0001-01-01T00:30+01:00" in UTC."""
+    values = times.to_numpy()
+    present = values[~np.isnat(values)] if times.hasnans else values
+    if len(present) and (present.min() < _FIRST or present.max() > _LAST):
+        return None
+    return times
 
 
 def _time_shape(pattern: str) -> tuple[list[int], np.ndarray]:
