@@ -51,15 +51,50 @@ def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty:
 
     schema = {name: {**{column: SQL_TYPES.get(kind, "VARCHAR") for column, kind in columns.items()}, ROW: "BIGINT"}
               for name, columns in tables.items()}
-    try:
+    def write() -> str:
         expression = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=schema, dialect="duckdb",
                              quote_identifiers=True, validate_qualify_columns=True)
         if dialect != "duckdb":
             expression = _portable_rewrites(_portable_list_items(_portable_nan_nulls(expression)))
         return expression.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+    try:
+        return _deep(write)
     except sqlglot.errors.SqlglotError as error:
         raise ExecutionError("sql-unsupported", f"sqlglot cannot write this plan's SQL for {dialect}: "
                              f"{str(error).splitlines()[0][:300]}", span=span, hint="try --dialect duckdb") from None
+
+
+_STACK, _DEPTH = 512 * 2**20, 40_000
+
+
+def _deep(call):
+    """``call()`` on a thread with a large stack and recursion limit: sqlglot recurses several
+    times per level of nested SQL, and Python's usual limit (1,000) ends near 40 levels, which
+    a few nested conversions of text reach (a datetime of text is about 12)."""
+    import sys
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - raised again on the caller's thread
+            outcome["error"] = error
+
+    limit, size = sys.getrecursionlimit(), threading.stack_size(_STACK)
+    sys.setrecursionlimit(max(limit, _DEPTH))
+    try:
+        worker = threading.Thread(target=run, name="csvdsl-sqlglot")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(size)
+        sys.setrecursionlimit(limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _portable_nan_nulls(expression):
