@@ -148,7 +148,7 @@ class _Expr:
         if function.kind == "scalar":  # an argument is written in its place once it is known how often
             for position, arg in enumerate(args):
                 if position not in function.constant and not _SIMPLE.fullmatch(arg):
-                    marker = _unused(f"\x00{position}", args)
+                    marker = _unused(f"\x00{position}", args) + "\x00"
                     bound[marker], args[position] = arg, marker
         if e.name in _TYPED:
             args = [(a, self.type_of(x)) for a, x in zip(args, e.args)]
@@ -180,7 +180,7 @@ def _unused(stem: str, texts) -> str:
     name, n = stem, 0
     while any(name in str(text) for text in texts):
         name, n = f"{stem}_{n}", n + 1
-    return name if stem.startswith("__") else name + "\x00"
+    return name
 
 
 _SUBQUERY = re.compile(r"\bSELECT\b", re.IGNORECASE)

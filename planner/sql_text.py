@@ -1,5 +1,5 @@
-"""How SQL spells names and values, and the functions that read text (planner/text.py) in
-DuckDB's SQL, held to what pandas reads."""
+"""How SQL spells names and values, and the functions that read text (planner/text.py,
+csvdsl/tables/shapes.py) in DuckDB's SQL, held to what pandas reads."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 
 from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, WHITESPACE
 from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
+
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
