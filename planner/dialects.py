@@ -5,6 +5,9 @@ target dialect by sqlglot. Each table must carry a ``__rn`` column holding its r
 
 from __future__ import annotations
 
+import sys
+import threading
+
 from csvdsl.errors import ExecutionError
 from planner.compile import Plan, node_span
 from planner.sql import NAN, ROW, Unsupported, answer_sql, plan_sql
@@ -66,15 +69,14 @@ def transpile(sql: str, tables: dict[str, dict[str, str]], dialect: str, pretty:
 
 
 _STACK, _DEPTH = 512 * 2**20, 40_000
+_DEEP = threading.Lock()  # the recursion limit and the stack size are the process's, not a thread's
 
 
 def _deep(call):
     """``call()`` on a thread with a large stack and recursion limit: sqlglot recurses several
     times per level of nested SQL, and Python's usual limit (1,000) ends near 40 levels, which
-    a few nested conversions of text reach (a datetime of text is about 12)."""
-    import sys
-    import threading
-
+    a few nested conversions of text reach (a datetime of text is about 12). One call at a
+    time; the thread is a daemon, so an interrupted caller does not wait for it to end."""
     outcome = {}
 
     def run():
@@ -83,15 +85,19 @@ def _deep(call):
         except BaseException as error:  # noqa: BLE001 - raised again on the caller's thread
             outcome["error"] = error
 
-    limit, size = sys.getrecursionlimit(), threading.stack_size(_STACK)
-    sys.setrecursionlimit(max(limit, _DEPTH))
-    try:
-        worker = threading.Thread(target=run, name="csvdsl-sqlglot")
-        worker.start()
-        worker.join()
-    finally:
-        threading.stack_size(size)
-        sys.setrecursionlimit(limit)
+    with _DEEP:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, _DEPTH))
+        try:
+            size = threading.stack_size(_STACK)
+            try:
+                worker = threading.Thread(target=run, name="csvdsl-sqlglot", daemon=True)
+                worker.start()
+            finally:
+                threading.stack_size(size)  # a thread takes the size in force when it starts
+            worker.join()
+        finally:
+            sys.setrecursionlimit(limit)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -122,3 +122,29 @@ def test_nested_conversions_write_each_argument_once(catalogs):
     # limit past about 40 (planner/dialects.py gives it a thread of its own with more).
     for dialect in DIALECTS:
         assert "REGEXP_EXTRACT" in program_sql(plan, _types(catalog), dialect).upper()
+
+
+def test_sqlglot_runs_deep_on_its_own_thread_and_leaves_the_limits_as_they_were():
+    """planner/dialects.py `_deep`: a recursion past Python's usual limit runs; an error comes
+    back as it was raised; calls made together leave the recursion limit and the threads' stack
+    size as they found them (each is the process's)."""
+    import sys
+    import threading
+    import time
+
+    from planner.dialects import _deep
+
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    limit = sys.getrecursionlimit()
+    assert _deep(lambda: depth(limit * 5)) == limit * 5
+    with pytest.raises(ValueError, match="kept"):
+        _deep(lambda: (_ for _ in ()).throw(ValueError("kept")))
+    callers = [threading.Thread(target=_deep, args=(lambda: time.sleep(0.2),)) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+        time.sleep(0.05)
+    for caller in callers:
+        caller.join()
+    assert sys.getrecursionlimit() == limit and threading.stack_size() == 0
