@@ -159,8 +159,9 @@ def _whole_numbers(x: pd.Series) -> pd.Series:
 
 def _text(x: pd.Series) -> bool:
     """Text, or text with nulls held as objects (after `case` or `coalesce`), not bools so held."""
-    return x.dtype != object and pd.api.types.is_string_dtype(x) or x.dtype == object and \
-        pd.api.types.infer_dtype(x, skipna=True) in ("string", "empty")
+    if x.dtype == object:
+        return pd.api.types.infer_dtype(x, skipna=True) in ("string", "empty")
+    return pd.api.types.is_string_dtype(x)
 
 
 def _to_int(x):

@@ -154,16 +154,13 @@ class _Expr:
             args = [(a, self.type_of(x)) for a, x in zip(args, e.args)]
         result = _FUNCTIONS[e.name](args, partition)
         for marker, arg in bound.items():
-            body = result
-            for other, sql in bound.items():
-                body = body.replace(other, sql) if other != marker else body
             # Written twice, an argument nested in the same function would double the SQL at each
             # level (str(float(str(float(...)))) took DuckDB minutes to bind): a lambda binds it,
             # unless the lambda's body would hold a subquery, which DuckDB refuses there.
-            if result.count(marker) > 1 and not _SUBQUERY.search(body):
+            body = _filled(result, bound, marker) if result.count(marker) > 1 else None
+            if body is not None and not _SUBQUERY.search(body):
                 name = _unused("__csvdsl_arg", [body.lower()])  # no column of the body is called so
-                result = result.replace(marker, name)
-                result = f"list_transform([{arg}], lambda {name}: {result})[1]"
+                result = f"list_transform([{arg}], lambda {name}: {result.replace(marker, name)})[1]"
             else:
                 result = result.replace(marker, arg)
         return nan_null(result) if e.name in _MAY_BE_NAN and self.type_of(e) == "float" else result
@@ -173,6 +170,13 @@ def _clamped_correlation(sql: str) -> str:
     """A correlation kept in [-1, 1] as numpy keeps it (DuckDB gives 1.0000000000000002 for
     corr(y, y)); NaN passes untouched: DuckDB orders NaN above every number."""
     return f"(CASE WHEN isnan({sql}) THEN {NAN} WHEN {sql} > 1 THEN 1.0 WHEN {sql} < -1 THEN -1.0 ELSE {sql} END)"
+
+
+def _filled(sql: str, bound: dict, kept: str) -> str:
+    """``sql`` with every bound argument written in but ``kept``."""
+    for marker, arg in bound.items():
+        sql = sql if marker == kept else sql.replace(marker, arg)
+    return sql
 
 
 def _unused(stem: str, texts) -> str:

@@ -11,9 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
-def _arrow(s: pd.Series) -> pa.Array:
-    return pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string())
+from csvdsl.tables.shapes import arrow_text
 
 
 def _text(values: pa.Array, index) -> pd.Series:
@@ -27,7 +25,7 @@ def _bools(values: pa.Array, index) -> pd.Series:
 
 def matches(s, pattern):
     """True where some part of ``s`` matches ``pattern``."""
-    return _bools(pc.match_substring_regex(_arrow(s), pattern=pattern), s.index)
+    return _bools(pc.match_substring_regex(arrow_text(s), pattern=pattern), s.index)
 
 
 def whole_match_pattern(pattern: str, group: int) -> tuple[str, str]:
@@ -40,7 +38,7 @@ def whole_match_pattern(pattern: str, group: int) -> tuple[str, str]:
 
 def extract(s, pattern, group=0):
     """The first match of ``pattern`` in ``s`` (or its group ``group``); null without a match."""
-    text = _arrow(s)
+    text = arrow_text(s)
     wrapped, rewrite = whole_match_pattern(pattern, int(group))
     found = pc.match_substring_regex(text, pattern=pattern)
     parts = pc.replace_substring_regex(text, pattern=wrapped, replacement=rewrite)
@@ -49,7 +47,7 @@ def extract(s, pattern, group=0):
 
 def regex_replace(s, pattern, new):
     """Every match of ``pattern`` replaced by ``new`` (``\\1`` is the first group)."""
-    return _text(pc.replace_substring_regex(_arrow(s), pattern=pattern, replacement=new), s.index)
+    return _text(pc.replace_substring_regex(arrow_text(s), pattern=pattern, replacement=new), s.index)
 
 
 def split_part(s, sep, n):
@@ -104,7 +102,7 @@ GROUPS = 7
 def number(s):
     """A number written for people (``1,234``, ``−3.1``, ``45%``, ``$12``, ``10th``) as a float;
     null for anything else. docs/language.md lists exactly what is read."""
-    parts = _parts(_arrow(s))
+    parts = _parts(arrow_text(s))
     out = np.full(len(s), np.nan)
     for i, groups in enumerate(parts):
         if groups is not None:

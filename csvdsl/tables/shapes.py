@@ -5,6 +5,7 @@ holds DuckDB to the same), so a value reads alike everywhere."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -37,7 +38,7 @@ FIRST_TIME, LAST_TIME = "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999"
 def numbers(s: pd.Series) -> pd.Series:
     """Text as floats where, trimmed, it has the shape the reader types as a number; null
     elsewhere. Arrow parses them, rounding correctly as DuckDB does."""
-    trimmed = pc.utf8_trim_whitespace(_arrow(s))
+    trimmed = pc.utf8_trim_whitespace(arrow_text(s))
     numeric = pc.if_else(pc.match_substring_regex(trimmed, pattern=FLOAT_RE), trimmed, None)
     return pd.Series(pc.cast(numeric, pa.float64()).to_numpy(zero_copy_only=False), index=s.index)
 
@@ -47,7 +48,7 @@ def times(s: pd.Series, fmt: str | None = None) -> pd.Series:
     ``fmt`` text of Python's strptime shape for it (pandas alone would read 7 to 9 digits of
     %f, and then every value of the column in nanoseconds, where 1600 is out of range). Null
     for other text and for times outside years 1 to 9999; pandas' errors on a bad ``fmt`` pass."""
-    text = _arrow(s)
+    text = arrow_text(s)
     if fmt is None:
         text = pc.utf8_trim_whitespace(text)
         shaped = pc.match_substring_regex(text, pattern=TIME_TEXT_RE)
@@ -65,8 +66,11 @@ def within_years(t: pd.Series) -> pd.Series:
     return t.where((t >= np.datetime64(FIRST_TIME, "us")) & (t <= np.datetime64(LAST_TIME, "us")))
 
 
+@functools.lru_cache(maxsize=4096)
 def time_of(value: str):
-    """One text read as ``times`` reads it (a Timestamp, or NaT): a string compared with a date."""
+    """One text read as ``times`` reads it (a Timestamp, or NaT): a string compared with a date.
+    Kept, since reading one value costs about a millisecond (pd.Timestamp: a microsecond), and
+    the checker and every run of a comparison read the same constants."""
     return times(pd.Series([value], dtype="str")).iloc[0]
 
 
@@ -79,5 +83,7 @@ def format_shape(fmt: str) -> str:
     return f"^(?i:{pattern})$"
 
 
-def _arrow(s: pd.Series) -> pa.Array:
-    return pa.array(s.astype("str").to_numpy(dtype=object, na_value=None), type=pa.string())
+def arrow_text(s: pd.Series) -> pa.Array:
+    """A column of text (or of text and nulls held as objects) as an Arrow array."""
+    text = s if s.dtype != object else s.astype("str")
+    return pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string())
