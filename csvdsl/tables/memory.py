@@ -6,11 +6,11 @@ reuse: mimalloc (Arrow's default) keeps a thread's freed pages for that thread, 
 typed on one thread do not reuse what another freed, and the peak grows towards the sum of
 everything allocated rather than of what is alive.
 
-- A file of ``RELEASE_FROM`` bytes or more (a pipe: its columns' bytes, once read) has mimalloc's freed pages returned after each batch
-  of columns is typed (one column, unless the table is wide): 2.94-2.95x a 1 GB file (3.14-3.16x
-  without), 3.2-3.3x at 256 MB (3.7-4.0x), at no cost in time measured there. On flights.csv
-  (34 MB) it cut the peak from 5.4x to 4.3x but took 10-15% longer, so smaller files return
-  them once, after typing.
+- A file of ``RELEASE_FROM`` bytes or more (a pipe: its columns' bytes, once read) has
+  mimalloc's freed pages returned after each batch of columns is typed (one column, unless the
+  table is wide): 2.94-2.95x a 1 GB file (3.14-3.16x without), 3.2-3.3x at 256 MB (3.7-4.0x),
+  at no cost in time measured there. On flights.csv (34 MB) it cut the peak from 5.4x to 4.3x
+  but took 10-15% longer, so smaller files return them once, after typing.
 - When memory is short, a read is served by glibc with every block of 128 KiB or more mapped on
   its own, so a freed block goes back to the system at once and the peak follows what is alive
   (2.4-2.7x); each new block then costs fresh pages, which on flights.csv takes 2.2-2.6x the
