@@ -16,6 +16,7 @@ from csvdsl.signatures import BOOL, DATE, DATETIME, FLOAT, INT, STRING
 from planner.cache import frame_bytes
 from planner.compile import Output, Plan, node_span
 from planner.evaluate import Scope, evaluate, scalar
+from planner.functions import check_held_as_floats
 from planner.ops import OPS
 
 
@@ -192,7 +193,11 @@ def _normalize(frame: pd.DataFrame, schema: TableType) -> pd.DataFrame:
             dtypes = dict(zip(frame.columns, frame.dtypes))
         if kind == INT and pd.api.types.is_float_dtype(dtypes[name]):
             column = frame[name]
-            if np.isfinite(column.to_numpy()).all():
+            values = column.to_numpy()
+            # Whole numbers beside a null are held as floats, which do not wrap around: past
+            # 2**63 the cast below would (to -2**63), so such a result fails as int64's do.
+            check_held_as_floats(values)
+            if np.isfinite(values).all():
                 changes[name] = column.astype("int64")
         elif kind == BOOL and dtypes[name] == "boolean":
             column = frame[name]
@@ -311,6 +316,8 @@ def _answer(spec: ast.Answer, inputs, answer: AnswerType) -> Value:
     value = evaluate(expr, Scope(None, inputs))
     if isinstance(value, pd.Series):
         value = value.iloc[0] if len(value) else None
+    if answer.dtype == INT and isinstance(value, float):  # from whole numbers beside a null (see _normalize)
+        check_held_as_floats(value)
     value = python_value(value, answer.dtype)
     return Value("null" if value is None else answer.kind, value, answer.dtype)
 

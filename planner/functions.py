@@ -202,6 +202,17 @@ def check_int64(exact, what: str, hint: str) -> None:
         raise ExecutionError("integer-overflow", f"{what} does not fit in 64 bits", hint=hint)
 
 
+def check_held_as_floats(values) -> None:
+    """Whole numbers held as floats (an int column with a null) fail where int64 could not
+    hold them, from -2**63 up to, not including, 2**63 (nulls, NaN, compare false)."""
+    values = np.asarray(values, dtype=float)
+    if np.any((values < -(2.0**63)) | (values >= 2.0**63)):
+        from csvdsl.errors import ExecutionError
+
+        raise ExecutionError("integer-overflow", "a whole-number result does not fit in 64 bits",
+                             hint="convert to a decimal number first with float(x)")
+
+
 def _no_overflow(total, exact):
     if np.asarray(total).dtype.kind in "iu":
         check_int64(exact, "a whole-number sum", "sum decimal numbers instead: sum(float(x))")
