@@ -312,6 +312,8 @@ def _answer(spec: ast.Answer, inputs, answer: AnswerType) -> Value:
         return table_value(inputs[expr.index], answer.table)
     if answer.kind == "list":
         column = inputs[expr.index][expr.column]
+        if answer.dtype == INT and pd.api.types.is_float_dtype(column.dtype):
+            check_held_as_floats(column.to_numpy())  # a float 2**63 (from 2**63 - 1 beside a null, say)
         return Value("list", [python_value(v, answer.dtype) for v in column], answer.dtype, answer.ordered)
     value = evaluate(expr, Scope(None, inputs))
     if isinstance(value, pd.Series):
@@ -326,6 +328,9 @@ def table_value(frame: pd.DataFrame, schema: TableType) -> Value:
     """A table result, its columns in the order the program wrote them."""
     if list(frame.columns) != schema.names:
         frame = frame[schema.names]  # canonical plans may order derived columns differently
+    for name, kind in schema.columns:  # no printed whole number outside int64 (see _normalize)
+        if kind == INT and pd.api.types.is_float_dtype(frame[name].dtype):
+            check_held_as_floats(frame[name].to_numpy())
     return Value("table", frame.reset_index(drop=True), None, schema.ordered, schema)
 
 
