@@ -24,6 +24,7 @@ from csvdsl import ast
 from csvdsl.check import TABLES_TYPE
 from csvdsl.errors import ExecutionError, LimitError
 from csvdsl.limits import Deadline, Limits, timeout_error
+from planner.bounds import overflow_risk
 from planner.cache import LruDict
 from planner.compile import Output, Plan, node_span
 from planner.execute import Budget, Execution, execute, frame_bytes, run_node, source_table, table_value
@@ -130,6 +131,8 @@ class DuckDBBackend:
             run = _Run(self, plan, limits, deadline, order)
             self._bound_memory(limits)
             try:
+                if (risk := self._overflow_risk(plan, order)) is not None:
+                    raise _Refused(risk)
                 with run.active(deadline):
                     run.prepare()
                     values = [(output, run.output(output)) for output in outputs]
@@ -139,6 +142,10 @@ class DuckDBBackend:
                 return self._on_pandas(plan, limits, outputs, deadline, keep, "the plan nests too deeply to translate")
         kept = set(run.order) if keep == "all" else set(keep) | {o.node for o in outputs if o.node}
         return DuckDBExecution(values, _LazyFrames(run, [n for n in run.order if n in kept]), run.fallbacks)
+
+    def _overflow_risk(self, plan: Plan, order: list[str]) -> str | None:
+        """planner/bounds.py's verdict on a plan's steps, and each table's bounds, read once."""
+        return self.translations.remember(("overflow", tuple(order)), lambda: overflow_risk(plan, order, self.tables, self.translations))
 
     def _on_pandas(self, plan, limits, outputs, deadline, keep, why: str) -> DuckDBExecution:
         execution = execute(plan, self.tables, limits, None, outputs, deadline, keep)
@@ -188,7 +195,6 @@ class DuckDBBackend:
                              span=span, hint="filter or aggregate earlier, or raise --max-bytes N (or Limits(max_bytes=...))") from None
         except duckdb.Error as error:
             raise _Refused(f"DuckDB: {type(error).__name__}: {_first_line(error)}") from None
-
 
     def _statement(self, sql: str) -> str:
         """``sql`` as the EXECUTE of a prepared statement, prepared the first time. DuckDB binds a

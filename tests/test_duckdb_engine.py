@@ -20,11 +20,7 @@ from test_fixtures import FIXTURES, check_fixture, load_fixture
 pytest.importorskip("duckdb")
 
 # Fixtures DuckDB cannot pass, each with the documented reason (strict: one that starts passing fails).
-KNOWN = {
-    # DuckDB computes what the result needs: a column nothing reads is never made, so its
-    # overflow is never met. The pandas executor makes every column of every step.
-    "integer_overflow_in_a_column_nothing_reads": "DuckDB skips a column nothing reads, and its overflow with it",
-}
+KNOWN = {}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,82 @@
+"""planner/bounds.py: the DuckDB engine runs a plan only where no whole number can come near
+2**63; elsewhere pandas decides, so an overflow in a value DuckDB would never compute (a column
+nothing reads, a case branch no row takes) fails on both engines alike."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from csvdsl.engine import Engine
+from csvdsl.errors import DslError
+from csvdsl.program import plan_program
+from csvdsl.render import to_json
+from csvdsl.testing.fuzz import TOLERANCE
+from planner.bounds import overflow_risk
+from verifier.answers import compare
+
+pytest.importorskip("duckdb")
+
+FRAME = pd.DataFrame({"x": [3, -7, 12, 0, 5], "g": ["a", "b", "a", "b", "a"],
+                      "y": pd.array([1, None, 4, 2, 8], dtype="Int64")})  # y: whole numbers beside a null
+
+
+def _on_duckdb(program: str):
+    """The DuckDB engine's run, and whether a bound sent it to pandas."""
+    run = Engine({"t": FRAME}, backend="duckdb").run(program)
+    return run, any("2**63" in why for why in run.execution.fallbacks)
+
+
+@pytest.mark.parametrize(("program", "to_pandas"), [
+    ("s = t | derive b = x * 1000 + 7 | aggregate s = sum(b), n = count()\nanswer s.s", False),
+    ("s = t | aggregate s = sum(x * 100000000000000)\nanswer s.s", False),  # 5 rows of at most 12e14
+    ("s = t | derive b = x * 500000000000000000 | aggregate n = count()\nanswer s.n", True),  # 6e18: near, not past
+    ("s = t | derive b = 9223372036854775807 | aggregate n = count()\nanswer s.n", True),  # a literal near 2**63
+    # Each side's 5 rows pair up: a sum over 25 rows, at most 25 * 12 * 2e16 = 6e18.
+    ("s = t | join cross t | aggregate s = sum(x * 20000000000000000)\nanswer s.s", True),
+    ("s = t | aggregate s = sum(x * 20000000000000000)\nanswer s.s", False),  # 5 rows: 1.2e18
+    ("s = t | derive m = month(date(\"2024-05-01\")) * 100000000000000000\nanswer s.m", False),  # 12e17
+    ("s = t | derive m = int(y) * 2\nanswer s.m", True),  # int() can be any 64-bit value
+])
+def test_plans_whose_whole_numbers_could_come_near_2_63_run_on_pandas(program, to_pandas):
+    ours, sent = _on_duckdb(program)
+    assert sent == to_pandas
+    assert to_json(ours.answer) == to_json(Engine({"t": FRAME}).run(program).answer)
+
+
+def test_the_fallback_names_the_expression():
+    run, _ = _on_duckdb("s = t | derive b = x * 500000000000000000 | aggregate n = count()\nanswer s.n")
+    assert any("`x * 500000000000000000` could come near 2**63" in why for why in run.execution.fallbacks)
+
+
+TEMPLATES = [
+    "s = t | derive b = {e} | aggregate n = count()\nanswer s.n",  # b is read by nothing
+    "s = t | derive b = case when x > 100 then {e} else 0 end\nanswer s.b",  # the branch no row takes
+    "s = t | filter {e} > 0\nanswer s.x",  # DuckDB may rewrite x * k > 0 as x > 0
+    "s = t | aggregate s = sum({e})\nanswer s.s",
+    "s = t | derive c = cumsum({e})\nanswer s.c",
+    "s = t | group g aggregate s = sum({e}) | sort g\nanswer s.s",
+]
+EXPRS = ["x * {k}", "x * {k} + {m}", "y * {k}", "-x * {k} - {m}", "abs(x) * {k}"]
+magnitudes = st.integers(0, 62).flatmap(lambda p: st.integers(2**p // 2, 2**p))
+
+
+@settings(max_examples=150, deadline=None)
+@given(template=st.sampled_from(TEMPLATES), expr=st.sampled_from(EXPRS), k=magnitudes, m=magnitudes)
+def test_both_engines_fail_alike_and_a_plan_judged_safe_never_overflows(template, expr, k, m):
+    program = template.format(e=expr.format(k=k, m=m))
+    try:
+        expected = to_json(Engine({"t": FRAME}).run(program).answer)
+    except DslError as error:
+        with pytest.raises(DslError) as theirs:
+            Engine({"t": FRAME}, backend="duckdb").run(program)
+        assert theirs.value.code == error.code, program
+        # Judged safe, DuckDB would have run it: pandas must not have failed on an overflow.
+        engine = Engine({"t": FRAME})
+        _, plan = plan_program(program, engine.catalog)
+        assert error.code != "integer-overflow" or overflow_risk(plan, plan.needed(), engine.tables)
+        return
+    ours, _ = _on_duckdb(program)
+    assert compare(expected, to_json(ours.answer), TOLERANCE).score == 1, program  # float sums: last digits
