@@ -4,17 +4,19 @@ nothing reads, a case branch no row takes) fails on both engines alike."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from csvdsl.check import TableType
 from csvdsl.engine import Engine
 from csvdsl.errors import DslError
 from csvdsl.program import plan_program
 from csvdsl.render import to_json
 from csvdsl.testing.fuzz import TOLERANCE
-from planner.bounds import overflow_risk
+from planner.bounds import overflow_risk, table_bounds
 from verifier.answers import compare
 
 pytest.importorskip("duckdb")
@@ -38,12 +40,41 @@ def _on_duckdb(program: str):
     ("s = t | join cross t | aggregate s = sum(x * 20000000000000000)\nanswer s.s", True),
     ("s = t | aggregate s = sum(x * 20000000000000000)\nanswer s.s", False),  # 5 rows: 1.2e18
     ("s = t | derive m = month(date(\"2024-05-01\")) * 100000000000000000\nanswer s.m", False),  # 12e17
-    ("s = t | derive m = int(y) * 2\nanswer s.m", True),  # int() can be any 64-bit value
+    ("s = t | derive m = int(number(g)) * 2\nanswer s.m", True),  # text read as a number: any size
+    ("s = t | derive m = floor(y / 10) * 10 + round(x, -1)\nanswer s.m", False),  # binning: near y, x
 ])
 def test_plans_whose_whole_numbers_could_come_near_2_63_run_on_pandas(program, to_pandas):
     ours, sent = _on_duckdb(program)
     assert sent == to_pandas
     assert to_json(ours.answer) == to_json(Engine({"t": FRAME}).run(program).answer)
+
+
+TABLES = {
+    "f": pd.DataFrame({"f": [-9223372036854775808.0, 1.5]}),
+    "s2": pd.DataFrame({"k": [1, 2], "x": [5, 7], "z": [2, 3]}),
+    "b1": pd.DataFrame({"k": [1, 2], "x": [1099511627776, 3]}),
+    "big": pd.DataFrame({"x": [1099511627776, 3], "g": ["a", "b"]}),
+}
+
+
+@pytest.mark.parametrize("program", [
+    "s = f | derive b = -int(f) | aggregate n = count()\nanswer s.n",  # -(-2**63)
+    "s = f | derive b = abs(floor(f)) | aggregate n = count()\nanswer s.n",
+    # scaled is typed with x before the item that makes it a decimal number
+    "s = big | derive scaled = x * 30000000, x = x / 2 | select g\nanswer s.g",
+    # z is the join's x_b1 once renamed, not the z dropped before
+    "s = s2 | join b1 on k | drop z | rename z = x_b1 | derive y = z * 1073741824 | select k\nanswer s.k",
+    # an aggregate's items read the input: x in sum is the column, not the count
+    "s = big | aggregate x = count(), z = sum(x * 1073741824) | select x\nanswer s.x",
+    "s = big | group g aggregate x = count(), z = sum(x * 1073741824) | select g, x\nanswer s",
+])
+def test_overflows_in_values_nothing_reads_fail_on_both_engines(program):
+    """Cases a review found, each once judged safe: pandas fails, and DuckDB must too."""
+    with pytest.raises(DslError) as ours:
+        Engine(TABLES).run(program)
+    with pytest.raises(DslError) as theirs:
+        Engine(TABLES, backend="duckdb").run(program)
+    assert ours.value.code == theirs.value.code == "integer-overflow"
 
 
 def test_the_fallback_names_the_expression():
@@ -80,3 +111,9 @@ def test_both_engines_fail_alike_and_a_plan_judged_safe_never_overflows(template
         return
     ours, _ = _on_duckdb(program)
     assert compare(expected, to_json(ours.answer), TOLERANCE).score == 1, program  # float sums: last digits
+
+
+def test_a_tables_bounds_are_its_extremes_exactly():
+    frame = pd.DataFrame({"a": [1, -2**63], "b": [np.nan, -3.5], "c": [np.nan, np.nan], "d": [np.inf, 1.0]})
+    schema = TableType((("a", "int"), ("b", "float"), ("c", "int"), ("d", "float")))
+    assert table_bounds(frame, schema) == {None: 2, "a": 2**63, "b": 4, "c": 0, "d": 2**64}
