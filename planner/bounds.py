@@ -27,7 +27,7 @@ from csvdsl.signatures import FLOAT, INT
 from planner.compile import Plan
 
 LIMIT = 2**62  # far enough inside 2**63 that pandas' check in floats cannot reach it either
-_CAP = 2**64  # bounds past the limit are all alike: capped, so products stay small numbers
+_CAP = 2**64  # any size: bounds past the limit are all alike, so products stay small numbers
 
 # Whole-number functions whose value is bounded whatever their arguments.
 _FIXED = {"year": 9999, "month": 12, "day": 31, "hour": 23, "minute": 59, "date_diff": 3_652_059,
@@ -226,8 +226,10 @@ class _Bounds:
         if isinstance(e, ast.Binary):
             left, right = self(e.left), e.right
             if e.op == "/":  # by a constant: smaller or larger by it; by a column: any size
-                nonzero = isinstance(right, ast.Literal) and isinstance(right.value, (int, float)) and right.value
-                return int(left / abs(right.value)) + 1 if nonzero else _CAP
+                constant = isinstance(right, ast.Literal) and isinstance(right.value, (int, float)) and right.value
+                # Only division shrinks a bound: a capped one stands for any size, which stays any size.
+                quotient = left / abs(right.value) if constant and left < _CAP else math.inf
+                return int(quotient) + 1 if quotient < _CAP else _CAP
             return left * self(right) if e.op == "*" else left + self(right) if e.op in "+-" else left  # % is at most |left|
         if isinstance(e, ast.Case):
             values = [value for _, value in e.whens] + ([e.default] if e.default is not None else [])

@@ -67,6 +67,8 @@ TABLES = {
     # an aggregate's items read the input: x in sum is the column, not the count
     "s = big | aggregate x = count(), z = sum(x * 1073741824) | select x\nanswer s.x",
     "s = big | group g aggregate x = count(), z = sum(x * 1073741824) | select g, x\nanswer s",
+    # a second review: 1e30 is past the cap, which dividing must not shrink
+    "s = big | derive m = int(x * 1e30 / 1e12) * 100 | select g\nanswer s.g",
 ])
 def test_overflows_in_values_nothing_reads_fail_on_both_engines(program):
     """Cases a review found, each once judged safe: pandas fails, and DuckDB must too."""
@@ -75,6 +77,12 @@ def test_overflows_in_values_nothing_reads_fail_on_both_engines(program):
     with pytest.raises(DslError) as theirs:
         Engine(TABLES, backend="duckdb").run(program)
     assert ours.value.code == theirs.value.code == "integer-overflow"
+
+
+def test_a_tiny_divisor_is_any_size():
+    program = "s = t | derive m = floor(x / 1e-310) + 1\nanswer s.x"  # once an internal error
+    run, sent = _on_duckdb(program)
+    assert sent and to_json(run.answer) == to_json(Engine({"t": FRAME}).run(program).answer)
 
 
 def test_the_fallback_names_the_expression():
