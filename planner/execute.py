@@ -312,8 +312,7 @@ def _answer(spec: ast.Answer, inputs, answer: AnswerType) -> Value:
         return table_value(inputs[expr.index], answer.table)
     if answer.kind == "list":
         column = inputs[expr.index][expr.column]
-        if answer.dtype == INT and pd.api.types.is_float_dtype(column.dtype):
-            check_held_as_floats(column.to_numpy())  # a float 2**63 (from 2**63 - 1 beside a null, say)
+        _fits_int64(column, answer.dtype)
         return Value("list", [python_value(v, answer.dtype) for v in column], answer.dtype, answer.ordered)
     value = evaluate(expr, Scope(None, inputs))
     if isinstance(value, pd.Series):
@@ -328,10 +327,16 @@ def table_value(frame: pd.DataFrame, schema: TableType) -> Value:
     """A table result, its columns in the order the program wrote them."""
     if list(frame.columns) != schema.names:
         frame = frame[schema.names]  # canonical plans may order derived columns differently
-    for name, kind in schema.columns:  # no printed whole number outside int64 (see _normalize)
-        if kind == INT and pd.api.types.is_float_dtype(frame[name].dtype):
-            check_held_as_floats(frame[name].to_numpy())
+    for name, kind in schema.columns:
+        _fits_int64(frame[name], kind)
     return Value("table", frame.reset_index(drop=True), None, schema.ordered, schema)
+
+
+def _fits_int64(column: pd.Series, kind: str) -> None:
+    """A whole-number column held as floats (beside a null) shows nothing int64 could not hold:
+    2**63 - 1 beside a null is the float 2**63, which would print as 9223372036854775808."""
+    if kind == INT and pd.api.types.is_float_dtype(column.dtype):
+        check_held_as_floats(column.to_numpy())
 
 
 def python_value(value, dtype: str | None):
