@@ -42,7 +42,7 @@ _NEAR = {"int", "floor", "ceil", "round"}
 @dataclass
 class _Step:
     rows: int
-    bounds: dict[str, int] = field(default_factory=dict)  # whole-number columns only
+    bounds: dict[str, int] = field(default_factory=dict)  # its number columns' (untracked: largest)
 
 
 class _AtRisk(Exception):
