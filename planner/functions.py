@@ -197,9 +197,7 @@ def check_int64(exact, what: str, hint: str) -> None:
     """Whole-number results fail instead of wrapping around: ``exact`` is the same result
     computed in floats, and past 2**63 the 64-bit one has wrapped."""
     if np.any(np.abs(np.asarray(exact, dtype=float)) >= 2.0**63):
-        from csvdsl.errors import ExecutionError
-
-        raise ExecutionError("integer-overflow", f"{what} does not fit in 64 bits", hint=hint)
+        _overflow(what, hint)
 
 
 def check_held_as_floats(values) -> None:
@@ -207,10 +205,13 @@ def check_held_as_floats(values) -> None:
     hold them, from -2**63 up to, not including, 2**63 (nulls, NaN, compare false)."""
     values = np.asarray(values, dtype=float)
     if np.any((values < -(2.0**63)) | (values >= 2.0**63)):
-        from csvdsl.errors import ExecutionError
+        _overflow("a whole-number result", "convert to a decimal number first with float(x)")
 
-        raise ExecutionError("integer-overflow", "a whole-number result does not fit in 64 bits",
-                             hint="convert to a decimal number first with float(x)")
+
+def _overflow(what: str, hint: str):
+    from csvdsl.errors import ExecutionError
+
+    raise ExecutionError("integer-overflow", f"{what} does not fit in 64 bits", hint=hint)
 
 
 def _no_overflow(total, exact):

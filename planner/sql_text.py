@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, WHITESPACE
+from csvdsl.tables.shapes import FIRST_TIME, FLOAT_RE, LAST_TIME, TIME_TEXT_RE, WHITESPACE, ZONE_SPACE
 from planner.text import CURRENCIES, MINUSES, NUMBER_PATTERN, ORDINALS, whole_match_pattern
 
 
@@ -77,7 +77,7 @@ def timestamp(text: str) -> str:
     """`datetime` of text as csvdsl.tables.shapes.times reads it without a format: null for text
     of another shape and for times outside years 1 to 9999."""
     shaped = f"regexp_extract({strip(text)}, {literal(_whole(TIME_TEXT_RE))})"
-    unzoned = f"regexp_replace({shaped}, ' ([Z+-])', '\\1')"  # DuckDB refuses a space before the zone
+    unzoned = f"regexp_replace({shaped}, {literal(ZONE_SPACE)}, '\\1')"
     # Through TIMESTAMPTZ, so "...-05:00" is converted to UTC as on pandas (the connection's
     # TimeZone is UTC: planner/oracle.connect); a TIMESTAMP cast would drop the offset.
     parsed = f"CAST(TRY_CAST({unzoned} AS TIMESTAMPTZ) AS TIMESTAMP)"

@@ -14,13 +14,12 @@ import pyarrow.compute as pc
 
 from csvdsl.errors import DataError
 from csvdsl.tables.table import NA_VALUES, Table
-from csvdsl.tables.shapes import DATE_RE, DATETIME_RE, FIRST_TIME, FLOAT_RE, INT_RE, LAST_TIME
+from csvdsl.tables.shapes import DATE_RE, DATETIME_RE, FIRST, FLOAT_RE, INT_RE, LAST
 
 # Parsed datetimes get one resolution so columns from different files compare and concatenate
 # alike; microseconds (not nanoseconds) so sentinel dates such as 9999-12-31 still fit.
 _TIME_UNIT = "datetime64[us]"
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # "str", without looking the name up per column
-_FIRST, _LAST = np.datetime64(FIRST_TIME, "us"), np.datetime64(LAST_TIME, "us")  # Python's datetime range
 
 _SAMPLE = 256
 
@@ -429,7 +428,7 @@ def _within_years(times: pd.Series) -> pd.Series | None:
     cannot hold: "0000-01-01", or "0001-01-01T00:30+01:00" in UTC."""
     values = times.to_numpy()
     present = values[~np.isnat(values)] if times.hasnans else values
-    if len(present) and (present.min() < _FIRST or present.max() > _LAST):
+    if len(present) and (present.min() < FIRST or present.max() > LAST):
         return None
     return times
 

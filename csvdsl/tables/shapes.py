@@ -33,6 +33,9 @@ TIME_TEXT_RE = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 # Times are kept from year 1 to 9999 (Python's datetime range): an offset can carry 0001-01-01
 # into year 0, which no CSV writer in Python could print.
 FIRST_TIME, LAST_TIME = "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999"
+FIRST, LAST = np.datetime64(FIRST_TIME, "us"), np.datetime64(LAST_TIME, "us")
+# A space before the zone, which goes before reading (DuckDB refuses it; the SQL does the same).
+ZONE_SPACE = r" ([Z+-])"
 
 
 def numbers(s: pd.Series) -> pd.Series:
@@ -52,8 +55,8 @@ def times(s: pd.Series, fmt: str | None = None) -> pd.Series:
     if fmt is None:
         text = pc.utf8_trim_whitespace(text)
         shaped = pc.match_substring_regex(text, pattern=TIME_TEXT_RE)
-        # A space before the zone goes (as in the SQL), and digits past the microsecond.
-        text = pc.replace_substring_regex(text, pattern=r" ([Z+-])", replacement=r"\1")
+        # A space before the zone goes, and digits past the microsecond.
+        text = pc.replace_substring_regex(text, pattern=ZONE_SPACE, replacement=r"\1")
         text = pc.replace_substring_regex(text, pattern=r"(\.\d{6})\d+", replacement=r"\1")
     else:
         shaped = pc.match_substring_regex(text, pattern=format_shape(fmt))
@@ -63,7 +66,7 @@ def times(s: pd.Series, fmt: str | None = None) -> pd.Series:
 
 
 def within_years(t: pd.Series) -> pd.Series:
-    return t.where((t >= np.datetime64(FIRST_TIME, "us")) & (t <= np.datetime64(LAST_TIME, "us")))
+    return t.where((t >= FIRST) & (t <= LAST))
 
 
 @functools.lru_cache(maxsize=4096)
